@@ -1,0 +1,49 @@
+//! The command line (clap definitions only; `main.rs` dispatches).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::telemetry::LogFormat;
+
+/// Default config path for an on-prem install.
+pub const DEFAULT_CONFIG: &str = "/etc/jirafed/jirafed.toml";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "jirafed",
+    version,
+    about = "Federates several Jira sites: one primary, several secondaries, mapped both ways."
+)]
+pub struct Cli {
+    /// Log format; default: human on a terminal, json otherwise.
+    #[arg(long, global = true, value_enum, env = "JIRAFED_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Log level or filter (e.g. `info`, `jirafed=debug`); RUST_LOG wins when set.
+    #[arg(long, global = true, default_value = "info", env = "JIRAFED_LOG_LEVEL")]
+    pub log_level: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the configuration and report every problem; exit 1 if any.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// Path of the TOML config file.
+    #[arg(long, short = 'c', env = "JIRAFED_CONFIG", default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Do not contact the sites; still reads every secret.
+    #[arg(long)]
+    pub offline: bool,
+}

@@ -1,0 +1,284 @@
+//! The typed, validated configuration. Every field's doc comment is mirrored
+//! in `docs/configuration.md`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+use super::reader::{Choice, Problem};
+use super::secret::{Secret, SecretSource};
+use crate::ids::{FlowName, InstanceId};
+
+/// Defaults, named so docs and code agree.
+pub mod defaults {
+    use std::time::Duration;
+    pub const STATE_DIR: &str = "/var/lib/jirafed";
+    pub const LISTEN: &str = "127.0.0.1:8720";
+    pub const ADMIN_SOCKET: &str = "/run/jirafed/admin.sock";
+    /// Largest webhook body accepted (Jira's own bodies are well under this).
+    pub const WEBHOOK_BODY_LIMIT: u64 = 1024 * 1024;
+    /// How long SIGTERM waits for in-flight writes; below systemd's 90 s default.
+    pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(20);
+    pub const WRITES_PER_SECOND: f64 = 5.0;
+    pub const BURST: u32 = 10;
+    pub const READS_PER_SECOND: f64 = 10.0;
+    pub const MAX_IN_FLIGHT: u32 = 8;
+    pub const POLL_INTERVAL: Duration = Duration::from_secs(60);
+    /// JQL has minute precision, so the overlap must cover at least a minute.
+    pub const POLL_OVERLAP: Duration = Duration::from_secs(120);
+    pub const TIMEOUT: Duration = Duration::from_secs(30);
+}
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was loaded from.
+    pub source: PathBuf,
+    pub daemon: DaemonConfig,
+    /// Instances by id, in id order.
+    pub instances: BTreeMap<InstanceId, InstanceConfig>,
+    pub flows: Vec<FlowConfig>,
+    /// Things `check` should point out that do not stop the daemon.
+    pub warnings: Vec<Problem>,
+}
+
+impl Config {
+    /// The one primary instance (validation guarantees exactly one).
+    pub fn primary(&self) -> &InstanceConfig {
+        self.instances
+            .values()
+            .find(|i| i.role == Role::Primary)
+            .unwrap_or_else(|| unreachable!("validated config has a primary"))
+    }
+
+    pub fn instance(&self, id: &str) -> Option<&InstanceConfig> {
+        self.instances.get(id)
+    }
+}
+
+/// `[daemon]`
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    /// Folder of the redb state file.
+    pub state_dir: PathBuf,
+    /// Address of the HTTP server (webhooks, health, status, metrics).
+    pub listen: SocketAddr,
+    /// Unix socket for mutating admin actions, used by the CLI.
+    pub admin_socket: PathBuf,
+    /// Largest accepted webhook body, in bytes.
+    pub webhook_body_limit: u64,
+    /// How long a SIGTERM drain may take before exiting anyway.
+    pub shutdown_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Primary,
+    Secondary,
+}
+
+impl Choice for Role {
+    const ALL: &'static [(&'static str, Self)] = &[("primary", Role::Primary), ("secondary", Role::Secondary)];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// Jira Cloud: REST v3, ADF rich text, `search/jql` with `nextPageToken`.
+    Cloud,
+    /// Jira Data Center: REST v2, wiki markup, `search` with `startAt`.
+    DataCenter,
+}
+
+impl Choice for Flavour {
+    const ALL: &'static [(&'static str, Self)] = &[("cloud", Flavour::Cloud), ("datacenter", Flavour::DataCenter)];
+}
+
+impl Flavour {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flavour::Cloud => "cloud",
+            Flavour::DataCenter => "datacenter",
+        }
+    }
+}
+
+/// How jirafed authenticates to one site.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// Cloud: `email` + API token, sent as HTTP Basic.
+    CloudToken { email: String, token: Secret, source: SecretSource },
+    /// Data Center: a personal access token, sent as `Bearer`.
+    Bearer { token: Secret, source: SecretSource },
+    /// Data Center: user + password, sent as HTTP Basic.
+    Basic { user: String, password: Secret, source: SecretSource },
+}
+
+/// `[instances.<id>]`
+#[derive(Debug, Clone)]
+pub struct InstanceConfig {
+    pub id: InstanceId,
+    pub role: Role,
+    pub flavour: Flavour,
+    /// Base URL without trailing slash; may carry a context path.
+    pub url: Url,
+    pub auth: Auth,
+    /// Secret that signs this site's webhooks (`X-Hub-Signature`).
+    pub webhook_secret: Option<Secret>,
+    /// Write budget: sustained writes per second.
+    pub writes_per_second: f64,
+    /// Write budget: how many writes may go at once after a quiet spell.
+    pub burst: u32,
+    /// Read budget: sustained reads per second.
+    pub reads_per_second: f64,
+    /// Most requests in flight to this site at once.
+    pub max_in_flight: u32,
+    /// How often the poller searches for updated issues.
+    pub poll_interval: Duration,
+    /// How far before the cursor each poll looks again.
+    pub poll_overlap: Duration,
+    /// Extra CA certificate (PEM) to trust for this site.
+    pub ca_file: Option<PathBuf>,
+    /// Timeout of one HTTP request.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreatePolicy {
+    ToPrimary,
+    ToSecondary,
+    Both,
+    None,
+}
+
+impl Choice for CreatePolicy {
+    const ALL: &'static [(&'static str, Self)] = &[
+        ("to_primary", CreatePolicy::ToPrimary),
+        ("to_secondary", CreatePolicy::ToSecondary),
+        ("both", CreatePolicy::Both),
+        ("none", CreatePolicy::None),
+    ];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDelete {
+    /// Forget the link; both issues stay.
+    Sever,
+    /// Delete the mirror too.
+    DeleteMirror,
+    /// Keep the mirror, label it `jirafed-source-deleted`, forget the link.
+    Label,
+}
+
+impl Choice for OnDelete {
+    const ALL: &'static [(&'static str, Self)] =
+        &[("sever", OnDelete::Sever), ("delete_mirror", OnDelete::DeleteMirror), ("label", OnDelete::Label)];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictPolicy {
+    PrimaryWins,
+    SecondaryWins,
+    NewestWins,
+}
+
+impl Choice for ConflictPolicy {
+    const ALL: &'static [(&'static str, Self)] = &[
+        ("primary_wins", ConflictPolicy::PrimaryWins),
+        ("secondary_wins", ConflictPolicy::SecondaryWins),
+        ("newest_wins", ConflictPolicy::NewestWins),
+    ];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    ToPrimary,
+    ToSecondary,
+    Both,
+}
+
+impl Choice for Direction {
+    const ALL: &'static [(&'static str, Self)] =
+        &[("to_primary", Direction::ToPrimary), ("to_secondary", Direction::ToSecondary), ("both", Direction::Both)];
+}
+
+impl Direction {
+    pub fn to_primary(self) -> bool {
+        matches!(self, Direction::ToPrimary | Direction::Both)
+    }
+    pub fn to_secondary(self) -> bool {
+        matches!(self, Direction::ToSecondary | Direction::Both)
+    }
+}
+
+/// `[[flows.fields]]`: one mapped field.
+#[derive(Debug, Clone)]
+pub struct FieldMapping {
+    /// Field on the secondary, by id or name (resolved at start).
+    pub secondary: String,
+    /// Field on the primary, by id or name.
+    pub primary: String,
+    pub direction: Direction,
+    /// Value translation, secondary value -> primary value.
+    pub values: BTreeMap<String, String>,
+}
+
+/// `[flows.status]`
+#[derive(Debug, Clone, Default)]
+pub struct StatusMap {
+    /// Secondary status -> primary status.
+    pub to_primary: BTreeMap<String, String>,
+    /// Primary status -> secondary status.
+    pub to_secondary: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcrossInstances {
+    /// Show a dependency between mirrors of two secondaries as remote links.
+    RemoteLink,
+    /// Do not carry such dependencies.
+    Ignore,
+}
+
+impl Choice for AcrossInstances {
+    const ALL: &'static [(&'static str, Self)] =
+        &[("remote_link", AcrossInstances::RemoteLink), ("ignore", AcrossInstances::Ignore)];
+}
+
+/// `[flows.links]`
+#[derive(Debug, Clone)]
+pub struct LinkMap {
+    /// Secondary link type name -> primary link type name.
+    pub types: BTreeMap<String, String>,
+    pub across_instances: AcrossInstances,
+}
+
+/// `[flows.hierarchy]`
+#[derive(Debug, Clone)]
+pub struct Hierarchy {
+    /// Carry the parent (or Epic Link on older Data Center) across.
+    pub parent: bool,
+}
+
+/// `[[flows]]`
+#[derive(Debug, Clone)]
+pub struct FlowConfig {
+    pub name: FlowName,
+    /// The secondary instance this flow syncs with the primary.
+    pub secondary: InstanceId,
+    /// JQL selecting the secondary's issues in scope.
+    pub scope: String,
+    /// Project on the primary where mirrors are created.
+    pub primary_project: String,
+    pub create: CreatePolicy,
+    /// Secondary issue type -> primary issue type (unlisted: same name).
+    pub issue_types: BTreeMap<String, String>,
+    pub on_delete: OnDelete,
+    pub conflict: ConflictPolicy,
+    pub fields: Vec<FieldMapping>,
+    pub status: StatusMap,
+    pub links: LinkMap,
+    pub hierarchy: Hierarchy,
+}

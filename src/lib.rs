@@ -1,0 +1,10 @@
+//! jirafed: a daemon that federates several Jira sites.
+//!
+//! The binary (`src/main.rs`) is thin; everything it does lives here so that
+//! tests drive the same code. See `docs/architecture.md` for the map.
+
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod ids;
+pub mod telemetry;

@@ -1,0 +1,22 @@
+//! The `jirafed` binary: parse the command line, start telemetry, call the
+//! library, map the outcome to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use jirafed::cli::{Cli, Command};
+use jirafed::config::ProcessEnv;
+use jirafed::{check, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(telemetry::pick_format(cli.log_format), &cli.log_level);
+    match cli.command {
+        Command::Check(args) => {
+            let vars: Vec<(String, String)> = std::env::vars().collect();
+            let report = check::check_config(&args.config.config, &vars, &ProcessEnv, args.offline);
+            print!("{}", report.text);
+            if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The `jirafed` binary as an operator meets it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use super::config::{BASE, ConfigDir, write_private};
+
+fn jirafed(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jirafed"));
+    cmd.args(args).env_remove("RUST_LOG").env_remove("CREDENTIALS_DIRECTORY");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run jirafed")
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// The example config with its secret files present (in a credentials
+/// directory, as systemd's LoadCredential= provides them).
+#[test]
+fn the_example_config_checks_clean_offline() {
+    let creds = tempfile::tempdir().expect("tempdir");
+    for name in ["hub-token", "hub-webhook-secret", "emea-pat", "emea-webhook-secret"] {
+        write_private(&creds.path().join(name), "dummy-secret-value");
+    }
+    let ca = creds.path().join("ca.pem");
+    std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\n").expect("write ca");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/jirafed.example.toml");
+    let out = jirafed(
+        &["check", "--offline", "--config", &example.display().to_string()],
+        &[
+            ("CREDENTIALS_DIRECTORY", &creds.path().display().to_string()),
+            ("JIRA_APAC_TOKEN", "dummy"),
+            ("JIRA_APAC_WEBHOOK_SECRET", "dummy"),
+            ("JIRAFED_INSTANCES__EMEA__CA_FILE", &ca.display().to_string()),
+        ],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("valid") && t.contains("OK"), "{t}");
+    assert!(t.contains("emea-delivery") && t.contains("apac-support"), "{t}");
+    assert!(!t.contains("dummy-secret-value"), "{t}");
+}
+
+#[test]
+fn a_broken_config_exits_1_and_lists_every_problem() {
+    let dir = ConfigDir::new();
+    let broken = BASE
+        .replacen("role = \"secondary\"\nflavour = \"datacenter\"", "role = \"secondary\"\nflavour = \"server\"", 1)
+        .replacen("listen = \"127.0.0.1:8720\"", "listen = \"nowhere\"", 1)
+        .replacen("primary_project = \"PORT\"", "primary_project = \"PORT\"\ncreate = \"always\"", 1);
+    let path = dir.write(&broken);
+    let out = jirafed(&["check", "--offline", "--config", &path.display().to_string()], &[("APAC_TOKEN", "x")]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("3 problem(s)"), "{t}");
+    for needle in ["instances.emea.flavour", "daemon.listen", "flows[0].create"] {
+        assert!(t.contains(needle), "missing {needle}: {t}");
+    }
+}
+
+#[test]
+fn a_missing_config_file_is_named() {
+    let out = jirafed(&["check", "--offline", "--config", "/nonexistent/jirafed.toml"], &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("/nonexistent/jirafed.toml") && t.contains("cannot read"), "{t}");
+}
+
+/// Token, bearer and password: none reaches a log line, even at debug level
+/// where the whole config is logged.
+#[test]
+fn secrets_never_reach_the_logs() {
+    let dir = ConfigDir::new();
+    write_private(&dir.dir.path().join("pw"), "password-S3CRET-value");
+    let text_cfg = BASE.replace(
+        "[[flows]]\nname = \"apac-support\"",
+        "[instances.dc2]\nrole = \"secondary\"\nflavour = \"datacenter\"\nurl = \"http://dc2.local\"\nauth = { user = \"bot\", password_file = \"pw\" }\n\n[[flows]]\nname = \"apac-support\"",
+    );
+    let path = dir.write(&text_cfg);
+    let out = jirafed(
+        &[
+            "check",
+            "--offline",
+            "--log-level",
+            "debug",
+            "--log-format",
+            "json",
+            "--config",
+            &path.display().to_string(),
+        ],
+        &[("APAC_TOKEN", "apac-token-S3CRET-value")],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("config loaded"), "the debug line is there: {t}");
+    assert!(!t.contains("S3CRET"), "{t}");
+}
+
+#[test]
+fn help_and_version_work() {
+    let out = jirafed(&["--version"], &[]);
+    assert!(text(&out).contains(env!("CARGO_PKG_VERSION")));
+    let out = jirafed(&["check", "--help"], &[]);
+    assert!(out.status.success());
+    assert!(text(&out).contains("--offline"));
+}

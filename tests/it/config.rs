@@ -1,0 +1,451 @@
+//! Config loading: every validation rule, each error snapshotted, each
+//! naming its key path; secrets never shown.
+
+use std::path::{Path, PathBuf};
+
+use jirafed::config::{self, Auth, Config, ConfigError};
+
+const HUB_TOKEN: &str = "hub-token-S3CRET-value";
+const EMEA_PAT: &str = "emea-pat-S3CRET-value";
+const APAC_TOKEN: &str = "apac-token-S3CRET-value";
+
+pub const BASE: &str = r#"
+[daemon]
+state_dir = "state"
+listen = "127.0.0.1:8720"
+
+[instances.hub]
+role = "primary"
+flavour = "cloud"
+url = "https://acme.atlassian.net/"
+auth = { email = "sync-bot@acme.com", token_file = "hub-token" }
+
+[instances.emea]
+role = "secondary"
+flavour = "datacenter"
+url = "https://jira.emea.acme.internal/jira/"
+auth = { bearer_file = "emea-pat" }
+
+[instances.apac]
+role = "secondary"
+flavour = "cloud"
+url = "https://acme-apac.atlassian.net"
+auth = { email = "sync-bot@acme.com", token_env = "APAC_TOKEN" }
+
+[[flows]]
+name = "emea-delivery"
+secondary = "emea"
+scope = "project = EMEA"
+primary_project = "PORT"
+
+  [[flows.fields]]
+  secondary = "summary"
+  primary = "summary"
+  direction = "both"
+
+[[flows]]
+name = "apac-support"
+secondary = "apac"
+scope = "project = APAC"
+primary_project = "PORT"
+
+  [[flows.fields]]
+  secondary = "priority"
+  primary = "priority"
+  direction = "both"
+  values = { High = "P1", Low = "P2" }
+"#;
+
+/// A temporary folder holding a config and the secret files it names.
+pub struct ConfigDir {
+    pub dir: tempfile::TempDir,
+}
+
+impl ConfigDir {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, value) in [("hub-token", HUB_TOKEN), ("emea-pat", EMEA_PAT)] {
+            write_private(&dir.path().join(name), &format!("{value}\n"));
+        }
+        Self { dir }
+    }
+
+    pub fn write(&self, text: &str) -> PathBuf {
+        let path = self.dir.path().join("jirafed.toml");
+        std::fs::write(&path, text).expect("write config");
+        path
+    }
+
+    pub fn load(&self, text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let path = self.write(text);
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env = |k: &str| (k == "APAC_TOKEN").then(|| APAC_TOKEN.to_string());
+        config::load_with(&path, &vars, &env)
+    }
+
+    /// An error's text with the temporary folder replaced, for snapshots.
+    pub fn scrub(&self, text: &str) -> String {
+        text.replace(&self.dir.path().display().to_string(), "[DIR]")
+    }
+}
+
+pub fn write_private(path: &Path, text: &str) {
+    std::fs::write(path, text).expect("write secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+}
+
+fn replace(from: &str, to: &str) -> String {
+    assert!(BASE.contains(from), "BASE lacks {from:?}");
+    BASE.replacen(from, to, 1)
+}
+
+/// One broken config: its name (the snapshot's), its text, override
+/// variables, and the key path its error must name.
+struct Case {
+    name: &'static str,
+    text: String,
+    vars: Vec<(&'static str, &'static str)>,
+    path: &'static str,
+}
+
+fn case(name: &'static str, text: String, path: &'static str) -> Case {
+    Case { name, text, vars: Vec::new(), path }
+}
+
+fn cases() -> Vec<Case> {
+    let mut v = vec![
+        case(
+            "two_primaries",
+            replace("role = \"secondary\"\nflavour = \"datacenter\"", "role = \"primary\"\nflavour = \"datacenter\""),
+            "instances",
+        ),
+        case("no_primary", replace("role = \"primary\"", "role = \"secondary\""), "instances"),
+        case("duplicate_flow_name", replace("name = \"apac-support\"", "name = \"emea-delivery\""), "flows[1].name"),
+        case("flow_secondary_unknown", replace("secondary = \"apac\"", "secondary = \"japan\""), "flows[1].secondary"),
+        case("flow_secondary_is_primary", replace("secondary = \"apac\"", "secondary = \"hub\""), "flows[1].secondary"),
+        case(
+            "url_scheme",
+            replace("https://acme-apac.atlassian.net", "ftp://acme-apac.atlassian.net"),
+            "instances.apac.url",
+        ),
+        case("url_unparseable", replace("https://acme-apac.atlassian.net", "not a url"), "instances.apac.url"),
+        case(
+            "url_credentials",
+            replace("https://acme-apac.atlassian.net", "https://bot:pw@acme-apac.atlassian.net"),
+            "instances.apac.url",
+        ),
+        case(
+            "url_query",
+            replace("https://acme-apac.atlassian.net", "https://acme-apac.atlassian.net/?x=1"),
+            "instances.apac.url",
+        ),
+        case("url_missing", replace("url = \"https://acme-apac.atlassian.net\"\n", ""), "instances.apac.url"),
+        case(
+            "duration_bad",
+            replace("flavour = \"datacenter\"", "flavour = \"datacenter\"\npoll_interval = \"soon\""),
+            "instances.emea.poll_interval",
+        ),
+        case(
+            "duration_zero",
+            replace("flavour = \"datacenter\"", "flavour = \"datacenter\"\ntimeout = \"0s\""),
+            "instances.emea.timeout",
+        ),
+        case(
+            "duration_number",
+            replace("flavour = \"datacenter\"", "flavour = \"datacenter\"\npoll_overlap = 90"),
+            "instances.emea.poll_overlap",
+        ),
+        case(
+            "rate_zero",
+            replace(
+                "flavour = \"cloud\"\nurl = \"https://acme.atlassian.net/\"",
+                "flavour = \"cloud\"\nwrites_per_second = 0\nurl = \"https://acme.atlassian.net/\"",
+            ),
+            "instances.hub.writes_per_second",
+        ),
+        case(
+            "rate_negative",
+            replace(
+                "flavour = \"cloud\"\nurl = \"https://acme.atlassian.net/\"",
+                "flavour = \"cloud\"\nreads_per_second = -2\nurl = \"https://acme.atlassian.net/\"",
+            ),
+            "instances.hub.reads_per_second",
+        ),
+        case(
+            "burst_fraction",
+            replace(
+                "flavour = \"cloud\"\nurl = \"https://acme.atlassian.net/\"",
+                "flavour = \"cloud\"\nburst = 1.5\nurl = \"https://acme.atlassian.net/\"",
+            ),
+            "instances.hub.burst",
+        ),
+        case(
+            "max_in_flight_text",
+            replace(
+                "flavour = \"cloud\"\nurl = \"https://acme.atlassian.net/\"",
+                "flavour = \"cloud\"\nmax_in_flight = \"many\"\nurl = \"https://acme.atlassian.net/\"",
+            ),
+            "instances.hub.max_in_flight",
+        ),
+        case(
+            "create_bad",
+            replace("primary_project = \"PORT\"", "primary_project = \"PORT\"\ncreate = \"sometimes\""),
+            "flows[0].create",
+        ),
+        case(
+            "on_delete_bad",
+            replace("primary_project = \"PORT\"", "primary_project = \"PORT\"\non_delete = \"archive\""),
+            "flows[0].on_delete",
+        ),
+        case(
+            "conflict_bad",
+            replace("primary_project = \"PORT\"", "primary_project = \"PORT\"\nconflict = \"random\""),
+            "flows[0].conflict",
+        ),
+        case(
+            "direction_bad",
+            replace("direction = \"both\"\n  values", "direction = \"sideways\"\n  values"),
+            "flows[1].fields[0].direction",
+        ),
+        case("flavour_bad", replace("flavour = \"datacenter\"", "flavour = \"server\""), "instances.emea.flavour"),
+        case(
+            "role_bad",
+            replace("role = \"secondary\"\nflavour = \"cloud\"", "role = \"tertiary\"\nflavour = \"cloud\""),
+            "instances.apac.role",
+        ),
+        case(
+            "cloud_missing_email",
+            replace("auth = { email = \"sync-bot@acme.com\", token_file", "auth = { token_file"),
+            "instances.hub.auth.email",
+        ),
+        case("cloud_missing_token", replace(", token_file = \"hub-token\" }", " }"), "instances.hub.auth.token_file"),
+        case(
+            "cloud_with_bearer",
+            replace(", token_file = \"hub-token\" }", ", token_file = \"hub-token\", bearer_file = \"emea-pat\" }"),
+            "instances.hub.auth.bearer_file",
+        ),
+        case("dc_missing_auth", replace("auth = { bearer_file = \"emea-pat\" }", "auth = { }"), "instances.emea.auth"),
+        case(
+            "dc_user_without_password",
+            replace("auth = { bearer_file = \"emea-pat\" }", "auth = { user = \"sync-bot\" }"),
+            "instances.emea.auth.password_file",
+        ),
+        case(
+            "dc_with_email",
+            replace(
+                "auth = { bearer_file = \"emea-pat\" }",
+                "auth = { bearer_file = \"emea-pat\", email = \"a@b.c\" }",
+            ),
+            "instances.emea.auth.email",
+        ),
+        case(
+            "secret_file_missing",
+            replace("bearer_file = \"emea-pat\"", "bearer_file = \"no-such-file\""),
+            "instances.emea.auth.bearer_file",
+        ),
+        case(
+            "secret_env_unset",
+            replace("token_env = \"APAC_TOKEN\"", "token_env = \"UNSET_TOKEN\""),
+            "instances.apac.auth.token_env",
+        ),
+        case(
+            "secret_two_ways",
+            replace("token_env = \"APAC_TOKEN\"", "token_env = \"APAC_TOKEN\", token_file = \"hub-token\""),
+            "instances.apac.auth.token_env",
+        ),
+        case("unknown_top_key", format!("colour = \"blue\"\n{BASE}"), "colour"),
+        case(
+            "unknown_instance_key",
+            replace("flavour = \"datacenter\"", "flavour = \"datacenter\"\nwirtes_per_second = 3"),
+            "instances.emea.wirtes_per_second",
+        ),
+        case(
+            "unknown_field_key",
+            replace("direction = \"both\"\n  values", "direction = \"both\"\n  value_map = {}\n  values"),
+            "flows[1].fields[0].value_map",
+        ),
+        case("listen_bad", replace("listen = \"127.0.0.1:8720\"", "listen = \"localhost\""), "daemon.listen"),
+        case(
+            "instance_id_bad",
+            replace("[instances.apac]", "[instances.Apac]").replace("secondary = \"apac\"", "secondary = \"Apac\""),
+            "instances.Apac",
+        ),
+        case(
+            "values_not_reversible",
+            replace("values = { High = \"P1\", Low = \"P2\" }", "values = { High = \"P1\", Highest = \"P1\" }"),
+            "flows[1].fields[0].values",
+        ),
+        case(
+            "field_mapped_twice",
+            replace(
+                "[[flows]]\nname = \"apac-support\"",
+                "  [[flows.fields]]\n  secondary = \"Summary\"\n  primary = \"summary\"\n\n[[flows]]\nname = \"apac-support\"",
+            ),
+            "flows[0].fields[1].primary",
+        ),
+        case("flow_missing_scope", replace("scope = \"project = APAC\"\n", ""), "flows[1].scope"),
+        case(
+            "parent_not_bool",
+            replace("primary_project = \"PORT\"", "primary_project = \"PORT\"\nhierarchy = { parent = \"yes\" }"),
+            "flows[0].hierarchy.parent",
+        ),
+        case(
+            "flows_not_array",
+            format!("flows = \"all\"\n{}", BASE.split("[[flows]]").next().unwrap_or_default()),
+            "flows",
+        ),
+        case("toml_syntax", replace("[instances.apac]", "[instances.apac"), ""),
+    ];
+    v.push(Case {
+        name: "env_override_bad",
+        text: BASE.to_string(),
+        vars: vec![("JIRAFED_INSTANCES__HUB__BURST", "lots")],
+        path: "instances.hub.burst",
+    });
+    v.push(Case {
+        name: "env_override_unknown",
+        text: BASE.to_string(),
+        vars: vec![("JIRAFED_DAEMON__LISSEN", "0.0.0.0:1")],
+        path: "daemon.lissen",
+    });
+    v
+}
+
+#[test]
+fn the_base_config_is_valid_and_normalised() {
+    let dir = ConfigDir::new();
+    let cfg = dir.load(BASE, &[]).expect("base config is valid");
+    assert_eq!(cfg.instances.len(), 3);
+    assert_eq!(cfg.primary().id.as_str(), "hub");
+    assert_eq!(cfg.instance("hub").map(|i| i.url.as_str()), Some("https://acme.atlassian.net/"));
+    assert_eq!(cfg.instance("emea").map(|i| i.url.as_str()), Some("https://jira.emea.acme.internal/jira"));
+    assert_eq!(cfg.instance("emea").map(|i| i.poll_interval.as_secs()), Some(60));
+    assert_eq!(cfg.daemon.state_dir, dir.dir.path().join("state"));
+    assert_eq!(cfg.flows.len(), 2);
+    assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
+    match &cfg.instance("hub").map(|i| &i.auth) {
+        Some(Auth::CloudToken { email, token, .. }) => {
+            assert_eq!(email, "sync-bot@acme.com");
+            assert_eq!(token.expose(), HUB_TOKEN, "trailing newline dropped");
+        }
+        other => panic!("unexpected auth {other:?}"),
+    }
+}
+
+#[test]
+fn every_broken_config_is_reported_with_its_key_path() {
+    let dir = ConfigDir::new();
+    let all = cases();
+    assert!(all.len() >= 25);
+    let mut names = std::collections::BTreeSet::new();
+    for c in all {
+        assert!(names.insert(c.name), "duplicate case {}", c.name);
+        let err = match dir.load(&c.text, &c.vars) {
+            Ok(_) => panic!("case {} was accepted", c.name),
+            Err(e) => dir.scrub(&e.to_string()),
+        };
+        assert!(err.contains(c.path), "case {}: error does not name {:?}:\n{err}", c.name, c.path);
+        for secret in [HUB_TOKEN, EMEA_PAT, APAC_TOKEN] {
+            assert!(!err.contains(secret), "case {} leaks a secret", c.name);
+        }
+        insta::assert_snapshot!(format!("config_error_{}", c.name), err);
+    }
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let dir = ConfigDir::new();
+    let text = BASE
+        .replacen("flavour = \"datacenter\"", "flavour = \"datacenter\"\npoll_interval = \"soon\"\nburst = 0", 1)
+        .replacen("primary_project = \"PORT\"", "primary_project = \"PORT\"\nconflict = \"random\"", 1);
+    let err = dir.load(&text, &[]).expect_err("broken");
+    let problems = err.problems();
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+}
+
+#[test]
+fn environment_overrides_apply_and_are_named_in_errors() {
+    let dir = ConfigDir::new();
+    let cfg = dir
+        .load(
+            BASE,
+            &[("JIRAFED_INSTANCES__HUB__URL", "https://other.atlassian.net"), ("JIRAFED_INSTANCES__EMEA__BURST", "7")],
+        )
+        .expect("valid");
+    assert_eq!(cfg.instance("hub").map(|i| i.url.as_str()), Some("https://other.atlassian.net/"));
+    assert_eq!(cfg.instance("emea").map(|i| i.burst), Some(7));
+    let err = dir.load(BASE, &[("JIRAFED_INSTANCES__EMEA__POLL_INTERVAL", "never")]).expect_err("bad");
+    assert!(err.to_string().contains("environment variable JIRAFED_INSTANCES__EMEA__POLL_INTERVAL"), "{err}");
+}
+
+#[test]
+fn inline_and_world_readable_secrets_are_accepted_with_warnings() {
+    let dir = ConfigDir::new();
+    std::fs::write(dir.dir.path().join("loose"), "loose-S3CRET\n").expect("write");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.dir.path().join("loose"), std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let text = BASE
+        .replace("token_file = \"hub-token\"", "token = \"inline-S3CRET\"")
+        .replace("bearer_file = \"emea-pat\"", "bearer_file = \"loose\"");
+    let cfg = dir.load(&text, &[]).expect("valid with warnings");
+    let warnings: Vec<String> = cfg.warnings.iter().map(|w| dir.scrub(&w.to_string())).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert!(warnings.iter().any(|w| w.contains("instances.hub.auth.token: inline secret")));
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("instances.emea.auth.bearer_file: secret file") && w.contains("readable by everyone"))
+    );
+    assert!(warnings.iter().all(|w| !w.contains("S3CRET")));
+}
+
+#[test]
+fn credentials_directory_is_used_for_relative_secret_files() {
+    let dir = ConfigDir::new();
+    let creds = tempfile::tempdir().expect("tempdir");
+    write_private(&creds.path().join("hub-token"), "from-credentials-dir");
+    let path = dir.write(BASE);
+    let creds_path = creds.path().display().to_string();
+    let env = move |k: &str| match k {
+        "CREDENTIALS_DIRECTORY" => Some(creds_path.clone()),
+        "APAC_TOKEN" => Some(APAC_TOKEN.to_string()),
+        _ => None,
+    };
+    // emea-pat is not in the credentials directory: that is reported.
+    let err = config::load_with(&path, &[], &env).expect_err("emea-pat missing there");
+    assert!(err.to_string().contains("instances.emea.auth.bearer_file"), "{err}");
+    write_private(&creds.path().join("emea-pat"), "pat");
+    let cfg = config::load_with(&path, &[], &env).expect("valid");
+    match cfg.instance("hub").map(|i| &i.auth) {
+        Some(Auth::CloudToken { token, .. }) => assert_eq!(token.expose(), "from-credentials-dir"),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn debug_output_never_shows_secrets() {
+    let dir = ConfigDir::new();
+    let text = BASE.replace("bearer_file = \"emea-pat\"", "user = \"sync-bot\", password_file = \"emea-pat\"");
+    let cfg = dir.load(&text, &[]).expect("valid");
+    let debug = format!("{cfg:?} {cfg:#?}");
+    for secret in [HUB_TOKEN, EMEA_PAT, APAC_TOKEN] {
+        assert!(!debug.contains(secret), "Debug shows a secret");
+    }
+    assert!(debug.contains("***"));
+}
+
+#[test]
+fn a_wrongly_typed_inline_secret_is_not_echoed() {
+    let dir = ConfigDir::new();
+    let text = BASE.replace("token_file = \"hub-token\"", "token = 123987456");
+    let err = dir.load(&text, &[]).expect_err("bad type").to_string();
+    assert!(err.contains("instances.hub.auth.token"), "{err}");
+    assert!(!err.contains("123987456"), "{err}");
+}
