@@ -30,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate the configuration and report every problem; exit 1 if any.
     Check(CheckArgs),
+    /// Run the Jira simulator (the demo world unless --config is given) until Ctrl-C.
+    Sim(SimArgs),
 }
 
 #[derive(Debug, Args)]
@@ -46,4 +48,17 @@ pub struct CheckArgs {
     /// Do not contact the sites; still reads every secret.
     #[arg(long)]
     pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// A world file (TOML) describing sites and seed data; default: the demo world.
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Serve the default sites on N+1 (hub), N+2 (emea), N+3 (apac); 0 picks free ports.
+    #[arg(long, default_value_t = crate::sim::world::DEFAULT_PORT_BASE)]
+    pub port_base: u16,
+    /// Print the default world as TOML (a starting point for --config) and exit.
+    #[arg(long)]
+    pub print_config: bool,
 }

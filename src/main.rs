@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use jirafed::cli::{Cli, Command};
 use jirafed::config::ProcessEnv;
-use jirafed::{check, telemetry};
+use jirafed::{check, sim_cli, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -17,6 +17,21 @@ fn main() -> ExitCode {
             let report = check::check_config(&args.config.config, &vars, &ProcessEnv, args.offline);
             print!("{}", report.text);
             if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        }
+        Command::Sim(args) => exit(runtime().and_then(|rt| rt.block_on(sim_cli::run(args)))),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn exit(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
         }
     }
 }

@@ -3,3 +3,10 @@
 
 mod cli;
 mod config;
+mod jira_client;
+mod jira_model;
+mod jira_transport;
+mod sim_api;
+mod sim_conformance;
+mod sim_faults;
+mod support;

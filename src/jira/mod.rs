@@ -1,0 +1,19 @@
+//! The only code that knows Jira JSON: the client, its model, and the rich
+//! text conversions between ADF (Cloud) and wiki markup (Data Center).
+
+// `JiraError` carries Jira's own messages, so it is large; it only travels
+// on the slow path after a network call, where its size costs nothing.
+#![allow(clippy::result_large_err)]
+
+pub mod client;
+pub mod error;
+pub mod fields;
+pub mod limiter;
+pub mod model;
+pub mod richtext;
+pub mod transport;
+pub mod values;
+
+pub use error::{ErrorKind, JiraError};
+pub use limiter::{Budget, Limiter, LimiterState, Permit};
+pub use transport::{Call, RecordedCall, Reply, RetryConfig, Transport};

@@ -1,0 +1,183 @@
+//! How each op changes the tables, inside the writer's transaction. Outbox and
+//! dead-letter ops live in `outbox.rs`.
+
+use redb::ReadableTable;
+
+use super::error::Rejection;
+use super::model::{LinkRecord, Op, OpResult};
+use super::outbox;
+use super::records;
+use super::tables::{Tbl, UNIT, i64_key, meta, pair_key, read_u64, str_key, u64_key, with_u64};
+use super::writer::{ApplyError, WriteSet, corrupt};
+
+/// Applies one op.
+pub(super) fn apply(ws: &mut WriteSet<'_>, op: &Op) -> Result<OpResult, ApplyError> {
+    match op {
+        Op::InboxPush { instance, issue, payload, delivery } => {
+            inbox_push(ws, instance, issue, payload, delivery.as_deref())
+        }
+        Op::InboxAck { seqs } => {
+            for seq in seqs {
+                ws.remove(Tbl::Inbox, &u64_key(*seq))?;
+            }
+            Ok(OpResult::Done)
+        }
+        Op::OutboxPush { instance, target, payload, next_at_ms } => {
+            outbox::push(ws, instance, target, payload, *next_at_ms)
+        }
+        Op::OutboxDone { seq } => outbox::done(ws, *seq),
+        Op::OutboxReschedule { seq, next_at_ms, error } => outbox::reschedule(ws, *seq, *next_at_ms, error),
+        Op::OutboxDeadLetter { seq, error, at_ms } => outbox::dead_letter(ws, *seq, error, *at_ms),
+        Op::DeadLetterRetry { id, now_ms } => outbox::retry(ws, *id, *now_ms),
+        Op::DeadLetterDrop { id } => outbox::drop_dead(ws, *id),
+        Op::LinkPut(link) => link_put(ws, link),
+        Op::LinkDelete { id } => link_delete(ws, *id),
+        Op::ShadowPut { link, value } => shadow_put(ws, *link, value),
+        Op::CursorSet { instance, at_ms } => {
+            ws.put(Tbl::Cursors, instance.as_bytes(), &i64_key(*at_ms))?;
+            Ok(OpResult::Done)
+        }
+        Op::Audit { at_ms, payload } => audit(ws, *at_ms, payload),
+        Op::PruneDeliveries { older_than_ms } => prune_deliveries(ws, *older_than_ms),
+    }
+}
+
+fn inbox_push(
+    ws: &mut WriteSet<'_>,
+    instance: &str,
+    issue: &str,
+    payload: &[u8],
+    delivery: Option<&str>,
+) -> Result<OpResult, ApplyError> {
+    if let Some(delivery) = delivery {
+        let key = pair_key(instance, delivery);
+        if ws.get(Tbl::Deliveries, &key)?.is_some() {
+            return Ok(OpResult::Duplicate);
+        }
+        let seen = i64_key(ws.now_ms);
+        ws.put(Tbl::Deliveries, &key, &seen)?;
+        let mut by_time = seen.to_vec();
+        by_time.extend_from_slice(&key);
+        ws.put(Tbl::DeliveriesByTime, &by_time, UNIT)?;
+    }
+    let seq = ws.next_id(meta::NEXT_INBOX)?;
+    let value = records::inbox_value(instance, issue, ws.now_ms, payload).map_err(corrupt)?;
+    ws.put(Tbl::Inbox, &u64_key(seq), &value)?;
+    Ok(OpResult::Pushed { seq })
+}
+
+/// Forgets deliveries first seen before the cut-off, oldest first.
+fn prune_deliveries(ws: &mut WriteSet<'_>, older_than_ms: i64) -> Result<OpResult, ApplyError> {
+    // Keys are ts ++ delivery key; every key of an instant >= the cut-off
+    // sorts at or after the bare cut-off timestamp.
+    let cut = i64_key(older_than_ms);
+    let keys = ws
+        .table(Tbl::DeliveriesByTime)
+        .range::<&[u8]>(..cut.as_slice())?
+        .map(|item| item.map(|(k, _)| k.value().to_vec()))
+        .collect::<Result<Vec<_>, _>>()?;
+    for key in keys {
+        ws.remove(Tbl::DeliveriesByTime, &key)?;
+        if let Some(delivery) = key.get(8..) {
+            ws.remove(Tbl::Deliveries, delivery)?;
+        }
+    }
+    Ok(OpResult::Done)
+}
+
+/// Appends to the audit log and drops the oldest entries beyond the bound,
+/// in the same transaction, so the log never outgrows it.
+fn audit(ws: &mut WriteSet<'_>, at_ms: i64, payload: &[u8]) -> Result<OpResult, ApplyError> {
+    let seq = ws.next_id(meta::NEXT_AUDIT)?;
+    let value = records::audit_value(at_ms, payload).map_err(corrupt)?;
+    ws.put(Tbl::Audit, &u64_key(seq), &value)?;
+    let excess = ws.len(Tbl::Audit)?.saturating_sub(ws.audit_limit);
+    if excess > 0 {
+        let oldest = ws
+            .table(Tbl::Audit)
+            .iter()?
+            .take(usize::try_from(excess).unwrap_or(usize::MAX))
+            .map(|item| item.map(|(k, _)| k.value().to_vec()))
+            .collect::<Result<Vec<_>, _>>()?;
+        for key in oldest {
+            ws.remove(Tbl::Audit, &key)?;
+        }
+    }
+    Ok(OpResult::Pushed { seq })
+}
+
+fn load_link(ws: &WriteSet<'_>, id: u64) -> Result<Option<LinkRecord>, ApplyError> {
+    match ws.get(Tbl::Links, &u64_key(id))? {
+        Some(bytes) => Ok(Some(records::link_record(id, &bytes).map_err(corrupt)?)),
+        None => Ok(None),
+    }
+}
+
+fn primary_key(link: &LinkRecord) -> Vec<u8> {
+    with_u64(&str_key(&link.primary_issue), link.id)
+}
+
+/// Inserts or replaces a link with its two index entries. The secondary
+/// pairing is unique; a primary issue may mirror several secondaries (one per
+/// flow), so that index is keyed by issue and link id.
+fn link_put(ws: &mut WriteSet<'_>, link: &LinkRecord) -> Result<OpResult, ApplyError> {
+    let (id, old) = if link.id == 0 {
+        (ws.next_id(meta::NEXT_LINK)?, None)
+    } else {
+        let old = load_link(ws, link.id)?.ok_or(Rejection::UnknownLink { id: link.id })?;
+        (link.id, Some(old))
+    };
+    let secondary = pair_key(&link.secondary, &link.secondary_issue);
+    if let Some(bytes) = ws.get(Tbl::LinksBySecondary, &secondary)? {
+        let existing = read_u64(&bytes).ok_or_else(|| corrupt(format!("secondary index entry of link {id}")))?;
+        if existing != id {
+            return Err(Rejection::LinkConflict {
+                instance: link.secondary.clone(),
+                issue: link.secondary_issue.clone(),
+                existing,
+            }
+            .into());
+        }
+    }
+    if let Some(old) = &old {
+        remove_indexes(ws, old)?;
+    }
+    let record = LinkRecord { id, ..link.clone() };
+    let value = records::link_value(&record).map_err(corrupt)?;
+    ws.put(Tbl::Links, &u64_key(id), &value)?;
+    ws.put(Tbl::LinksBySecondary, &secondary, &u64_key(id))?;
+    ws.put(Tbl::LinksByPrimary, &primary_key(&record), UNIT)?;
+    Ok(OpResult::LinkId(id))
+}
+
+fn remove_indexes(ws: &mut WriteSet<'_>, link: &LinkRecord) -> Result<(), ApplyError> {
+    let secondary = pair_key(&link.secondary, &link.secondary_issue);
+    // Only the link's own entry: a damaged index must not unpair another link.
+    if ws.get(Tbl::LinksBySecondary, &secondary)?.and_then(|b| read_u64(&b)) == Some(link.id) {
+        ws.remove(Tbl::LinksBySecondary, &secondary)?;
+    }
+    ws.remove(Tbl::LinksByPrimary, &primary_key(link))?;
+    Ok(())
+}
+
+fn link_delete(ws: &mut WriteSet<'_>, id: u64) -> Result<OpResult, ApplyError> {
+    let Some(old) = load_link(ws, id)? else {
+        return Ok(OpResult::NotFound);
+    };
+    remove_indexes(ws, &old)?;
+    ws.remove(Tbl::Links, &u64_key(id))?;
+    ws.remove(Tbl::Shadows, &u64_key(id))?;
+    Ok(OpResult::Done)
+}
+
+fn shadow_put(ws: &mut WriteSet<'_>, link: u64, value: &serde_json::Value) -> Result<OpResult, ApplyError> {
+    if ws.get(Tbl::Links, &u64_key(link))?.is_none() {
+        return Err(Rejection::UnknownLink { id: link }.into());
+    }
+    if !value.is_object() {
+        return Err(Rejection::ShadowNotObject { link }.into());
+    }
+    let bytes = records::shadow_value(value).map_err(corrupt)?;
+    ws.put(Tbl::Shadows, &u64_key(link), &bytes)?;
+    Ok(OpResult::Done)
+}

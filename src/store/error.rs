@@ -1,0 +1,166 @@
+//! What can go wrong in the store, said so that an operator knows which file
+//! and which step failed.
+
+use std::path::PathBuf;
+
+/// An error from the store. Every message names the redb file (or the state
+/// directory) and what failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The state directory could not be created.
+    #[error("cannot create state directory {path}: {source}")]
+    CreateDir {
+        /// The directory that was asked for.
+        path: PathBuf,
+        /// Why the file system refused.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// redb failed (I/O, a lock held by another process, a damaged file...).
+    #[error("store {path}: {action} failed: {source}")]
+    Db {
+        /// The redb file.
+        path: PathBuf,
+        /// What the store was doing, e.g. "open database" or "read links".
+        action: &'static str,
+        /// redb's own error.
+        #[source]
+        source: Box<redb::Error>,
+    },
+
+    /// The file was written by a newer jirafed; opening it could lose data.
+    #[error(
+        "store {path} has schema version {found}, newer than version {supported} that this jirafed understands; \
+         run a jirafed at least as new as the one that wrote it"
+    )]
+    SchemaTooNew {
+        /// The redb file.
+        path: PathBuf,
+        /// The version recorded in the file.
+        found: u32,
+        /// The newest version this build knows.
+        supported: u32,
+    },
+
+    /// No migration is registered from a version found in the file.
+    #[error("store {path}: no migration registered from schema version {from}")]
+    MissingMigration {
+        /// The redb file.
+        path: PathBuf,
+        /// The version without a next step.
+        from: u32,
+    },
+
+    /// A migration step failed; the file stays at version `from`.
+    #[error("store {path}: migration from schema version {from} to {to} failed: {message}")]
+    Migration {
+        /// The redb file.
+        path: PathBuf,
+        /// The version the step started from (still recorded in the file).
+        from: u32,
+        /// The version the step was migrating to.
+        to: u32,
+        /// What went wrong.
+        message: String,
+    },
+
+    /// A stored record could not be decoded.
+    #[error("store {path}: corrupt {what}")]
+    Corrupt {
+        /// The redb file.
+        path: PathBuf,
+        /// Which record, and why it could not be read.
+        what: String,
+    },
+
+    /// One op of a commit request broke a rule of the store; none of the
+    /// request's ops were applied, and other callers in the same group commit
+    /// were not affected.
+    #[error("store {path}: op {index} of the request was rejected, nothing of it was applied: {reason}")]
+    Rejected {
+        /// The redb file.
+        path: PathBuf,
+        /// The position of the offending op in the request.
+        index: usize,
+        /// The rule that was broken.
+        reason: Rejection,
+    },
+
+    /// The group commit this request was part of failed as a whole; nothing of
+    /// it is stored.
+    #[error("store {path}: group commit failed, nothing was stored: {message}")]
+    Commit {
+        /// The redb file.
+        path: PathBuf,
+        /// redb's error, as text (it is shared by every caller of the batch).
+        message: String,
+    },
+
+    /// The writer thread could not be started.
+    #[error("store {path}: cannot start the writer thread: {source}")]
+    WriterStart {
+        /// The redb file.
+        path: PathBuf,
+        /// Why the thread could not be spawned.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The writer thread is gone (it panicked); nothing more can be written.
+    #[error("store {path}: the writer thread has stopped, nothing more can be written")]
+    WriterGone {
+        /// The redb file.
+        path: PathBuf,
+    },
+}
+
+impl StoreError {
+    pub(super) fn db(path: &std::path::Path, action: &'static str, source: impl Into<redb::Error>) -> Self {
+        StoreError::Db { path: path.to_path_buf(), action, source: Box::new(source.into()) }
+    }
+}
+
+/// Why one request of a group commit was refused. The caller can branch on it;
+/// the whole request was rolled back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// The op names a link id that is not stored.
+    #[error("link {id} does not exist")]
+    UnknownLink {
+        /// The id asked for.
+        id: u64,
+    },
+
+    /// A different link already pairs this secondary issue.
+    #[error("issue {issue} on instance {instance} is already paired by link {existing}")]
+    LinkConflict {
+        /// The secondary instance.
+        instance: String,
+        /// The secondary issue id.
+        issue: String,
+        /// The link that holds the pairing.
+        existing: u64,
+    },
+
+    /// A shadow must be a JSON object (one member per mapped field).
+    #[error("the shadow for link {link} is not a JSON object")]
+    ShadowNotObject {
+        /// The link id.
+        link: u64,
+    },
+
+    /// A value is larger than redb can store.
+    #[error("a value of {bytes} bytes is too large to store")]
+    TooLarge {
+        /// The size of the key and value.
+        bytes: usize,
+    },
+
+    /// A record the op needed could not be decoded or encoded.
+    #[error("corrupt {what}")]
+    Corrupt {
+        /// Which record, and why.
+        what: String,
+    },
+}

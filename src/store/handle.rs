@@ -1,0 +1,192 @@
+//! The `Store` handle: opening, commits and shutdown.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::thread::JoinHandle;
+
+use redb::{Builder, Database};
+use tokio::sync::oneshot;
+
+use super::error::StoreError;
+use super::model::{Op, OpResult};
+use super::schema::{self, Migration};
+use super::writer::{self, Reply, Request, WriterConfig};
+
+/// The name of the redb file inside the state directory.
+pub const DB_FILE_NAME: &str = "jirafed.redb";
+
+/// The store's clock: milliseconds since the Unix epoch. Injected so tests can
+/// control time.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// Tunables of [`Store::open_with`]. [`Default`] is what [`Store::open`] uses.
+#[derive(Clone)]
+pub struct StoreOptions {
+    /// Stamps inbox entries and delivery ids; the system clock by default.
+    pub clock: Clock,
+    /// How many audit entries are kept; older ones are pruned on append.
+    pub audit_limit: u64,
+    /// How many commit requests one group commit takes at most.
+    pub batch_limit: usize,
+    /// redb's page cache, in bytes; bounds the store's memory.
+    pub cache_bytes: usize,
+}
+
+/// Audit entries kept by default.
+pub const DEFAULT_AUDIT_LIMIT: u64 = 10_000;
+/// Requests per group commit by default.
+pub const DEFAULT_BATCH_LIMIT: usize = 1_000;
+/// redb cache by default: enough for the hot tables, far below redb's 1 GiB.
+pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// How long webhook delivery ids are worth remembering: Jira retries a
+/// delivery for hours, not days. The engine prunes with
+/// `Op::PruneDeliveries { older_than_ms: now - DELIVERY_RETENTION_MS }`.
+pub const DELIVERY_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            clock: Arc::new(system_now_ms),
+            audit_limit: DEFAULT_AUDIT_LIMIT,
+            batch_limit: DEFAULT_BATCH_LIMIT,
+            cache_bytes: DEFAULT_CACHE_BYTES,
+        }
+    }
+}
+
+impl fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreOptions")
+            .field("audit_limit", &self.audit_limit)
+            .field("batch_limit", &self.batch_limit)
+            .field("cache_bytes", &self.cache_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Milliseconds since the Unix epoch by the system clock (0 before 1970).
+fn system_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The durable store: one redb file, one writer thread, any number of
+/// concurrent readers. Cheap to clone (`Clone + Send + Sync`).
+///
+/// Dropping the last clone closes the request queue, waits for the writer to
+/// finish the requests already queued and closes the file. Correctness never
+/// depends on that: whatever [`Store::commit`] acknowledged is already durable,
+/// so a killed process loses nothing it acknowledged.
+#[derive(Clone)]
+pub struct Store {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub(super) path: PathBuf,
+    pub(super) db: Arc<Database>,
+    requests: Option<Sender<Request>>,
+    writer: Option<JoinHandle<()>>,
+    commits: Arc<AtomicU64>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the channel lets the writer drain what is queued and exit;
+        // joining it means the file is closed when the last Store is gone.
+        self.requests.take();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store").field("path", &self.inner.path).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating the directory and the file when needed)
+    /// `state_dir/jirafed.redb` with default options, migrating an older schema
+    /// and refusing a newer one.
+    pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with(state_dir, StoreOptions::default())
+    }
+
+    /// [`Store::open`] with explicit options.
+    pub fn open_with(state_dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        Store::open_versioned(state_dir, options, schema::CURRENT_VERSION, schema::MIGRATIONS)
+    }
+
+    /// Opens at a given schema version with a given migration list (tests
+    /// exercise the migration framework through it).
+    pub(super) fn open_versioned(
+        state_dir: &Path,
+        options: StoreOptions,
+        current: u32,
+        migrations: &[Migration],
+    ) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(state_dir)
+            .map_err(|source| StoreError::CreateDir { path: state_dir.to_path_buf(), source })?;
+        let path = state_dir.join(DB_FILE_NAME);
+        let db = Builder::new()
+            .set_cache_size(options.cache_bytes)
+            .create(&path)
+            .map_err(|e| StoreError::db(&path, "open database", e))?;
+        schema::prepare(&db, &path, current, migrations)?;
+        let db = Arc::new(db);
+        let commits = Arc::new(AtomicU64::new(0));
+        let (requests, receiver) = mpsc::channel();
+        let config = WriterConfig {
+            path: path.clone(),
+            clock: options.clock,
+            audit_limit: options.audit_limit,
+            batch_limit: options.batch_limit,
+            commits: commits.clone(),
+        };
+        let writer = writer::spawn(db.clone(), config, receiver)
+            .map_err(|source| StoreError::WriterStart { path: path.clone(), source })?;
+        Ok(Store { inner: Arc::new(Inner { path, db, requests: Some(requests), writer: Some(writer), commits }) })
+    }
+
+    /// The redb file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// How many write transactions the writer has committed since open; with
+    /// concurrent callers it grows slower than the number of commit calls.
+    pub fn commit_count(&self) -> u64 {
+        self.inner.commits.load(Ordering::Relaxed)
+    }
+
+    fn send(&self, ops: Vec<Op>, reply: Reply) -> Result<(), StoreError> {
+        let gone = || StoreError::WriterGone { path: self.inner.path.clone() };
+        let requests = self.inner.requests.as_ref().ok_or_else(gone)?;
+        requests.send(Request { ops, reply }).map_err(|_| gone())
+    }
+
+    /// Applies `ops` all or nothing, in order, in the next group commit, and
+    /// returns one result per op once the commit is durable. A rejected op
+    /// ([`StoreError::Rejected`]) undoes the whole request and nothing else.
+    /// Dropping the future does not withdraw the request.
+    pub async fn commit(&self, ops: Vec<Op>) -> Result<Vec<OpResult>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(ops, Reply::Async(reply))?;
+        answer.await.map_err(|_| StoreError::WriterGone { path: self.inner.path.clone() })?
+    }
+
+    /// [`Store::commit`] for callers outside async code; blocks the thread
+    /// until the commit is durable.
+    pub fn commit_blocking(&self, ops: Vec<Op>) -> Result<Vec<OpResult>, StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(ops, Reply::Blocking(reply))?;
+        answer.recv().map_err(|_| StoreError::WriterGone { path: self.inner.path.clone() })?
+    }
+}

@@ -1,0 +1,49 @@
+//! The durable store of jirafed: the only code that knows redb.
+//!
+//! One redb file (`jirafed.redb` under the state directory) holds the links
+//! and their shadows, the inbox of changes not yet planned, the outbox of
+//! writes per target, dead letters, poll cursors, webhook delivery ids for
+//! dedupe, a bounded audit log and the schema version.
+//!
+//! Payloads are opaque: the engine serializes its own types and the store
+//! keeps the bytes plus the metadata it orders and looks up by.
+//!
+//! Writes go through one writer thread that groups concurrent requests into
+//! one durable commit ([`Store::commit`] returns only after it), so a webhook
+//! can be answered as soon as its change is committed without one fsync per
+//! webhook. A request that breaks a rule (see [`Rejection`]) is undone alone,
+//! through a per-request undo log, and its caller gets
+//! [`StoreError::Rejected`]; the other requests of the batch commit. Reads are
+//! plain methods on concurrent read transactions and never wait for the
+//! writer.
+//!
+//! Bounds: a group commit takes at most [`DEFAULT_BATCH_LIMIT`] requests; the
+//! audit log keeps the newest [`DEFAULT_AUDIT_LIMIT`] entries, pruned in the
+//! transaction that appends; delivery ids are kept until the engine prunes
+//! them ([`DELIVERY_RETENTION_MS`]); links are read in pages
+//! ([`Store::links_after`]) so memory stays flat however many there are.
+//!
+//! The schema version is recorded in the file; [`Store::open`] migrates an
+//! older file step by step and refuses a newer one.
+
+mod apply;
+mod error;
+mod handle;
+mod model;
+mod outbox;
+mod read;
+mod records;
+mod schema;
+mod tables;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{Rejection, StoreError};
+pub use handle::{
+    Clock, DB_FILE_NAME, DEFAULT_AUDIT_LIMIT, DEFAULT_BATCH_LIMIT, DEFAULT_CACHE_BYTES, DELIVERY_RETENTION_MS, Store,
+    StoreOptions,
+};
+pub use model::{AuditEntry, DeadLetter, InboxEntry, LinkRecord, Op, OpResult, OutboxEntry};
+pub use schema::CURRENT_VERSION as SCHEMA_VERSION;

@@ -1,0 +1,230 @@
+//! The records the store keeps and the ops that change them. Payloads are
+//! opaque bytes serialized by the engine; the store only keeps the metadata it
+//! needs for ordering and lookup.
+
+use serde::{Deserialize, Serialize};
+
+/// The pairing of a secondary issue and its primary mirror.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRecord {
+    /// The link id; `0` in a [`Op::LinkPut`] asks the store to allocate one.
+    pub id: u64,
+    /// The flow that owns the pairing.
+    pub flow: String,
+    /// The secondary instance id.
+    pub secondary: String,
+    /// The Jira issue id on the secondary (stable across moves).
+    pub secondary_issue: String,
+    /// The issue key on the secondary (changes when the issue moves).
+    pub secondary_key: String,
+    /// The Jira issue id of the mirror on the primary.
+    pub primary_issue: String,
+    /// The issue key of the mirror on the primary.
+    pub primary_key: String,
+    /// When the pairing was made, in ms since the Unix epoch.
+    pub created_ms: i64,
+}
+
+/// A change that has been received (webhook, poll, reconciliation) but not yet
+/// planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxEntry {
+    /// Monotonic sequence number; never reused.
+    pub seq: u64,
+    /// The instance the change comes from.
+    pub instance: String,
+    /// The issue that may have changed.
+    pub issue: String,
+    /// When the store committed it (the store's clock), in ms since the epoch;
+    /// the start of the propagation latency.
+    pub received_ms: i64,
+    /// The engine's serialized change.
+    pub payload: Vec<u8>,
+}
+
+/// One write to a Jira site, kept until it succeeds or is dead-lettered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// Monotonic sequence number; the order of writes to one target.
+    pub seq: u64,
+    /// The instance the write goes to.
+    pub instance: String,
+    /// The ordering key (usually the target issue): writes with the same
+    /// `(instance, target)` run one at a time, in `seq` order.
+    pub target: String,
+    /// How many times the write has failed and been rescheduled.
+    pub attempts: u32,
+    /// Not before this time (ms since the epoch).
+    pub next_at_ms: i64,
+    /// The engine's serialized write.
+    pub payload: Vec<u8>,
+    /// The error of the last failed attempt.
+    pub last_error: Option<String>,
+}
+
+/// A write that failed permanently. It blocks its `(instance, target)` until it
+/// is retried or dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The dead letter id (its own sequence, distinct from the outbox seq).
+    pub id: u64,
+    /// The write as it was when it failed.
+    pub entry: OutboxEntry,
+    /// Why it failed (Jira's own error text).
+    pub error: String,
+    /// When it was dead-lettered, in ms since the epoch.
+    pub at_ms: i64,
+}
+
+/// One entry of the bounded audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Monotonic sequence number.
+    pub seq: u64,
+    /// When it happened, in ms since the epoch.
+    pub at_ms: i64,
+    /// The engine's serialized audit record.
+    pub payload: Vec<u8>,
+}
+
+/// One change to the store. A commit request is a `Vec<Op>` applied all or
+/// nothing, in order, inside a group commit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Queue a change for the planner. With `delivery` (a webhook delivery id
+    /// or another dedupe key, scoped to `instance`) already seen, nothing is
+    /// queued and the result is [`OpResult::Duplicate`]; otherwise
+    /// [`OpResult::Pushed`].
+    InboxPush {
+        /// The instance the change comes from.
+        instance: String,
+        /// The issue that may have changed.
+        issue: String,
+        /// The engine's serialized change.
+        payload: Vec<u8>,
+        /// The dedupe key; remembered until [`Op::PruneDeliveries`] forgets it.
+        delivery: Option<String>,
+    },
+    /// Remove planned changes. Unknown seqs are ignored. Result:
+    /// [`OpResult::Done`].
+    InboxAck {
+        /// The seqs to remove.
+        seqs: Vec<u64>,
+    },
+    /// Queue a write. Result: [`OpResult::Pushed`].
+    OutboxPush {
+        /// The instance the write goes to.
+        instance: String,
+        /// The ordering key.
+        target: String,
+        /// The engine's serialized write.
+        payload: Vec<u8>,
+        /// Not before this time.
+        next_at_ms: i64,
+    },
+    /// The write succeeded: remove it, releasing the next one of its target.
+    /// Result: [`OpResult::Done`] or [`OpResult::NotFound`].
+    OutboxDone {
+        /// The outbox seq.
+        seq: u64,
+    },
+    /// The write failed and will be retried: attempts + 1, a new due time and
+    /// the error. Result: [`OpResult::Done`] or [`OpResult::NotFound`].
+    OutboxReschedule {
+        /// The outbox seq.
+        seq: u64,
+        /// The new due time.
+        next_at_ms: i64,
+        /// The error of the failed attempt.
+        error: String,
+    },
+    /// The write failed permanently: move it to the dead letters, where it
+    /// blocks its target. Result: [`OpResult::DeadLettered`] or
+    /// [`OpResult::NotFound`].
+    OutboxDeadLetter {
+        /// The outbox seq.
+        seq: u64,
+        /// Why it failed.
+        error: String,
+        /// When it failed.
+        at_ms: i64,
+    },
+    /// Move a dead letter back to the outbox with its original seq (so ahead
+    /// of everything queued behind it), attempts reset and due at `now_ms`.
+    /// Result: [`OpResult::Pushed`] (the outbox seq) or [`OpResult::NotFound`].
+    DeadLetterRetry {
+        /// The dead letter id.
+        id: u64,
+        /// The new due time.
+        now_ms: i64,
+    },
+    /// Forget a dead letter, releasing its target. Result: [`OpResult::Done`]
+    /// or [`OpResult::NotFound`].
+    DeadLetterDrop {
+        /// The dead letter id.
+        id: u64,
+    },
+    /// Insert (id 0: a new id is allocated) or replace a link, keeping the
+    /// lookup indexes in step. Result: [`OpResult::LinkId`]. Rejected when the
+    /// id is unknown or another link already pairs the secondary issue.
+    LinkPut(LinkRecord),
+    /// Remove a link and its shadow. Result: [`OpResult::Done`] or
+    /// [`OpResult::NotFound`].
+    LinkDelete {
+        /// The link id.
+        id: u64,
+    },
+    /// Replace a link's shadow (a JSON object). Result: [`OpResult::Done`].
+    /// Rejected when the link is unknown or the value is not an object.
+    ShadowPut {
+        /// The link id.
+        link: u64,
+        /// The last synced value per mapped field.
+        value: serde_json::Value,
+    },
+    /// Set an instance's poll cursor. Result: [`OpResult::Done`].
+    CursorSet {
+        /// The instance id.
+        instance: String,
+        /// The cursor, in ms since the epoch.
+        at_ms: i64,
+    },
+    /// Append to the audit log, pruning the oldest entries beyond the bound.
+    /// Result: [`OpResult::Pushed`].
+    Audit {
+        /// When it happened.
+        at_ms: i64,
+        /// The engine's serialized audit record.
+        payload: Vec<u8>,
+    },
+    /// Forget delivery ids first seen before `older_than_ms`. Result:
+    /// [`OpResult::Done`].
+    PruneDeliveries {
+        /// The cut-off, in ms since the epoch.
+        older_than_ms: i64,
+    },
+}
+
+/// The result of one [`Op`], in the order of the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpResult {
+    /// Applied.
+    Done,
+    /// Queued with this seq (inbox, outbox or audit).
+    Pushed {
+        /// The new entry's seq.
+        seq: u64,
+    },
+    /// The delivery id was already seen; nothing was queued.
+    Duplicate,
+    /// The link's id (allocated or given).
+    LinkId(u64),
+    /// Moved to the dead letters under this id.
+    DeadLettered {
+        /// The dead letter id.
+        id: u64,
+    },
+    /// The entry the op names does not exist (already done, dropped or
+    /// deleted); nothing changed.
+    NotFound,
+}

@@ -1,0 +1,282 @@
+//! Reads: each runs in its own redb read transaction, which never waits for
+//! the writer and sees only committed data. They are short, so async code may
+//! call them directly.
+
+use redb::{ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+
+use super::error::StoreError;
+use super::handle::Store;
+use super::model::{AuditEntry, DeadLetter, InboxEntry, LinkRecord, OutboxEntry};
+use super::outbox::due_key;
+use super::records;
+use super::schema;
+use super::tables::{Tbl, first_with_prefix, pair_key, read_i64, read_u64, str_key, suffix_u64, u64_key, with_u64};
+
+type RoTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
+
+enum ReadError {
+    Db(redb::Error),
+    Corrupt(String),
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for ReadError {
+            fn from(e: $t) -> Self {
+                ReadError::Db(e.into())
+            }
+        }
+    )*};
+}
+
+from_redb!(redb::StorageError, redb::TableError);
+
+struct Reader(ReadTransaction);
+
+impl Reader {
+    fn table(&self, t: Tbl) -> Result<RoTable, ReadError> {
+        Ok(self.0.open_table(t.def())?)
+    }
+}
+
+fn get(table: &RoTable, key: &[u8]) -> Result<Option<Vec<u8>>, ReadError> {
+    Ok(table.get(key)?.map(|v| v.value().to_vec()))
+}
+
+fn id_of(bytes: &[u8], what: &str) -> Result<u64, ReadError> {
+    read_u64(bytes).ok_or_else(|| ReadError::Corrupt(format!("{what}: not a u64")))
+}
+
+impl Store {
+    fn read<T>(&self, action: &'static str, f: impl FnOnce(&Reader) -> Result<T, ReadError>) -> Result<T, StoreError> {
+        let path = &self.inner.path;
+        let txn = self.inner.db.begin_read().map_err(|e| StoreError::db(path, action, e))?;
+        f(&Reader(txn)).map_err(|e| match e {
+            ReadError::Db(source) => StoreError::Db { path: path.clone(), action, source: Box::new(source) },
+            ReadError::Corrupt(what) => StoreError::Corrupt { path: path.clone(), what },
+        })
+    }
+
+    /// The schema version recorded in the file (doubles as a cheap "the store
+    /// is readable" probe for readiness checks).
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        schema::read_version(&self.inner.db, &self.inner.path)
+    }
+
+    /// The link with this id.
+    pub fn link(&self, id: u64) -> Result<Option<LinkRecord>, StoreError> {
+        self.read("read link", |r| load_link(&r.table(Tbl::Links)?, id))
+    }
+
+    /// The link pairing this secondary issue (by Jira issue id).
+    pub fn link_by_secondary(&self, instance: &str, issue: &str) -> Result<Option<LinkRecord>, StoreError> {
+        self.read("read link by secondary issue", |r| {
+            let Some(bytes) = get(&r.table(Tbl::LinksBySecondary)?, &pair_key(instance, issue))? else {
+                return Ok(None);
+            };
+            load_link(&r.table(Tbl::Links)?, id_of(&bytes, "secondary index entry")?)
+        })
+    }
+
+    /// The link (lowest id) whose primary mirror is this issue; see
+    /// [`Store::links_by_primary`] when one primary issue mirrors several
+    /// secondaries.
+    pub fn link_by_primary(&self, issue: &str) -> Result<Option<LinkRecord>, StoreError> {
+        self.read("read link by primary issue", |r| {
+            let Some(key) = first_with_prefix(&r.table(Tbl::LinksByPrimary)?, &str_key(issue))? else {
+                return Ok(None);
+            };
+            let id = suffix_u64(&key).ok_or_else(|| ReadError::Corrupt("primary index key".to_string()))?;
+            load_link(&r.table(Tbl::Links)?, id)
+        })
+    }
+
+    /// Every link whose primary mirror is this issue, by id.
+    pub fn links_by_primary(&self, issue: &str) -> Result<Vec<LinkRecord>, StoreError> {
+        self.read("read links by primary issue", |r| {
+            let index = r.table(Tbl::LinksByPrimary)?;
+            let links = r.table(Tbl::Links)?;
+            let prefix = str_key(issue);
+            let (lo, hi) = (with_u64(&prefix, 0), with_u64(&prefix, u64::MAX));
+            let mut out = Vec::new();
+            for item in index.range::<&[u8]>(lo.as_slice()..=hi.as_slice())? {
+                let (key, _) = item?;
+                let id = suffix_u64(key.value()).ok_or_else(|| ReadError::Corrupt("primary index key".to_string()))?;
+                out.extend(load_link(&links, id)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Up to `limit` links with ids above `after` (from the first with
+    /// `None`), by id: page through all links with flat memory by passing the
+    /// last id of each page.
+    pub fn links_after(&self, after: Option<u64>, limit: usize) -> Result<Vec<LinkRecord>, StoreError> {
+        let start = match after {
+            None => 0,
+            Some(id) => match id.checked_add(1) {
+                Some(next) => next,
+                None => return Ok(Vec::new()),
+            },
+        };
+        self.read("page links", |r| {
+            let links = r.table(Tbl::Links)?;
+            let lo = u64_key(start);
+            let mut out = Vec::with_capacity(limit.min(1024));
+            for item in links.range::<&[u8]>(lo.as_slice()..)?.take(limit) {
+                let (key, value) = item?;
+                let id = id_of(key.value(), "link key")?;
+                out.push(records::link_record(id, value.value()).map_err(ReadError::Corrupt)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// How many links are stored.
+    pub fn link_count(&self) -> Result<u64, StoreError> {
+        self.read("count links", |r| Ok(r.table(Tbl::Links)?.len()?))
+    }
+
+    /// The shadow of a link (last synced value per mapped field).
+    pub fn shadow(&self, link: u64) -> Result<Option<serde_json::Value>, StoreError> {
+        self.read("read shadow", |r| match get(&r.table(Tbl::Shadows)?, &u64_key(link))? {
+            Some(bytes) => Ok(Some(records::shadow(link, &bytes).map_err(ReadError::Corrupt)?)),
+            None => Ok(None),
+        })
+    }
+
+    /// The oldest `limit` changes not yet acknowledged, oldest first.
+    pub fn inbox_batch(&self, limit: usize) -> Result<Vec<InboxEntry>, StoreError> {
+        self.read("read inbox", |r| {
+            let mut out = Vec::with_capacity(limit.min(1024));
+            for item in r.table(Tbl::Inbox)?.iter()?.take(limit) {
+                let (key, value) = item?;
+                let seq = id_of(key.value(), "inbox key")?;
+                out.push(records::inbox_entry(seq, value.value()).map_err(ReadError::Corrupt)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// How many changes wait in the inbox.
+    pub fn inbox_depth(&self) -> Result<u64, StoreError> {
+        self.read("count inbox", |r| Ok(r.table(Tbl::Inbox)?.len()?))
+    }
+
+    /// Up to `limit` writes that may run now: due at or before `now_ms`, each
+    /// the first of its `(instance, target)`, whose target no dead letter
+    /// blocks. Earliest due first.
+    pub fn outbox_ready(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.read("read ready outbox entries", |r| {
+            let due = r.table(Tbl::OutboxDue)?;
+            let outbox = r.table(Tbl::Outbox)?;
+            let hi = due_key(now_ms, u64::MAX);
+            let mut out = Vec::with_capacity(limit.min(1024));
+            for item in due.range::<&[u8]>(..=hi.as_slice())?.take(limit) {
+                let (key, _) = item?;
+                let seq = suffix_u64(key.value()).ok_or_else(|| ReadError::Corrupt("outbox due key".to_string()))?;
+                let bytes = get(&outbox, &u64_key(seq))?
+                    .ok_or_else(|| ReadError::Corrupt(format!("outbox due index names missing entry {seq}")))?;
+                let (header, payload) = records::outbox_parts(seq, &bytes).map_err(ReadError::Corrupt)?;
+                out.push(records::outbox_entry(seq, header, payload));
+            }
+            Ok(out)
+        })
+    }
+
+    /// One outbox entry by seq, whether ready or not.
+    pub fn outbox_entry(&self, seq: u64) -> Result<Option<OutboxEntry>, StoreError> {
+        self.read("read outbox entry", |r| match get(&r.table(Tbl::Outbox)?, &u64_key(seq))? {
+            Some(bytes) => {
+                let (header, payload) = records::outbox_parts(seq, &bytes).map_err(ReadError::Corrupt)?;
+                Ok(Some(records::outbox_entry(seq, header, payload)))
+            }
+            None => Ok(None),
+        })
+    }
+
+    /// How many writes to this instance wait in the outbox (dead letters not
+    /// included).
+    pub fn outbox_depth(&self, instance: &str) -> Result<u64, StoreError> {
+        self.read("count outbox", |r| count(&r.table(Tbl::OutboxCounts)?, instance))
+    }
+
+    /// The earliest due time among writes that could run (heads of unblocked
+    /// targets), to sleep until; `None` when there is nothing to run.
+    pub fn next_outbox_at(&self) -> Result<Option<i64>, StoreError> {
+        self.read("read next outbox time", |r| match r.table(Tbl::OutboxDue)?.first()? {
+            Some((key, _)) => {
+                let at = key.value().get(..8).and_then(read_i64);
+                at.map(Some).ok_or_else(|| ReadError::Corrupt("outbox due key".to_string()))
+            }
+            None => Ok(None),
+        })
+    }
+
+    /// Every dead letter, oldest first.
+    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        self.read("read dead letters", |r| {
+            let mut out = Vec::new();
+            for item in r.table(Tbl::DeadLetters)?.iter()? {
+                let (key, value) = item?;
+                let id = id_of(key.value(), "dead letter key")?;
+                out.push(records::dead_letter(id, value.value()).map_err(ReadError::Corrupt)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// One dead letter by id.
+    pub fn dead_letter(&self, id: u64) -> Result<Option<DeadLetter>, StoreError> {
+        self.read("read dead letter", |r| match get(&r.table(Tbl::DeadLetters)?, &u64_key(id))? {
+            Some(bytes) => Ok(Some(records::dead_letter(id, &bytes).map_err(ReadError::Corrupt)?)),
+            None => Ok(None),
+        })
+    }
+
+    /// How many dead letters there are, for one instance or in all.
+    pub fn dead_letter_count(&self, instance: Option<&str>) -> Result<u64, StoreError> {
+        self.read("count dead letters", |r| match instance {
+            Some(instance) => count(&r.table(Tbl::DeadCounts)?, instance),
+            None => Ok(r.table(Tbl::DeadLetters)?.len()?),
+        })
+    }
+
+    /// The poll cursor of an instance, in ms since the epoch.
+    pub fn cursor(&self, instance: &str) -> Result<Option<i64>, StoreError> {
+        self.read("read cursor", |r| match get(&r.table(Tbl::Cursors)?, instance.as_bytes())? {
+            Some(bytes) => {
+                read_i64(&bytes).map(Some).ok_or_else(|| ReadError::Corrupt(format!("cursor of {instance}")))
+            }
+            None => Ok(None),
+        })
+    }
+
+    /// The newest `limit` audit entries, oldest first.
+    pub fn audit_tail(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.read("read audit log", |r| {
+            let mut out = Vec::with_capacity(limit.min(1024));
+            for item in r.table(Tbl::Audit)?.iter()?.rev().take(limit) {
+                let (key, value) = item?;
+                let seq = id_of(key.value(), "audit key")?;
+                out.push(records::audit_entry(seq, value.value()).map_err(ReadError::Corrupt)?);
+            }
+            out.reverse();
+            Ok(out)
+        })
+    }
+}
+
+fn load_link(links: &RoTable, id: u64) -> Result<Option<LinkRecord>, ReadError> {
+    match get(links, &u64_key(id))? {
+        Some(bytes) => Ok(Some(records::link_record(id, &bytes).map_err(ReadError::Corrupt)?)),
+        None => Ok(None),
+    }
+}
+
+fn count(table: &RoTable, instance: &str) -> Result<u64, ReadError> {
+    match get(table, instance.as_bytes())? {
+        Some(bytes) => id_of(&bytes, "counter"),
+        None => Ok(0),
+    }
+}

@@ -1,0 +1,113 @@
+//! Inbox, delivery dedupe, cursors and the audit log.
+
+use super::super::{DEFAULT_AUDIT_LIMIT, DELIVERY_RETENTION_MS, Op, OpResult, Store, StoreOptions};
+use super::{TestClock, inbox_push, one, open, seq, temp_dir};
+
+#[test]
+fn inbox_keeps_order_until_acknowledged() {
+    let dir = temp_dir();
+    let clock = TestClock::new(5_000);
+    let store = Store::open_with(dir.path(), clock.options()).unwrap();
+    let results = store
+        .commit_blocking(vec![
+            inbox_push("emea", "10001", None),
+            inbox_push("emea", "10002", None),
+            inbox_push("hub", "20001", None),
+        ])
+        .unwrap();
+    let seqs: Vec<u64> = results.into_iter().map(seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert_eq!(store.inbox_depth().unwrap(), 3);
+
+    let batch = store.inbox_batch(2).unwrap();
+    assert_eq!(batch.iter().map(|e| e.seq).collect::<Vec<_>>(), seqs[..2]);
+    assert_eq!(batch[0].instance, "emea");
+    assert_eq!(batch[0].issue, "10001");
+    assert_eq!(batch[0].payload, b"change of 10001");
+    assert_eq!(batch[0].received_ms, 5_000);
+
+    assert_eq!(one(&store, Op::InboxAck { seqs: vec![seqs[0], seqs[1], 999] }), OpResult::Done);
+    let rest = store.inbox_batch(10).unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].issue, "20001");
+
+    // Seqs stay monotonic after the inbox empties.
+    one(&store, Op::InboxAck { seqs: vec![seqs[2]] });
+    assert_eq!(store.inbox_depth().unwrap(), 0);
+    assert!(seq(one(&store, inbox_push("emea", "10003", None))) > seqs[2]);
+}
+
+#[test]
+fn a_delivery_id_is_queued_once_until_pruned() {
+    let dir = temp_dir();
+    let clock = TestClock::new(1_000);
+    let store = Store::open_with(dir.path(), clock.options()).unwrap();
+
+    assert!(matches!(one(&store, inbox_push("emea", "10001", Some("d-1"))), OpResult::Pushed { .. }));
+    assert_eq!(one(&store, inbox_push("emea", "10001", Some("d-1"))), OpResult::Duplicate);
+    // Twice in one request: the second sees the first.
+    let results = store
+        .commit_blocking(vec![inbox_push("emea", "10002", Some("d-2")), inbox_push("emea", "10002", Some("d-2"))])
+        .unwrap();
+    assert!(matches!(results[0], OpResult::Pushed { .. }));
+    assert_eq!(results[1], OpResult::Duplicate);
+    // Delivery ids are scoped to their instance.
+    assert!(matches!(one(&store, inbox_push("apac", "10001", Some("d-1"))), OpResult::Pushed { .. }));
+    assert_eq!(store.inbox_depth().unwrap(), 3);
+
+    clock.set(90_000);
+    assert!(matches!(one(&store, inbox_push("emea", "10003", Some("d-3"))), OpResult::Pushed { .. }));
+    assert_eq!(one(&store, Op::PruneDeliveries { older_than_ms: 50_000 }), OpResult::Done);
+
+    // d-1 and d-2 (seen at 1,000) are forgotten, d-3 (seen at 90,000) is not.
+    assert!(matches!(one(&store, inbox_push("emea", "10001", Some("d-1"))), OpResult::Pushed { .. }));
+    assert!(matches!(one(&store, inbox_push("emea", "10002", Some("d-2"))), OpResult::Pushed { .. }));
+    assert_eq!(one(&store, inbox_push("emea", "10003", Some("d-3"))), OpResult::Duplicate);
+    assert_eq!(DELIVERY_RETENTION_MS, 86_400_000);
+}
+
+#[test]
+fn cursors_are_per_instance() {
+    let dir = temp_dir();
+    let store = open(dir.path());
+    assert_eq!(store.cursor("emea").unwrap(), None);
+    one(&store, Op::CursorSet { instance: "emea".to_string(), at_ms: 1_700_000_000_000 });
+    one(&store, Op::CursorSet { instance: "hub".to_string(), at_ms: -5 });
+    one(&store, Op::CursorSet { instance: "emea".to_string(), at_ms: 1_700_000_060_000 });
+    assert_eq!(store.cursor("emea").unwrap(), Some(1_700_000_060_000));
+    assert_eq!(store.cursor("hub").unwrap(), Some(-5));
+}
+
+fn audit(at_ms: i64) -> Op {
+    Op::Audit { at_ms, payload: format!("event {at_ms}").into_bytes() }
+}
+
+#[test]
+fn audit_log_stays_bounded() {
+    let dir = temp_dir();
+    let store = Store::open_with(dir.path(), StoreOptions { audit_limit: 50, ..StoreOptions::default() }).unwrap();
+    store.commit_blocking((0..100).map(audit).collect()).unwrap();
+    for at in 100..120 {
+        one(&store, audit(at));
+    }
+    let all = store.audit_tail(1_000).unwrap();
+    assert_eq!(all.len(), 50);
+    assert_eq!(all.first().map(|e| e.at_ms), Some(70));
+    assert_eq!(all.last().map(|e| (e.at_ms, e.payload.clone())), Some((119, b"event 119".to_vec())));
+    let tail = store.audit_tail(3).unwrap();
+    assert_eq!(tail.iter().map(|e| e.at_ms).collect::<Vec<_>>(), vec![117, 118, 119]);
+    assert!(tail.windows(2).all(|w| w[0].seq < w[1].seq));
+}
+
+#[test]
+fn default_audit_bound_is_ten_thousand() {
+    let dir = temp_dir();
+    let store = open(dir.path());
+    assert_eq!(DEFAULT_AUDIT_LIMIT, 10_000);
+    for chunk in 0..11 {
+        store.commit_blocking((chunk * 1_000..(chunk + 1) * 1_000).map(audit).collect()).unwrap();
+    }
+    let all = store.audit_tail(usize::MAX).unwrap();
+    assert_eq!(all.len(), 10_000);
+    assert_eq!(all[0].at_ms, 1_000);
+}
