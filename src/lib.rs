@@ -6,10 +6,12 @@
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod ids;
 pub mod jira;
 pub mod mapping;
 pub mod sim;
 pub mod sim_cli;
 pub mod store;
+pub mod sync;
 pub mod telemetry;

@@ -450,6 +450,11 @@ pub struct Search<'a> {
 }
 
 impl Search<'_> {
+    /// Whether the last page has been read.
+    pub fn is_done(&self) -> bool {
+        matches!(self.cursor, Cursor::Done)
+    }
+
     /// The next page, or `None` after the last.
     pub async fn next_page(&mut self) -> Result<Option<Vec<Issue>>, JiraError> {
         let c = self.client;

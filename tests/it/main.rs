@@ -10,3 +10,4 @@ mod sim_api;
 mod sim_conformance;
 mod sim_faults;
 mod support;
+mod sync_e2e;

@@ -1,0 +1,60 @@
+//! The daemon: store, clients, engine tasks and the HTTP face, started
+//! together and stopped together. `jirafed run` wraps it with signals and
+//! systemd notification; the demo and the tests embed it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::store::Store;
+use crate::sync::engine::{self, Ctx, EngineEvent};
+
+/// A running daemon.
+pub struct Daemon {
+    pub ctx: Arc<Ctx>,
+    /// Where the HTTP face listens (webhooks, health, status, metrics).
+    pub addr: SocketAddr,
+    cancel: CancellationToken,
+    tasks: JoinSet<()>,
+    shutdown_timeout: Duration,
+}
+
+impl Daemon {
+    /// Opens the store, checks every site and starts everything.
+    pub async fn start(config: Config) -> anyhow::Result<Daemon> {
+        let config = Arc::new(config);
+        let store = Store::open(&config.daemon.state_dir)?;
+        let ctx = engine::prepare(config.clone(), store).await?;
+        let cancel = CancellationToken::new();
+        let tasks = engine::spawn(&ctx, &cancel);
+        let listener = tokio::net::TcpListener::bind(config.daemon.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("daemon.listen {}: {e}", config.daemon.listen))?;
+        let addr = listener.local_addr()?;
+        // HTTP_FACE_PENDING
+        drop(listener);
+        tracing::info!(listen = %addr, instances = ctx.clients.len(), flows = ctx.flows.len(), "jirafed running");
+        Ok(Daemon { ctx, addr, cancel, tasks, shutdown_timeout: config.daemon.shutdown_timeout })
+    }
+
+    pub fn events(&self) -> broadcast::Receiver<EngineEvent> {
+        self.ctx.events.subscribe()
+    }
+
+    /// Stops intake, lets in-flight writes finish (bounded by
+    /// `shutdown_timeout`), and returns. Nothing depends on a clean stop:
+    /// everything acknowledged is already committed.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        let drain = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(self.shutdown_timeout, drain).await.is_err() {
+            tracing::warn!("shutdown deadline reached; abandoning unfinished tasks (they will be retried)");
+            self.tasks.abort_all();
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! An outbox entry's payload: what to do to one issue on one site, with the
+//! shadow to store once it is done. Values stay canonical until the writer
+//! turns them into the target's dialect.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::mapping;
+
+/// The secondary issue a mirror is created for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    pub instance: String,
+    pub issue_id: String,
+    pub issue_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Action {
+    /// Create the mirror (looked up by `mark` first when it may exist).
+    Create {
+        project: String,
+        issue_type: String,
+        fields: BTreeMap<String, mapping::Value>,
+        status: Option<String>,
+        mark: String,
+        source: Source,
+    },
+    /// Set fields and/or move the status of an existing issue.
+    Update { fields: BTreeMap<String, mapping::Value>, status: Option<String> },
+    /// The source is gone: forget the link, and delete or label the mirror.
+    Unlink { delete_mirror: bool, label: bool },
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Create { .. } => "create",
+            Action::Update { .. } => "update",
+            Action::Unlink { .. } => "unlink",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub flow: String,
+    /// The link this job belongs to (None for a create).
+    pub link: Option<u64>,
+    /// The target issue's key (None for a create).
+    pub target_key: Option<String>,
+    pub action: Action,
+    /// The shadow to store when the job succeeds.
+    pub shadow_after: Option<mapping::Shadow>,
+    /// When the change that caused it was seen (ms), for propagation latency.
+    pub origin_ms: i64,
+}
+
+impl Job {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Option<Job> {
+        serde_json::from_slice(b).ok()
+    }
+}
+
+/// Label put on a mirror whose source is gone (`on_delete = "label"`).
+pub const SOURCE_DELETED_LABEL: &str = "jirafed-source-deleted";
+
+/// The provenance mark of a mirror of `source` in `flow`: a label safe in
+/// JQL and unique per source issue.
+pub fn mark(flow: &str, source: &Source) -> String {
+    format!("{}{flow}-{}-{}", super::fields::MARK_PREFIX, source.instance, source.issue_id)
+}

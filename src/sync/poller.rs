@@ -1,0 +1,131 @@
+//! Per instance: every `poll_interval`, search the issues updated since the
+//! cursor (minus `poll_overlap`), page to the end, and commit each page's
+//! changes to the inbox together with the advanced cursor. JQL dates are
+//! minute-precise and read in the technical user's time zone, so the cursor
+//! is formatted in that zone (from `/myself`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use tokio_util::sync::CancellationToken;
+
+use super::change::{Change, ChangeKind, ChangeSource};
+use super::engine::{Ctx, now_ms};
+use crate::ids::InstanceId;
+use crate::store::Op;
+
+/// Issues per search page.
+const PAGE_SIZE: usize = 100;
+/// Wait after a failed poll before trying again.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
+
+/// The JQL that selects what `instance` contributes: the union of its
+/// flows' scopes on a secondary, the mirror projects on the primary.
+pub fn scope(ctx: &Ctx, instance: &InstanceId) -> Option<String> {
+    if *instance == ctx.primary {
+        let mut projects: Vec<&str> = ctx.flows.iter().map(|f| f.cfg.primary_project.as_str()).collect();
+        projects.sort_unstable();
+        projects.dedup();
+        return (!projects.is_empty()).then(|| format!("project in ({})", projects.join(", ")));
+    }
+    let scopes: Vec<String> =
+        ctx.flows.iter().filter(|f| &f.cfg.secondary == instance).map(|f| format!("({})", f.cfg.scope)).collect();
+    (!scopes.is_empty()).then(|| scopes.join(" OR "))
+}
+
+/// `updated >= "yyyy-MM-dd HH:mm"` in the user's zone, rounded down.
+pub fn since_clause(cursor_ms: i64, overlap: Duration, tz: Tz) -> String {
+    let from = cursor_ms - overlap.as_millis() as i64;
+    let t = DateTime::<Utc>::from_timestamp_millis(from).unwrap_or_default().with_timezone(&tz);
+    format!("updated >= \"{}\"", t.format("%Y-%m-%d %H:%M"))
+}
+
+pub async fn run(ctx: Arc<Ctx>, instance: InstanceId, cancel: CancellationToken) {
+    let Some(inst) = ctx.config.instance(instance.as_str()).cloned() else { return };
+    let Some(scope) = scope(&ctx, &instance) else { return };
+    let mut tz: Option<Tz> = None;
+    loop {
+        let outcome = poll_once(&ctx, &instance, &scope, &mut tz, inst.poll_overlap).await;
+        let wait = match outcome {
+            Ok(n) => {
+                if n > 0 {
+                    ctx.wake_planner.notify_one();
+                }
+                inst.poll_interval
+            }
+            Err(e) => {
+                tracing::warn!(instance = %instance, error = %e, "poll failed");
+                RETRY_AFTER_FAILURE.min(inst.poll_interval)
+            }
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+fn search_done(s: &crate::jira::client::Search<'_>) -> bool {
+    s.is_done()
+}
+
+/// One poll; returns how many changes went to the inbox.
+async fn poll_once(
+    ctx: &Ctx,
+    instance: &InstanceId,
+    scope: &str,
+    tz: &mut Option<Tz>,
+    overlap: Duration,
+) -> anyhow::Result<usize> {
+    let client = ctx.client(instance.as_str()).ok_or_else(|| anyhow::anyhow!("no client"))?;
+    let zone = match tz {
+        Some(z) => *z,
+        None => {
+            let me = client.myself().await?;
+            let z = me.time_zone.as_deref().and_then(|t| t.parse::<Tz>().ok()).unwrap_or(chrono_tz::UTC);
+            *tz = Some(z);
+            z
+        }
+    };
+    let Some(cursor) = ctx.store.cursor(instance.as_str())? else {
+        // First start: history is for `import`; begin now.
+        ctx.store.commit(vec![Op::CursorSet { instance: instance.to_string(), at_ms: now_ms() }]).await?;
+        return Ok(0);
+    };
+    let started = now_ms();
+    let jql = format!("({scope}) AND {} ORDER BY updated ASC", since_clause(cursor, overlap, zone));
+    let mut search = client.search(jql, &["updated"], PAGE_SIZE);
+    let mut total = 0;
+    let mut newest = cursor;
+    while let Some(page) = search.next_page().await? {
+        let mut ops = Vec::new();
+        for issue in &page {
+            let updated = issue.updated.map(|t| t.timestamp_millis()).unwrap_or(0);
+            newest = newest.max(updated);
+            let change = Change {
+                instance: instance.clone(),
+                issue_id: issue.id.clone(),
+                issue_key: Some(issue.key.clone()),
+                source: ChangeSource::Poll,
+                kind: ChangeKind::Updated,
+                seen_ms: now_ms(),
+            };
+            ops.push(Op::InboxPush {
+                instance: instance.to_string(),
+                issue: issue.id.to_string(),
+                payload: change.to_bytes(),
+                // The same version of an issue seen by two overlapping polls counts once.
+                delivery: Some(format!("poll:{}:{updated}", issue.id)),
+            });
+        }
+        // Everything updated before this poll began has been read (the
+        // overlap covers what search showed late), so the cursor may move there.
+        let at_ms = if search_done(&search) { newest.max(started) } else { newest };
+        ops.push(Op::CursorSet { instance: instance.to_string(), at_ms });
+        let results = ctx.store.commit(ops).await?;
+        total += results.iter().filter(|r| matches!(r, crate::store::OpResult::Pushed { .. })).count();
+    }
+    Ok(total)
+}
