@@ -30,6 +30,13 @@ pub struct Cli {
 pub enum Command {
     /// Validate the configuration and report every problem; exit 1 if any.
     Check(CheckArgs),
+    /// Run the daemon in the foreground (systemd Type=notify; SIGHUP reloads, SIGTERM drains).
+    Run(ConfigArg),
+    /// Run the simulated sites and the daemon, and play a story of changes flowing.
+    Demo(DemoArgs),
+    /// List, retry or drop writes that Jira refused (through the running daemon).
+    #[command(name = "dead-letters")]
+    DeadLetters(DeadLettersArgs),
     /// Run the Jira simulator (the demo world unless --config is given) until Ctrl-C.
     Sim(SimArgs),
 }
@@ -61,4 +68,42 @@ pub struct SimArgs {
     /// Print the default world as TOML (a starting point for --config) and exit.
     #[arg(long)]
     pub print_config: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the daemon's state here instead of a temporary folder.
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Exit after the story: 0 only if every expected propagation was seen.
+    #[arg(long)]
+    pub once: bool,
+    /// Serve the simulated sites on N+1..N+3 (0: free ports).
+    #[arg(long, default_value_t = 0)]
+    pub port_base: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct DeadLettersArgs {
+    #[command(subcommand)]
+    pub action: DeadLetterAction,
+    /// The daemon's admin socket; default: `daemon.admin_socket` of the config.
+    #[arg(long, global = true)]
+    pub socket: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeadLetterAction {
+    /// Show every dead letter with Jira's own error text.
+    List,
+    /// Put a dead letter (or --all) back at the head of its issue's queue.
+    Retry {
+        id: Option<u64>,
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
+    /// Forget a dead letter; later writes to its issue go on.
+    Drop { id: u64 },
 }

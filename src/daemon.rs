@@ -31,13 +31,21 @@ impl Daemon {
         let store = Store::open(&config.daemon.state_dir)?;
         let ctx = engine::prepare(config.clone(), store).await?;
         let cancel = CancellationToken::new();
-        let tasks = engine::spawn(&ctx, &cancel);
+        let mut tasks = engine::spawn(&ctx, &cancel);
         let listener = tokio::net::TcpListener::bind(config.daemon.listen)
             .await
             .map_err(|e| anyhow::anyhow!("daemon.listen {}: {e}", config.daemon.listen))?;
         let addr = listener.local_addr()?;
-        // HTTP_FACE_PENDING
-        drop(listener);
+        let admin = crate::admin::bind(&config.daemon.admin_socket)?;
+        tasks.spawn(crate::admin::serve(admin, ctx.clone(), cancel.clone()));
+        let state = crate::http::HttpState::new(
+            config.clone(),
+            ctx.store.clone(),
+            ctx.board.clone(),
+            ctx.metrics.clone(),
+            ctx.wake_planner.clone(),
+        );
+        tasks.spawn(crate::http::serve(listener, state, cancel.clone()));
         tracing::info!(listen = %addr, instances = ctx.clients.len(), flows = ctx.flows.len(), "jirafed running");
         Ok(Daemon { ctx, addr, cancel, tasks, shutdown_timeout: config.daemon.shutdown_timeout })
     }
@@ -50,6 +58,7 @@ impl Daemon {
     /// `shutdown_timeout`), and returns. Nothing depends on a clean stop:
     /// everything acknowledged is already committed.
     pub async fn shutdown(mut self) {
+        self.ctx.board.set_ready_store(false);
         self.cancel.cancel();
         let drain = async { while self.tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(self.shutdown_timeout, drain).await.is_err() {

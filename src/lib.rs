@@ -3,13 +3,18 @@
 //! The binary (`src/main.rs`) is thin; everything it does lives here so that
 //! tests drive the same code. See `docs/architecture.md` for the map.
 
+pub mod admin;
+pub mod admin_cli;
 pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod demo;
+pub mod http;
 pub mod ids;
 pub mod jira;
 pub mod mapping;
+pub mod run_cli;
 pub mod sim;
 pub mod sim_cli;
 pub mod store;

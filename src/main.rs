@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use jirafed::cli::{Cli, Command};
 use jirafed::config::ProcessEnv;
-use jirafed::{check, sim_cli, telemetry};
+use jirafed::{admin_cli, check, demo, run_cli, sim_cli, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -19,6 +19,13 @@ fn main() -> ExitCode {
             if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
         Command::Sim(args) => exit(runtime().and_then(|rt| rt.block_on(sim_cli::run(args)))),
+        Command::Run(args) => exit(runtime().and_then(|rt| rt.block_on(run_cli::run(&args.config)))),
+        Command::Demo(args) => exit(runtime().and_then(|rt| rt.block_on(demo::run(args)))),
+        Command::DeadLetters(args) => exit(runtime().and_then(|rt| {
+            let text = rt.block_on(admin_cli::run(args))?;
+            print!("{text}");
+            Ok(())
+        })),
     }
 }
 

@@ -39,6 +39,10 @@ pub struct FaultSpec {
     /// Share of REST connections reset before any response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset_rate: Option<f64>,
+    /// Issue keys (or ids) whose writes are refused with a permanent 400,
+    /// as a field a site will not accept would be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject_issues: Option<Vec<String>>,
 }
 
 impl FaultSpec {
@@ -74,7 +78,8 @@ impl FaultSpec {
             latency_ms,
             latency_jitter_ms,
             drop_webhooks,
-            reset_rate
+            reset_rate,
+            reject_issues
         );
     }
 }
@@ -155,6 +160,11 @@ impl Faults {
 
     fn roll(share: Option<f64>) -> bool {
         share.is_some_and(|s| s > 0.0 && rand::rng().random_bool(s.min(1.0)))
+    }
+
+    /// Whether writes to this issue are refused (`reject_issues`).
+    pub fn rejects(&self, issue: &str) -> bool {
+        self.spec.reject_issues.as_ref().is_some_and(|l| l.iter().any(|k| k.eq_ignore_ascii_case(issue)))
     }
 
     pub fn should_reset(&self) -> bool {

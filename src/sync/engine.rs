@@ -9,6 +9,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::fields::{self, ResolvedField};
+use super::metrics::Metrics;
+use super::status::StatusBoard;
 use crate::config::{Config, ConflictPolicy, FlowConfig, Role};
 use crate::ids::InstanceId;
 use crate::jira::client::JiraClient;
@@ -49,6 +51,8 @@ pub struct Ctx {
     /// write still in flight.
     pub pending: Mutex<HashSet<String>>,
     pub events: broadcast::Sender<EngineEvent>,
+    pub board: Arc<StatusBoard>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Ctx {
@@ -73,6 +77,16 @@ impl Ctx {
     }
 
     pub fn emit(&self, e: EngineEvent) {
+        match &e {
+            EngineEvent::Conflict { flow, .. } => self.board.record_conflict(flow),
+            EngineEvent::DeadLettered { flow, error, .. } => {
+                self.board.record_flow_error(flow, now_ms(), error.clone())
+            }
+            EngineEvent::Written { flow, latency_ms, .. } => {
+                self.board.record_sync(flow, now_ms());
+                self.metrics.propagation(flow, *latency_ms as f64 / 1000.0);
+            }
+        }
         // Nobody listening is fine.
         let _ = self.events.send(e);
     }
@@ -99,9 +113,26 @@ pub async fn prepare(config: Arc<Config>, store: Store) -> anyhow::Result<Arc<Ct
         clients.insert(inst.id.clone(), Arc::new(c));
     }
     let primary = config.primary().id.clone();
+    let board = Arc::new(StatusBoard::from_config(&config));
     let mut problems = Vec::new();
     let mut catalogues = BTreeMap::new();
     for (id, c) in &clients {
+        let inst = &config.instances[id];
+        let probe = c.clone();
+        board.register_instance(
+            id.as_str(),
+            inst.role,
+            inst.flavour,
+            Arc::new(move || probe.transport().limiter().state()),
+        );
+        match c.myself().await {
+            Ok(_) => board.record_auth(id.as_str(), true, now_ms(), None),
+            Err(e) => {
+                board.record_auth(id.as_str(), false, now_ms(), Some(e.to_string()));
+                problems.push(format!("instance {id}: cannot authenticate: {e}"));
+                continue;
+            }
+        }
         match c.fields().await {
             Ok(cat) => {
                 catalogues.insert(id.clone(), cat);
@@ -140,6 +171,8 @@ pub async fn prepare(config: Arc<Config>, store: Store) -> anyhow::Result<Arc<Ct
         wake_writers: Arc::new(Notify::new()),
         pending: Mutex::default(),
         events,
+        board,
+        metrics: Arc::new(Metrics::new()),
     }))
 }
 

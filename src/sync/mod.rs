@@ -3,7 +3,10 @@
 pub mod change;
 pub mod engine;
 pub mod fields;
+pub mod intake;
 pub mod job;
+pub mod metrics;
 pub mod planner;
 pub mod poller;
+pub mod status;
 pub mod writer;

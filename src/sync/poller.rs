@@ -127,5 +127,7 @@ async fn poll_once(
         let results = ctx.store.commit(ops).await?;
         total += results.iter().filter(|r| matches!(r, crate::store::OpResult::Pushed { .. })).count();
     }
+    ctx.board.record_poll(instance.as_str(), now_ms(), ctx.store.cursor(instance.as_str())?.unwrap_or(started));
+    ctx.metrics.changes(instance.as_str(), ChangeSource::Poll, total as u64);
     Ok(total)
 }

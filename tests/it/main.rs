@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod daemon_http;
 mod jira_client;
 mod jira_model;
 mod jira_transport;

@@ -76,3 +76,208 @@ async fn polling_alone_mirrors_and_syncs_both_ways() {
     }
     w.wait_field("hub", &mirror, "status", json!("In Review"), WITHIN).await;
 }
+
+fn writes(stats: &serde_json::Value) -> u64 {
+    stats["writes"].as_u64().unwrap_or(0)
+}
+
+/// 100 edits on the secondaries settle with no echo: the secondaries get no
+/// write from jirafed at all, and nothing moves afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_settle_with_zero_echo_writes() {
+    let w = World::start("1s").await;
+    let s = &w.sim;
+    let mut issues = Vec::new();
+    for n in 0..5 {
+        for (site, project) in [("emea", "EMEA"), ("apac", "APAC")] {
+            let key = s.create(site, project, &format!("echo {n}"), json!({})).await;
+            issues.push((site, key));
+        }
+    }
+    let mut mirrors = Vec::new();
+    for (site, key) in &issues {
+        mirrors.push(w.mirror_of(site, key, WITHIN).await);
+    }
+    // Let the first syncs (and the seeded issues' mirrors) settle.
+    settle(&w).await;
+    let before: Vec<u64> = futures_stats(&w).await;
+    let priorities = ["Highest", "High", "Medium", "Low", "Lowest"];
+    for i in 0..100usize {
+        let (site, key) = &issues[i % issues.len()];
+        let fields = match i % 3 {
+            0 => json!({"summary": format!("echo edit {i}")}),
+            1 => json!({"priority": {"name": priorities[i % 5]}}),
+            _ => json!({"labels": [format!("l{i}")]}),
+        };
+        let r = s.call(site, "PUT", &format!("/rest/api/2/issue/{key}"), Some(&json!({"fields": fields}))).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+    }
+    // Every mirror ends with its source's values.
+    for ((site, key), mirror) in issues.iter().zip(&mirrors) {
+        for field in ["summary", "priority", "labels"] {
+            let want = super::support::world::pick(
+                &s.get(site, &format!("/rest/api/2/issue/{key}?fields={field}")).await.body["fields"][field],
+            );
+            if field == "labels" {
+                wait_labels(&w, mirror, want).await;
+            } else {
+                w.wait_field("hub", mirror, field, want, WITHIN).await;
+            }
+        }
+    }
+    settle(&w).await;
+    let after = futures_stats(&w).await;
+    let (hub, emea, apac) = (after[0] - before[0], after[1] - before[1], after[2] - before[2]);
+    assert_eq!(emea + apac, 100, "the secondaries received only the test's own 100 edits: no echo writes");
+    assert!(hub <= 100 && hub >= issues.len() as u64, "hub writes {hub}: at most one per propagated change");
+}
+
+async fn futures_stats(w: &World) -> Vec<u64> {
+    let mut out = Vec::new();
+    for site in ["hub", "emea", "apac"] {
+        out.push(writes(&w.sim.stats(site).await));
+    }
+    out
+}
+
+/// Waits until no site receives a write for three poll intervals.
+async fn settle(w: &World) {
+    let mut last = futures_stats(w).await;
+    let mut quiet = 0;
+    let end = tokio::time::Instant::now() + Duration::from_secs(60);
+    while quiet < 3 {
+        assert!(tokio::time::Instant::now() < end, "writes never stopped: ping-pong?");
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let now = futures_stats(w).await;
+        quiet = if now == last { quiet + 1 } else { 0 };
+        last = now;
+    }
+}
+
+async fn wait_labels(w: &World, mirror: &str, want: serde_json::Value) {
+    let want: Vec<String> =
+        want.as_array().cloned().unwrap_or_default().iter().filter_map(|v| v.as_str().map(String::from)).collect();
+    super::support::wait_until(WITHIN, "labels", || {
+        let want = want.clone();
+        async move {
+            let v = w.sim.get("hub", &format!("/rest/api/2/issue/{mirror}?fields=labels")).await.body;
+            let got: Vec<String> = v["fields"]["labels"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|l| l.as_str().map(String::from))
+                .filter(|l| !l.starts_with("jirafed-"))
+                .collect();
+            (got == want).then_some(())
+        }
+    })
+    .await;
+}
+
+fn jirafed_cli(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jirafed")).args(args).output().expect("run jirafed");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// A permanent 400 on one mirror dead-letters that write; 50 other issues
+/// keep syncing; once the site is fixed, `jirafed dead-letters retry`
+/// makes the issue converge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_write_is_dead_lettered_and_retried_without_blocking_others() {
+    let w = World::start("1s").await;
+    let s = &w.sim;
+    let mut keys = Vec::new();
+    for n in 0..51 {
+        keys.push(s.create("emea", "EMEA", &format!("batch {n}"), json!({})).await);
+    }
+    let mut mirrors = Vec::new();
+    for k in &keys {
+        mirrors.push(w.mirror_of("emea", k, Duration::from_secs(60)).await);
+    }
+    let bad = mirrors[0].clone();
+    let set = s.control("hub", "POST", "/_sim/faults", Some(&json!({"reject_issues": [bad]}))).await;
+    assert_eq!(set.body["reject_issues"][0], bad.as_str());
+    for k in &keys {
+        let r = s
+            .call(
+                "emea",
+                "PUT",
+                &format!("/rest/api/3/issue/{k}"),
+                Some(&json!({"fields": {"summary": format!("{k} v2")}})),
+            )
+            .await;
+        assert_eq!(r.status, 204);
+    }
+    for (k, m) in keys.iter().zip(&mirrors).skip(1) {
+        w.wait_field("hub", m, "summary", json!(format!("{k} v2")), Duration::from_secs(60)).await;
+    }
+    let socket = w.state.path().join("admin.sock").display().to_string();
+    let listed = super::support::wait_until(WITHIN, "a dead letter", || {
+        let (socket, bad) = (socket.clone(), bad.clone());
+        async move {
+            let (ok, text) = jirafed_cli(&["dead-letters", "--socket", &socket, "list"]);
+            (ok && text.contains(&bad)).then_some(text)
+        }
+    })
+    .await;
+    assert!(listed.contains("cannot be set"), "Jira's own error text is shown: {listed}");
+    s.control("hub", "DELETE", "/_sim/faults", None).await;
+    let (ok, text) = jirafed_cli(&["dead-letters", "--socket", &socket, "retry", "--all"]);
+    assert!(ok, "{text}");
+    w.wait_field("hub", &bad, "summary", json!(format!("{} v2", keys[0])), WITHIN).await;
+    let (ok, text) = jirafed_cli(&["dead-letters", "--socket", &socket, "list"]);
+    assert!(ok && text.contains("no dead letters"), "{text}");
+}
+
+/// With webhooks on (and polling too slow to matter), a create on a
+/// secondary is mirrored within 2 s, and a DC edit flows as fast.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_carry_changes_within_two_seconds() {
+    let w = World::start("60s").await;
+    w.register_webhooks().await;
+    let s = &w.sim;
+    let key = s.create("emea", "EMEA", "via webhook", json!({"priority": {"name": "Low"}})).await;
+    let mirror = w.mirror_of("emea", &key, Duration::from_secs(2)).await;
+    w.wait_field("hub", &mirror, "priority", json!("Low"), Duration::from_secs(2)).await;
+    let dc = s.create("apac", "APAC", "dc via webhook", json!({})).await;
+    let dc_mirror = w.mirror_of("apac", &dc, Duration::from_secs(2)).await;
+    s.call(
+        "apac",
+        "PUT",
+        &format!("/rest/api/2/issue/{dc}"),
+        Some(&json!({"fields": {"description": "h1. Title\n\nSome *bold*"}})),
+    )
+    .await;
+    w.wait_field("hub", &dc_mirror, "description", json!("h1. Title\n\nSome *bold*"), Duration::from_secs(2)).await;
+    let hub = s.get("hub", &format!("/rest/api/3/issue/{dc_mirror}?fields=description")).await.body;
+    assert_eq!(hub["fields"]["description"]["content"][0]["type"], "heading", "wiki became ADF on the cloud primary");
+    let status = reqwest::get(format!("http://{}/status", w.daemon().addr))
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert!(status["instances"]["emea"]["last_webhook"].is_string(), "{status}");
+}
+
+/// The same field edited on both sides at once ends with one value on both
+/// (emea-delivery: primary_wins) and then nothing moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_edits_converge_per_policy_and_stop() {
+    let w = World::start("1s").await;
+    w.register_webhooks().await;
+    let s = &w.sim;
+    let key = s.create("emea", "EMEA", "contested", json!({})).await;
+    let mirror = w.mirror_of("emea", &key, WITHIN).await;
+    settle(&w).await;
+    let (pa, pb) = (format!("/rest/api/3/issue/{key}"), format!("/rest/api/3/issue/{mirror}"));
+    let (ba, bb) = (json!({"fields": {"summary": "secondary says"}}), json!({"fields": {"summary": "primary says"}}));
+    let (a, b) = tokio::join!(s.call("emea", "PUT", &pa, Some(&ba)), s.call("hub", "PUT", &pb, Some(&bb)));
+    assert_eq!((a.status, b.status), (204, 204));
+    w.wait_field("emea", &key, "summary", json!("primary says"), WITHIN).await;
+    w.wait_field("hub", &mirror, "summary", json!("primary says"), WITHIN).await;
+    let before = futures_stats(&w).await;
+    settle(&w).await;
+    assert_eq!(futures_stats(&w).await, before, "no further writes: no ping-pong");
+}

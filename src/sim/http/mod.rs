@@ -149,7 +149,12 @@ fn now_ms() -> i64 {
 async fn rest_layer(State(site): State<Arc<Site>>, matched: MatchedPath, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let template = matched.as_str().to_string();
-    let path = req.uri().path().to_string();
+    // Nested routers see a stripped path; the log wants the full one.
+    let path = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map(|u| u.path().to_string())
+        .unwrap_or_else(|| req.uri().path().to_string());
     let at_ms = now_ms();
     site.stats.count_request(format!("{method} {template}"));
     let latency = site.faults().latency();
@@ -162,7 +167,7 @@ async fn rest_layer(State(site): State<Arc<Site>>, matched: MatchedPath, mut req
             req.extensions_mut().insert(caller);
             let resp = next.run(req).await;
             if resp.status().is_success() {
-                let counter = if method == axum::http::Method::GET { &site.stats.reads } else { &site.stats.writes };
+                let counter = if is_read(&method, &template) { &site.stats.reads } else { &site.stats.writes };
                 counter.fetch_add(1, Ordering::Relaxed);
             }
             resp
@@ -185,16 +190,29 @@ fn admit(site: &Site, req: &Request, path: &str) -> Result<Caller, Response> {
         return Err(resp);
     };
     let caller = Caller { login: user.login.clone(), tz: user.time_zone };
-    let write = req.method() != axum::http::Method::GET;
-    let issue = issue_in_path(path).and_then(|k| data.issue_id(k));
+    let write = !is_read(req.method(), path);
+    let named = issue_in_path(path);
+    let issue = named.and_then(|k| data.issue_id(k));
+    let key = issue.and_then(|id| data.issues.get(&id)).map(|i| i.key.clone());
     let flavour = data.flavour;
     drop(data);
+    let rejected = write && [named.map(str::to_string), key].iter().flatten().any(|k| site.faults().rejects(k));
+    if rejected {
+        let field = ("summary", "Field 'summary' cannot be set. It is not on the appropriate screen, or unknown.");
+        return Err(json(StatusCode::BAD_REQUEST, error_body(&[], &[field])));
+    }
     let admitted = site.faults().admit(write, issue);
     admitted.map_err(|r| {
         site.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
         too_many_requests(r, flavour)
     })?;
     Ok(caller)
+}
+
+/// GETs, and the POSTs that only read (searches), as Jira's rate limits
+/// and our counters treat them.
+fn is_read(method: &axum::http::Method, path: &str) -> bool {
+    method == axum::http::Method::GET || (method == axum::http::Method::POST && path.contains("/search"))
 }
 
 /// The `{issueIdOrKey}` of an issue path, if any.

@@ -23,6 +23,7 @@ pub fn config_for(sim: &Sim, state: &std::path::Path, poll: &str) -> Config {
     let mut vars = vec![
         ("JIRAFED_DAEMON__STATE_DIR".to_string(), state.display().to_string()),
         ("JIRAFED_DAEMON__LISTEN".to_string(), "127.0.0.1:0".to_string()),
+        ("JIRAFED_DAEMON__ADMIN_SOCKET".to_string(), state.join("admin.sock").display().to_string()),
     ];
     for site in ["hub", "emea", "apac"] {
         let up = site.to_uppercase();

@@ -1,0 +1,129 @@
+//! Mutating admin actions over a Unix socket (`daemon.admin_socket`), which
+//! the CLI uses: list, retry and drop dead letters. One JSON request per
+//! connection, one JSON answer. The socket is made 0600: whoever can reach
+//! it can change what the daemon does.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio_util::sync::CancellationToken;
+
+use crate::store::{Op, OpResult};
+use crate::sync::engine::{Ctx, now_ms};
+use crate::sync::job::Job;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    DeadLetters,
+    Retry { id: u64 },
+    RetryAll,
+    Drop { id: u64 },
+}
+
+/// Binds the socket (replacing a stale one) and serves until cancelled.
+pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("admin socket folder {}: {e}", dir.display()))?;
+    }
+    if path.exists() {
+        std::fs::remove_file(path).map_err(|e| anyhow::anyhow!("stale admin socket {}: {e}", path.display()))?;
+    }
+    let listener = UnixListener::bind(path).map_err(|e| anyhow::anyhow!("admin socket {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(listener)
+}
+
+pub async fn serve(listener: UnixListener, ctx: Arc<Ctx>, cancel: CancellationToken) {
+    loop {
+        let stream = tokio::select! {
+            _ = cancel.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "admin socket accept failed");
+                    continue;
+                }
+            },
+        };
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = answer(stream, &ctx).await {
+                tracing::warn!(error = %e, "admin request failed");
+            }
+        });
+    }
+}
+
+async fn answer(stream: UnixStream, ctx: &Ctx) -> anyhow::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    BufReader::new(read).read_line(&mut line).await?;
+    let reply = match serde_json::from_str::<Request>(&line) {
+        Ok(req) => handle(ctx, req).await.unwrap_or_else(|e| json!({"error": format!("{e:#}")})),
+        Err(e) => json!({"error": format!("bad request: {e}")}),
+    };
+    write.write_all(format!("{reply}\n").as_bytes()).await?;
+    Ok(())
+}
+
+fn describe(d: &crate::store::DeadLetter) -> Value {
+    let job = Job::from_bytes(&d.entry.payload);
+    json!({
+        "id": d.id,
+        "instance": d.entry.instance,
+        "target": job.as_ref().and_then(|j| j.target_key.clone()).unwrap_or_else(|| d.entry.target.clone()),
+        "flow": job.as_ref().map(|j| j.flow.clone()),
+        "op": job.as_ref().map(|j| j.action.name()),
+        "error": d.error,
+        "at": chrono::DateTime::from_timestamp_millis(d.at_ms).map(|t| t.to_rfc3339()),
+    })
+}
+
+async fn handle(ctx: &Ctx, req: Request) -> anyhow::Result<Value> {
+    let store = &ctx.store;
+    let result = match req {
+        Request::DeadLetters => {
+            return Ok(json!({"dead_letters": store.dead_letters()?.iter().map(describe).collect::<Vec<_>>()}));
+        }
+        Request::Retry { id } => store.commit(vec![Op::DeadLetterRetry { id, now_ms: now_ms() }]).await?,
+        Request::RetryAll => {
+            let ops: Vec<Op> =
+                store.dead_letters()?.iter().map(|d| Op::DeadLetterRetry { id: d.id, now_ms: now_ms() }).collect();
+            let n = ops.len();
+            store.commit(ops).await?;
+            ctx.wake_writers.notify_waiters();
+            return Ok(json!({"retried": n}));
+        }
+        Request::Drop { id } => store.commit(vec![Op::DeadLetterDrop { id }]).await?,
+    };
+    ctx.wake_writers.notify_waiters();
+    match result.first() {
+        Some(OpResult::NotFound) => anyhow::bail!("no such dead letter"),
+        _ => Ok(json!({"ok": true})),
+    }
+}
+
+/// Sends one request to a running daemon.
+pub async fn call(path: &Path, req: &Request) -> anyhow::Result<Value> {
+    let stream = UnixStream::connect(path).await.map_err(|e| {
+        anyhow::anyhow!("cannot reach the daemon at {}: {e} (is `jirafed run` running?)", path.display())
+    })?;
+    let (read, mut write) = stream.into_split();
+    write.write_all(format!("{}\n", serde_json::to_string(req)?).as_bytes()).await?;
+    let mut line = String::new();
+    BufReader::new(read).read_line(&mut line).await?;
+    let v: Value = serde_json::from_str(&line)?;
+    if let Some(e) = v.get("error").and_then(Value::as_str) {
+        anyhow::bail!("{e}");
+    }
+    Ok(v)
+}

@@ -1,0 +1,132 @@
+//! The daemon's HTTP face (design §5): Jira webhooks in; health, status,
+//! metrics and a small page out. Mutating admin actions are not here; they go
+//! through the admin socket.
+//!
+//! Every request runs inside a tracing span (method, path, status, latency)
+//! and every body is capped at `daemon.webhook_body_limit`. Handlers read the
+//! store directly: its reads are short and never wait for the writer.
+
+mod health;
+mod page;
+mod status;
+mod webhooks;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::config::Config;
+use crate::store::Store;
+use crate::sync::metrics::Metrics;
+use crate::sync::status::StatusBoard;
+
+/// What the handlers share. Cheap to clone.
+///
+/// The config is the one the daemon started with; `listen` and
+/// `webhook_body_limit` are read when the router is built, instance lookups
+/// and webhook secrets at each request.
+#[derive(Clone)]
+pub struct HttpState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub board: Arc<StatusBoard>,
+    pub metrics: Arc<Metrics>,
+    /// Notified after webhook changes are committed, so the planner wakes.
+    pub wake: Arc<Notify>,
+}
+
+impl HttpState {
+    pub fn new(
+        config: Arc<Config>,
+        store: Store,
+        board: Arc<StatusBoard>,
+        metrics: Arc<Metrics>,
+        wake: Arc<Notify>,
+    ) -> Self {
+        HttpState { config, store, board, metrics, wake }
+    }
+
+    fn now_ms(&self) -> i64 {
+        system_now_ms()
+    }
+}
+
+fn system_now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Every route of the HTTP face.
+pub fn router(state: HttpState) -> Router {
+    let limit = usize::try_from(state.config.daemon.webhook_body_limit).unwrap_or(usize::MAX);
+    Router::new()
+        .route("/webhooks/{instance}", post(webhooks::receive))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/status", get(status::status))
+        .route("/metrics", get(status::metrics))
+        .route("/", get(page::page))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(trace))
+        .with_state(state)
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` is cancelled, then
+/// stops accepting and lets requests in flight finish.
+pub async fn serve(listener: TcpListener, state: HttpState, shutdown: CancellationToken) {
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    tracing::info!(listen = %addr, "http server started");
+    let app = router(state);
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await {
+        tracing::error!(listen = %addr, error = %e, "http server failed");
+    }
+    tracing::info!(listen = %addr, "http server stopped");
+}
+
+/// A JSON error body: `{"error": message}`.
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(json!({ "error": message.into() }))).into_response()
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "no such route")
+}
+
+/// One span per request; one event when it ends. Probes and scrapes log at
+/// debug so they do not drown the rest. The query string is never logged.
+async fn trace(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let span = tracing::info_span!(
+        "http",
+        method = %method,
+        path = %path,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let response = next.run(req).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.record("status", status);
+    span.record("latency_ms", latency_ms);
+    let _entered = span.enter();
+    let quiet = matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics");
+    if quiet && status < 400 {
+        tracing::debug!(status, latency_ms, "request");
+    } else {
+        tracing::info!(status, latency_ms, "request");
+    }
+    response
+}

@@ -1,0 +1,172 @@
+//! `POST /webhooks/{instance}`: verify, parse, commit to the inbox, then
+//! answer. Nothing is acknowledged before it is durable, and nothing of a
+//! refused request reaches the inbox.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use super::{HttpState, error};
+use crate::ids::InstanceId;
+use crate::store::{Op, OpResult};
+use crate::sync::change::ChangeSource;
+use crate::sync::intake::{Intake, delivery_key, parse_webhook};
+use crate::sync::metrics::WebhookOutcome;
+
+/// Jira's signature header: `method=hex digest` (WebSub).
+const SIGNATURE_HEADER: &str = "x-hub-signature";
+/// Jira Cloud's delivery id, the same across retries.
+const DELIVERY_HEADER: &str = "x-atlassian-webhook-identifier";
+
+pub(super) async fn receive(
+    State(state): State<HttpState>,
+    Path(instance): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(inst) = state.config.instance(&instance) else {
+        tracing::warn!(instance = %instance, "webhook for an unknown instance");
+        return error(StatusCode::NOT_FOUND, format!("no instance named {instance:?} in the config"));
+    };
+    let id = inst.id.clone();
+    let reject = |status: StatusCode, reason: String| {
+        tracing::warn!(instance = %id, status = status.as_u16(), reason = %reason, "webhook refused");
+        state.metrics.webhook(id.as_str(), WebhookOutcome::Rejected);
+        error(status, reason)
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return reject(rejection.status(), rejection.body_text()),
+    };
+    if let Some(secret) = &inst.webhook_secret {
+        let signature = headers.get(SIGNATURE_HEADER).map(|v| v.to_str().unwrap_or(""));
+        if let Err(reason) = verify(secret.expose().as_bytes(), signature, &body) {
+            return reject(StatusCode::UNAUTHORIZED, reason.to_string());
+        }
+    }
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return reject(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")),
+    };
+    let now = state.now_ms();
+    let intake = match parse_webhook(&id, &value, now) {
+        Ok(intake) => intake,
+        Err(e) => return reject(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    if intake.ignored {
+        state.board.record_webhook(id.as_str(), now);
+        tracing::debug!(instance = %id, event = %intake.event, "webhook event not used");
+        state.metrics.webhook(id.as_str(), WebhookOutcome::Ignored);
+        return (StatusCode::OK, Json(json!({ "ignored": true, "event": intake.event }))).into_response();
+    }
+    let header = headers.get(DELIVERY_HEADER).and_then(|v| v.to_str().ok());
+    let key = delivery_key(header, &value);
+    commit(&state, &id, &intake, &key, now).await
+}
+
+/// Commits the changes (one inbox entry each, deduped per delivery) and
+/// answers only once the commit is durable.
+async fn commit(state: &HttpState, id: &InstanceId, intake: &Intake, key: &str, now_ms: i64) -> Response {
+    let (event, changes) = (intake.event.as_str(), &intake.changes);
+    let ops = changes
+        .iter()
+        .enumerate()
+        .map(|(n, c)| Op::InboxPush {
+            instance: id.to_string(),
+            issue: c.issue_id.to_string(),
+            payload: c.to_bytes(),
+            delivery: Some(format!("{key}#{n}")),
+        })
+        .collect();
+    let results = match state.store.commit(ops).await {
+        Ok(results) => results,
+        Err(e) => {
+            tracing::error!(instance = %id, event, error = %e, "webhook changes could not be committed");
+            state.metrics.webhook(id.as_str(), WebhookOutcome::Rejected);
+            // 503 makes Jira retry the delivery later.
+            return error(StatusCode::SERVICE_UNAVAILABLE, "the inbox could not be written; try again");
+        }
+    };
+    let accepted = results.iter().filter(|r| matches!(r, OpResult::Pushed { .. })).count() as u64;
+    let duplicates = results.iter().filter(|r| matches!(r, OpResult::Duplicate)).count() as u64;
+    state.board.record_webhook(id.as_str(), now_ms);
+    if accepted > 0 {
+        state.wake.notify_one();
+        state.metrics.changes(id.as_str(), ChangeSource::Webhook, accepted);
+        state.metrics.webhook(id.as_str(), WebhookOutcome::Accepted);
+    } else {
+        state.metrics.webhook(id.as_str(), WebhookOutcome::Duplicate);
+    }
+    let issues: Vec<&str> = changes.iter().map(|c| c.issue_id.as_str()).collect();
+    tracing::info!(instance = %id, event, delivery = key, ?issues, accepted, duplicates, "webhook received");
+    let status = if accepted > 0 { StatusCode::ACCEPTED } else { StatusCode::OK };
+    (status, Json(json!({ "accepted": accepted, "duplicates": duplicates }))).into_response()
+}
+
+/// Why a signature was refused. The texts never contain the secret or the
+/// expected digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("X-Hub-Signature is missing")]
+    Missing,
+    #[error("X-Hub-Signature is not of the form method=hexdigest")]
+    Malformed,
+    #[error("X-Hub-Signature uses an unsupported method (only sha256 is accepted)")]
+    UnsupportedMethod,
+    #[error("X-Hub-Signature does not match the body")]
+    Mismatch,
+}
+
+/// Checks `X-Hub-Signature: <method>=<hex>` over the raw body, in constant
+/// time. Jira may add methods later, so the method is parsed, not assumed.
+pub fn verify(secret: &[u8], header: Option<&str>, body: &[u8]) -> Result<(), SignatureError> {
+    let header = header.map(str::trim).filter(|h| !h.is_empty()).ok_or(SignatureError::Missing)?;
+    let (method, digest) = header.split_once('=').ok_or(SignatureError::Malformed)?;
+    if !method.trim().eq_ignore_ascii_case("sha256") {
+        return Err(SignatureError::UnsupportedMethod);
+    }
+    let digest = hex::decode(digest.trim()).map_err(|_| SignatureError::Malformed)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| SignatureError::Mismatch)?;
+    mac.update(body);
+    mac.verify_slice(&digest).map_err(|_| SignatureError::Mismatch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"It's a Secret to Everybody";
+    const BODY: &[u8] = b"Hello World!";
+    /// Atlassian's published test vector.
+    const GOOD: &str = "sha256=a4771c39fbe90f317c7824e83ddef3caae9cb3d976c214ace1f2937e133263c9";
+
+    #[test]
+    fn atlassians_test_vector_verifies() {
+        assert_eq!(verify(SECRET, Some(GOOD), BODY), Ok(()));
+        assert_eq!(verify(SECRET, Some(&GOOD.to_uppercase().replace("SHA256", "sha256")), BODY), Ok(()));
+    }
+
+    #[test]
+    fn bad_signatures_are_refused_with_a_reason() {
+        let cases = [
+            (None, SignatureError::Missing),
+            (Some(""), SignatureError::Missing),
+            (Some("a4771c39"), SignatureError::Malformed),
+            (Some("sha256=zz"), SignatureError::Malformed),
+            (Some("sha1=a4771c39fbe90f317c7824e83ddef3caae9cb3d9"), SignatureError::UnsupportedMethod),
+            (Some("sha256=a4771c39fbe90f317c7824e83ddef3caae9cb3d976c214ace1f2937e133263c8"), SignatureError::Mismatch),
+            (Some("sha256=a4771c39"), SignatureError::Mismatch),
+        ];
+        for (header, want) in cases {
+            assert_eq!(verify(SECRET, header, BODY), Err(want), "{header:?}");
+        }
+        assert_eq!(verify(SECRET, Some(GOOD), b"Hello World?"), Err(SignatureError::Mismatch));
+        assert_eq!(verify(b"another secret", Some(GOOD), BODY), Err(SignatureError::Mismatch));
+    }
+}

@@ -1,0 +1,433 @@
+//! What the engine tells people about itself: a board the engine's tasks
+//! write to and the HTTP face (`/status`, `/readyz`, `/metrics`, `/`) reads.
+//!
+//! The board keeps only what the store does not: reachability, auth, poll and
+//! webhook times, errors, conflict counts and each instance's rate limiter.
+//! Queue depths and link counts are read from the store when asked, with its
+//! O(1) counters, so the board never goes stale on them.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use crate::config::{Config, Flavour, Role};
+use crate::jira::limiter::LimiterState;
+use crate::store::Store;
+
+/// Readiness wants every instance to have authenticated this recently.
+pub const AUTH_FRESHNESS_MS: i64 = 10 * 60 * 1000;
+
+/// Reads one instance's limiter state (`|| transport.limiter().state()`).
+pub type LimiterProbe = Arc<dyn Fn() -> LimiterState + Send + Sync>;
+
+/// What the board knows about one instance.
+#[derive(Clone)]
+pub struct InstanceStatus {
+    pub role: Role,
+    pub flavour: Flavour,
+    /// The last call reached the site (any HTTP answer counts).
+    pub reachable: bool,
+    /// The last authentication check (or authenticated call) succeeded.
+    pub auth_ok: bool,
+    /// When authentication last succeeded.
+    pub last_auth_ok_ms: Option<i64>,
+    /// When a poll last completed.
+    pub last_poll_ms: Option<i64>,
+    /// The cursor that poll committed: everything updated before it is known.
+    pub poll_cursor_ms: Option<i64>,
+    /// When a webhook of this instance was last accepted.
+    pub last_webhook_ms: Option<i64>,
+    /// The last error and when it happened; kept after recovery so people
+    /// can see what went wrong last.
+    pub last_error: Option<(i64, String)>,
+    limiter: Option<LimiterProbe>,
+}
+
+impl InstanceStatus {
+    fn new(role: Role, flavour: Flavour) -> Self {
+        InstanceStatus {
+            role,
+            flavour,
+            reachable: false,
+            auth_ok: false,
+            last_auth_ok_ms: None,
+            last_poll_ms: None,
+            poll_cursor_ms: None,
+            last_webhook_ms: None,
+            last_error: None,
+            limiter: None,
+        }
+    }
+
+    /// The limiter's current state, when the engine registered a probe.
+    pub fn limiter_state(&self) -> Option<LimiterState> {
+        self.limiter.as_ref().map(|probe| probe())
+    }
+
+    /// How far behind the poll is: now − cursor.
+    pub fn poll_lag_ms(&self, now_ms: i64) -> Option<i64> {
+        self.poll_cursor_ms.map(|c| (now_ms - c).max(0))
+    }
+}
+
+/// What the board knows about one flow.
+#[derive(Debug, Clone, Default)]
+pub struct FlowStatus {
+    /// Links of this flow, as last counted by the engine.
+    pub links: Option<u64>,
+    /// Conflicts resolved by policy since start.
+    pub conflicts: u64,
+    pub last_error: Option<(i64, String)>,
+    /// When a write of this flow last succeeded.
+    pub last_sync_ms: Option<i64>,
+}
+
+#[derive(Default)]
+struct Board {
+    instances: BTreeMap<String, InstanceStatus>,
+    flows: BTreeMap<String, FlowStatus>,
+}
+
+/// Shared as `Arc<StatusBoard>`; every method takes `&self` and holds its
+/// lock only for a few field updates (never across an `.await`).
+pub struct StatusBoard {
+    board: Mutex<Board>,
+    store_ready: AtomicBool,
+}
+
+impl Default for StatusBoard {
+    fn default() -> Self {
+        StatusBoard { board: Mutex::default(), store_ready: AtomicBool::new(true) }
+    }
+}
+
+impl StatusBoard {
+    /// An empty board: nothing registered.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A board listing every instance and flow of `config`, none of them
+    /// authenticated yet.
+    pub fn from_config(config: &Config) -> Self {
+        let board = StatusBoard::new();
+        board.apply_config(config);
+        board
+    }
+
+    /// Brings the lists in step with a (re)loaded config: adds new instances
+    /// and flows, drops removed ones, keeps what is known about the rest.
+    pub fn apply_config(&self, config: &Config) {
+        let mut b = self.lock();
+        b.instances.retain(|id, _| config.instances.contains_key(id.as_str()));
+        for (id, inst) in &config.instances {
+            let entry =
+                b.instances.entry(id.to_string()).or_insert_with(|| InstanceStatus::new(inst.role, inst.flavour));
+            entry.role = inst.role;
+            entry.flavour = inst.flavour;
+        }
+        b.flows.retain(|name, _| config.flows.iter().any(|f| f.name.as_str() == name));
+        for flow in &config.flows {
+            b.flows.entry(flow.name.to_string()).or_default();
+        }
+    }
+
+    /// Registers (or updates) an instance and the probe of its limiter.
+    pub fn register_instance(&self, id: &str, role: Role, flavour: Flavour, limiter: LimiterProbe) {
+        let mut b = self.lock();
+        let entry = b.instances.entry(id.to_string()).or_insert_with(|| InstanceStatus::new(role, flavour));
+        entry.role = role;
+        entry.flavour = flavour;
+        entry.limiter = Some(limiter);
+    }
+
+    /// Registers a flow (flows of the config are registered by
+    /// [`StatusBoard::from_config`]).
+    pub fn register_flow(&self, flow: &str) {
+        self.lock().flows.entry(flow.to_string()).or_default();
+    }
+
+    /// A poll of `instance` completed at `at_ms` and committed `cursor_ms`.
+    /// An answered search also proves the site reachable and the auth good.
+    pub fn record_poll(&self, instance: &str, at_ms: i64, cursor_ms: i64) {
+        self.with_instance(instance, |s| {
+            s.last_poll_ms = Some(at_ms);
+            s.poll_cursor_ms = Some(cursor_ms);
+            s.reachable = true;
+            s.auth_ok = true;
+            s.last_auth_ok_ms = Some(s.last_auth_ok_ms.map_or(at_ms, |t| t.max(at_ms)));
+        });
+    }
+
+    /// A webhook of `instance` was accepted at `at_ms`.
+    pub fn record_webhook(&self, instance: &str, at_ms: i64) {
+        self.with_instance(instance, |s| s.last_webhook_ms = Some(at_ms));
+    }
+
+    /// The result of an authentication check (`/myself`) or of any call
+    /// that authenticates: `ok`, or refused with `error` (401/403). Either
+    /// way the site answered, so it is reachable.
+    pub fn record_auth(&self, instance: &str, ok: bool, at_ms: i64, error: Option<String>) {
+        self.with_instance(instance, |s| {
+            s.reachable = true;
+            s.auth_ok = ok;
+            if ok {
+                s.last_auth_ok_ms = Some(s.last_auth_ok_ms.map_or(at_ms, |t| t.max(at_ms)));
+            }
+            if let Some(e) = error {
+                s.last_error = Some((at_ms, e));
+            }
+        });
+    }
+
+    /// Whether the site could be reached at all (network errors, timeouts).
+    pub fn record_reachable(&self, instance: &str, reachable: bool, at_ms: i64, error: Option<String>) {
+        self.with_instance(instance, |s| {
+            s.reachable = reachable;
+            if let Some(e) = error {
+                s.last_error = Some((at_ms, e));
+            }
+        });
+    }
+
+    /// Any other error worth showing for an instance.
+    pub fn record_instance_error(&self, instance: &str, at_ms: i64, error: impl Into<String>) {
+        let error = error.into();
+        self.with_instance(instance, |s| s.last_error = Some((at_ms, error)));
+    }
+
+    /// A conflict of `flow` was resolved by its policy.
+    pub fn record_conflict(&self, flow: &str) {
+        self.with_flow(flow, |f| f.conflicts += 1);
+    }
+
+    /// A write or plan of `flow` failed (e.g. dead-lettered with Jira's text).
+    pub fn record_flow_error(&self, flow: &str, at_ms: i64, error: impl Into<String>) {
+        let error = error.into();
+        self.with_flow(flow, |f| f.last_error = Some((at_ms, error)));
+    }
+
+    /// A write of `flow` succeeded at `at_ms`.
+    pub fn record_sync(&self, flow: &str, at_ms: i64) {
+        self.with_flow(flow, |f| f.last_sync_ms = Some(f.last_sync_ms.map_or(at_ms, |t| t.max(at_ms))));
+    }
+
+    /// How many links `flow` has (the engine counts; status never scans).
+    pub fn set_flow_links(&self, flow: &str, links: u64) {
+        self.with_flow(flow, |f| f.links = Some(links));
+    }
+
+    /// Whether the store is usable; the daemon clears it while draining so
+    /// that `/readyz` turns away new traffic.
+    pub fn set_ready_store(&self, ready: bool) {
+        self.store_ready.store(ready, Ordering::Relaxed);
+    }
+
+    pub fn store_ready(&self) -> bool {
+        self.store_ready.load(Ordering::Relaxed)
+    }
+
+    /// A copy of every instance's status, in id order.
+    pub fn instances(&self) -> Vec<(String, InstanceStatus)> {
+        self.lock().instances.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    pub fn instance(&self, id: &str) -> Option<InstanceStatus> {
+        self.lock().instances.get(id).cloned()
+    }
+
+    /// A copy of every flow's status, in name order.
+    pub fn flows(&self) -> Vec<(String, FlowStatus)> {
+        self.lock().flows.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// Why the daemon is not ready, per failing part (`store`,
+    /// `instances.<id>`); empty when it is ready.
+    pub fn readiness(&self, store: &Store, now_ms: i64) -> BTreeMap<String, String> {
+        let mut reasons = BTreeMap::new();
+        if !self.store_ready() {
+            reasons.insert("store".to_string(), "the store is closing".to_string());
+        } else if let Err(e) = store.schema_version() {
+            reasons.insert("store".to_string(), format!("the store does not answer: {e}"));
+        }
+        for (id, s) in self.instances() {
+            if let Some(reason) = auth_problem(&s, now_ms) {
+                reasons.insert(format!("instances.{id}"), reason);
+            }
+        }
+        reasons
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Board> {
+        // The board stays consistent even if a holder panicked.
+        self.board.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Updates a registered instance; an unknown id is a no-op (the engine
+    /// only reports instances of the config the board was built from).
+    fn with_instance(&self, id: &str, f: impl FnOnce(&mut InstanceStatus)) {
+        if let Some(s) = self.lock().instances.get_mut(id) {
+            f(s);
+        }
+    }
+
+    fn with_flow(&self, name: &str, f: impl FnOnce(&mut FlowStatus)) {
+        f(self.lock().flows.entry(name.to_string()).or_default());
+    }
+}
+
+fn auth_problem(s: &InstanceStatus, now_ms: i64) -> Option<String> {
+    let error = s.last_error.as_ref().map(|(_, e)| format!(" (last error: {e})")).unwrap_or_default();
+    match s.last_auth_ok_ms {
+        None => Some(format!("not authenticated yet{error}")),
+        Some(_) if !s.auth_ok => Some(format!("authentication failed{error}")),
+        Some(t) if now_ms - t > AUTH_FRESHNESS_MS => {
+            Some(format!("not authenticated since {}{error}", rfc3339(t).unwrap_or_default()))
+        }
+        Some(_) => None,
+    }
+}
+
+/// Milliseconds since the epoch as an RFC 3339 UTC time.
+pub fn rfc3339(ms: i64) -> Option<String> {
+    DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+fn time(ms: Option<i64>) -> Value {
+    ms.and_then(rfc3339).map_or(Value::Null, Value::String)
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Primary => "primary",
+        Role::Secondary => "secondary",
+    }
+}
+
+/// The `/status` document. Store counters that cannot be read show as null.
+pub fn snapshot(board: &StatusBoard, store: &Store, now_ms: i64) -> Value {
+    let mut instances = serde_json::Map::new();
+    for (id, s) in board.instances() {
+        instances.insert(id.clone(), instance_json(&id, &s, store, now_ms));
+    }
+    let mut flows = serde_json::Map::new();
+    for (name, f) in board.flows() {
+        flows.insert(
+            name,
+            json!({
+                "links": f.links,
+                "conflicts": f.conflicts,
+                "last_error": f.last_error.as_ref().map(|(_, e)| e),
+                "last_error_at": time(f.last_error.as_ref().map(|(t, _)| *t)),
+                "last_sync": time(f.last_sync_ms),
+            }),
+        );
+    }
+    json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "now": time(Some(now_ms)),
+        "ready": board.readiness(store, now_ms).is_empty(),
+        "schema_version": store.schema_version().ok(),
+        "inbox_depth": store.inbox_depth().ok(),
+        "links": store.link_count().ok(),
+        "dead_letters": store.dead_letter_count(None).ok(),
+        "instances": instances,
+        "flows": flows,
+    })
+}
+
+fn instance_json(id: &str, s: &InstanceStatus, store: &Store, now_ms: i64) -> Value {
+    let cursor = store.cursor(id).ok().flatten().or(s.poll_cursor_ms);
+    let lag = cursor.map(|c| (now_ms - c).max(0) as f64 / 1000.0);
+    let limiter = s.limiter_state();
+    let paused_until = limiter.as_ref().and_then(|l| l.write_paused_until.max(l.read_paused_until));
+    json!({
+        "role": role_name(s.role),
+        "flavour": s.flavour.as_str(),
+        "reachable": s.reachable,
+        "auth": s.auth_ok,
+        "last_auth_ok": time(s.last_auth_ok_ms),
+        "last_poll": time(s.last_poll_ms),
+        "last_webhook": time(s.last_webhook_ms),
+        "poll_lag_seconds": lag,
+        "outbox_depth": store.outbox_depth(id).ok(),
+        "dead_letters": store.dead_letter_count(Some(id)).ok(),
+        "rate_limit": limiter,
+        "paused_until": paused_until.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        "last_error": s.last_error.as_ref().map(|(_, e)| e),
+        "last_error_at": time(s.last_error.as_ref().map(|(t, _)| *t)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn board() -> StatusBoard {
+        let b = StatusBoard::new();
+        let probe: LimiterProbe = Arc::new(|| crate::jira::limiter::Limiter::new(10.0, 5.0, 10, 8).state());
+        b.register_instance("hub", Role::Primary, Flavour::Cloud, probe.clone());
+        b.register_instance("emea", Role::Secondary, Flavour::DataCenter, probe);
+        b
+    }
+
+    #[test]
+    fn readiness_names_each_unauthenticated_instance() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let b = board();
+        let now = 1_700_000_000_000;
+        let reasons = b.readiness(&store, now);
+        assert_eq!(reasons.keys().collect::<Vec<_>>(), ["instances.emea", "instances.hub"]);
+        assert!(reasons["instances.hub"].contains("not authenticated yet"));
+
+        b.record_auth("hub", true, now, None);
+        b.record_poll("emea", now - AUTH_FRESHNESS_MS - 1, now - 60_000);
+        let reasons = b.readiness(&store, now);
+        assert_eq!(reasons.keys().collect::<Vec<_>>(), ["instances.emea"]);
+        assert!(reasons["instances.emea"].contains("not authenticated since 2023-11-14T"), "{reasons:?}");
+
+        b.record_auth("emea", false, now, Some("401 Unauthorized".into()));
+        assert!(b.readiness(&store, now)["instances.emea"].contains("authentication failed (last error: 401"));
+        b.record_auth("emea", true, now, None);
+        assert!(b.readiness(&store, now).is_empty());
+
+        b.set_ready_store(false);
+        assert_eq!(b.readiness(&store, now).keys().collect::<Vec<_>>(), ["store"]);
+    }
+
+    #[test]
+    fn unknown_instances_are_not_invented() {
+        let b = board();
+        b.record_webhook("nope", 1);
+        assert!(b.instance("nope").is_none());
+        assert_eq!(b.instances().len(), 2);
+    }
+
+    #[test]
+    fn snapshot_reports_lag_flows_and_limiter() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let b = board();
+        b.record_poll("emea", 10_000, 4_000);
+        b.record_conflict("f1");
+        b.record_conflict("f1");
+        b.set_flow_links("f1", 3);
+        b.record_flow_error("f1", 9_000, "Field 'x' cannot be set");
+        let s = snapshot(&b, &store, 10_500);
+        assert_eq!(s["instances"]["emea"]["poll_lag_seconds"], 6.5);
+        assert_eq!(s["instances"]["emea"]["role"], "secondary");
+        assert_eq!(s["instances"]["emea"]["flavour"], "datacenter");
+        assert_eq!(s["instances"]["emea"]["last_poll"], "1970-01-01T00:00:10.000Z");
+        assert_eq!(s["instances"]["hub"]["poll_lag_seconds"], Value::Null);
+        assert_eq!(s["instances"]["hub"]["rate_limit"]["writes_per_second"], 5.0);
+        assert_eq!(s["flows"]["f1"]["conflicts"], 2);
+        assert_eq!(s["flows"]["f1"]["links"], 3);
+        assert_eq!(s["flows"]["f1"]["last_error"], "Field 'x' cannot be set");
+        assert_eq!(s["inbox_depth"], 0);
+        assert_eq!(s["links"], 0);
+    }
+}
