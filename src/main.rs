@@ -10,7 +10,9 @@ use jirafed::{admin_cli, check, demo, run_cli, sim_cli, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(telemetry::pick_format(cli.log_format), &cli.log_level);
+    // The demo prints its own story; the daemon's routine lines would drown it.
+    let quiet_demo = matches!(cli.command, Command::Demo(_)) && cli.log_level == "info";
+    telemetry::init(telemetry::pick_format(cli.log_format), if quiet_demo { "warn" } else { &cli.log_level });
     match cli.command {
         Command::Check(args) => {
             let vars: Vec<(String, String)> = std::env::vars().collect();

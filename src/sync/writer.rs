@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::engine::{Ctx, EngineEvent, now_ms};
 use super::fields::to_jira;
 use super::job::{Action, Job, SOURCE_DELETED_LABEL, Source};
+use super::metrics::WriteOutcome;
 use crate::ids::InstanceId;
 use crate::jira::JiraError;
 use crate::jira::client::JiraClient;
@@ -87,6 +88,7 @@ async fn execute(ctx: &Ctx, e: OutboxEntry) {
             ops.push(Op::Audit { at_ms: now_ms(), payload: audit.to_string().into_bytes() });
             match ctx.store.commit(ops).await {
                 Ok(_) => {
+                    ctx.metrics.write(&e.instance, job.action.name(), WriteOutcome::Ok);
                     let latency_ms = now_ms() - job.origin_ms;
                     tracing::info!(flow = %job.flow, instance = %e.instance, op = job.action.name(), issue = %key, latency_ms, "written");
                     let action = job.action.name();
@@ -109,11 +111,13 @@ async fn execute(ctx: &Ctx, e: OutboxEntry) {
             let delay = (RESCHEDULE_BASE_MS << e.attempts.min(16)).min(RESCHEDULE_MAX_MS);
             let op = Op::OutboxReschedule { seq: e.seq, next_at_ms: now_ms() + delay, error: err.to_string() };
             tracing::warn!(flow = %job.flow, instance = %e.instance, error = %err, "write failed; rescheduled");
+            ctx.metrics.write(&e.instance, job.action.name(), WriteOutcome::Retry);
             let _ = ctx.store.commit(vec![op]).await;
             false
         }
         Err(err) => {
             tracing::warn!(flow = %job.flow, instance = %e.instance, error = %err, "write refused; dead-lettered");
+            ctx.metrics.write(&e.instance, job.action.name(), WriteOutcome::DeadLetter);
             let op = Op::OutboxDeadLetter { seq: e.seq, error: err.to_string(), at_ms: now_ms() };
             let _ = ctx.store.commit(vec![op]).await;
             ctx.emit(EngineEvent::DeadLettered {
