@@ -75,6 +75,38 @@ async fn polling_alone_mirrors_and_syncs_both_ways() {
         assert_eq!(r.status, 204);
     }
     w.wait_field("hub", &mirror, "status", json!("In Review"), WITHIN).await;
+    // users cross dialects by e-mail: a DC assignee (by name) shows on the cloud primary
+    let dc = s.create("apac", "APAC", "assigned", json!({"assignee": {"name": "bob"}})).await;
+    let dc_mirror = w.mirror_of("apac", &dc, WITHIN).await;
+    let assignee = s.get("hub", &format!("/rest/api/3/issue/{dc_mirror}?fields=assignee")).await.body;
+    assert_eq!(assignee["fields"]["assignee"]["emailAddress"], "bob@example.com");
+}
+
+/// A mapping between incompatible field types stops the daemon at start,
+/// naming the flow and both fields.
+#[tokio::test]
+async fn incompatible_field_types_are_refused_at_start() {
+    let sim = super::support::Sim::start().await;
+    let state = tempfile::tempdir().unwrap();
+    let mut cfg = super::support::world::config_for(&sim, state.path(), "60s");
+    cfg.flows[0].fields.push(jirafed::config::FieldMapping {
+        secondary: "Story Points".into(),
+        primary: "duedate".into(),
+        direction: jirafed::config::Direction::ToPrimary,
+        values: Default::default(),
+    });
+    cfg.flows[0].fields.push(jirafed::config::FieldMapping {
+        secondary: "Story Pointz".into(),
+        primary: "Team".into(),
+        direction: jirafed::config::Direction::ToPrimary,
+        values: Default::default(),
+    });
+    let err = match jirafed::daemon::Daemon::start(cfg).await {
+        Ok(_) => panic!("started with a broken mapping"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(err.contains("customfield_10026 'Story Points'") && err.contains("duedate"), "{err}");
+    assert!(err.contains("\"Story Pointz\" does not exist on emea; did you mean \"Story Points\""), "{err}");
 }
 
 fn writes(stats: &serde_json::Value) -> u64 {
