@@ -108,3 +108,14 @@ fn help_and_version_work() {
     assert!(out.status.success());
     assert!(text(&out).contains("--offline"));
 }
+
+/// The README's first command, as a test: the whole story propagates.
+#[test]
+fn the_demo_plays_its_story_and_exits_0() {
+    let state = tempfile::tempdir().expect("tempdir");
+    let out = jirafed(&["demo", "--once", "--state-dir", &state.path().display().to_string()], &[]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("summary: 6 of 6 propagations seen"), "{t}");
+    assert!(state.path().join("jirafed.redb").exists(), "state kept where asked");
+}
