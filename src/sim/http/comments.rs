@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::issues::issue_id;
-use super::{Caller, Params, body_json, error, json, op_error, param, require};
+use super::{Caller, Params, body_json, error, json, op_error, param, prepare_write, require};
 use crate::sim::ops::{self, OpError};
 use crate::sim::render::{Api, View};
 use crate::sim::state::Site;
@@ -43,12 +43,9 @@ pub async fn add(
     Path(key): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = require(&site, &caller, "ADD_COMMENTS", "comment on this issue") {
-        return r;
-    }
-    let (id, body) = match (issue_id(&site, &key), body_json(&body)) {
-        (Ok(id), Ok(b)) => (id, b),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (id, body) = match prepare_write(&site, &caller, "ADD_COMMENTS", "comment on this issue", &key, &body) {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     match site.mutate(|d| ops::add_comment(d, api, &caller.login, id, &body)) {
         Ok(cid) => render_one(&site, &caller, api, id, cid, StatusCode::CREATED),

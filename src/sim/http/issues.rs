@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{Caller, Params, body_json, error, json, op_error, param, params, require};
+use super::{Caller, Params, body_json, error, json, op_error, param, params, prepare_write, require};
 use crate::sim::ops::{self, OpError};
 use crate::sim::render::{Api, FieldFilter, View};
 use crate::sim::state::Site;
@@ -70,12 +70,9 @@ pub async fn edit(
     q: Params,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = require(&site, &caller, "EDIT_ISSUES", "edit this issue") {
-        return r;
-    }
-    let (id, body) = match (issue_id(&site, &key), body_json(&body)) {
-        (Ok(id), Ok(b)) => (id, b),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (id, body) = match prepare_write(&site, &caller, "EDIT_ISSUES", "edit this issue", &key, &body) {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     if let Err(e) = site.mutate(|d| ops::edit_issue(d, api, &caller.login, id, &body)) {
         return op_error(e);
@@ -159,12 +156,9 @@ pub async fn transition(
     Path(key): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = require(&site, &caller, "TRANSITION_ISSUES", "transition this issue") {
-        return r;
-    }
-    let (id, body) = match (issue_id(&site, &key), body_json(&body)) {
-        (Ok(id), Ok(b)) => (id, b),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (id, body) = match prepare_write(&site, &caller, "TRANSITION_ISSUES", "transition this issue", &key, &body) {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     match site.mutate(|d| ops::transition_issue(d, api, &caller.login, id, &body)) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -209,12 +203,9 @@ pub async fn property_set(
     Path((key, prop)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = require(&site, &caller, "EDIT_ISSUES", "edit this issue") {
-        return r;
-    }
-    let (id, value) = match (issue_id(&site, &key), body_json(&body)) {
-        (Ok(id), Ok(b)) => (id, b),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (id, value) = match prepare_write(&site, &caller, "EDIT_ISSUES", "edit this issue", &key, &body) {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     let mut data = site.data();
     let Some(issue) = data.issues.get_mut(&id) else { return op_error(OpError::issue_not_found()) };

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::issues::issue_id;
-use super::{Caller, Params, body_json, error, json, op_error, param, require};
+use super::{Caller, Params, body_json, error, json, op_error, param, prepare_write, require};
 use crate::sim::ops::{self, OpError};
 use crate::sim::render::{Api, View};
 use crate::sim::state::Site;
@@ -122,12 +122,9 @@ pub async fn remote_upsert(
     Path(key): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = require(&site, &caller, "LINK_ISSUES", "link issues") {
-        return r;
-    }
-    let (id, body) = match (issue_id(&site, &key), body_json(&body)) {
-        (Ok(id), Ok(b)) => (id, b),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (id, body) = match prepare_write(&site, &caller, "LINK_ISSUES", "link issues", &key, &body) {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     let result = ops::upsert_remote_link(&mut site.data(), id, &body);
     match result {

@@ -77,6 +77,20 @@ pub fn body_json(bytes: &Bytes) -> Result<Value, Response> {
     })
 }
 
+/// The checks every write to one issue starts with: the caller may, the
+/// issue exists, the body is JSON. Gives the issue id and the body.
+pub fn prepare_write(
+    site: &Site,
+    caller: &Caller,
+    permission: &str,
+    what: &str,
+    key: &str,
+    body: &Bytes,
+) -> Result<(u64, Value), Response> {
+    require(site, caller, permission, what)?;
+    Ok((issues::issue_id(site, key)?, body_json(body)?))
+}
+
 /// 403 unless the caller holds `permission`.
 pub fn require(site: &Site, caller: &Caller, permission: &str, what: &str) -> Result<(), Response> {
     let data = site.data();
