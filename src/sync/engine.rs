@@ -188,5 +188,6 @@ pub fn spawn(ctx: &Arc<Ctx>, cancel: &CancellationToken) -> JoinSet<()> {
         set.spawn(super::writer::run(ctx.clone(), inst.id.clone(), cancel.clone()));
     }
     set.spawn(super::planner::run(ctx.clone(), cancel.clone()));
+    set.spawn(super::housekeeping::run(ctx.clone(), cancel.clone()));
     set
 }

@@ -3,6 +3,7 @@
 pub mod change;
 pub mod engine;
 pub mod fields;
+pub mod housekeeping;
 pub mod intake;
 pub mod job;
 pub mod metrics;

@@ -195,6 +195,11 @@ async fn update(
 
 async fn create(ctx: &Ctx, client: &JiraClient, e: &OutboxEntry, job: &Job) -> Outcome {
     let Action::Create { project, issue_type, fields, status, mark, source } = &job.action else { unreachable!() };
+    // A second create for the same source (planned again after a restart,
+    // before the first ran) finds the link the first one made.
+    if let Ok(Some(l)) = ctx.store.link_by_secondary(&source.instance, &source.issue_id) {
+        return Ok((l.primary_key, vec![]));
+    }
     // A first attempt is recorded before anything is sent, so that after a
     // crash the mark is looked for instead of creating a second mirror.
     let existing = if e.attempts > 0 {

@@ -1,0 +1,48 @@
+//! Periodic upkeep: forget webhook-delivery ids older than a day, and count
+//! links per flow for the status page (streamed page by page, so memory
+//! stays flat however many links there are).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::engine::{Ctx, now_ms};
+use crate::store::{DELIVERY_RETENTION_MS, Op};
+
+/// How often upkeep runs.
+const EVERY: Duration = Duration::from_secs(60);
+/// Links read per page while counting.
+const PAGE: usize = 1_000;
+
+pub async fn run(ctx: Arc<Ctx>, cancel: CancellationToken) {
+    loop {
+        if let Err(e) = once(&ctx).await {
+            tracing::warn!(error = %e, "housekeeping failed");
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(EVERY) => {}
+        }
+    }
+}
+
+async fn once(ctx: &Ctx) -> anyhow::Result<()> {
+    ctx.store.commit(vec![Op::PruneDeliveries { older_than_ms: now_ms() - DELIVERY_RETENTION_MS }]).await?;
+    let mut counts: BTreeMap<String, u64> = ctx.flows.iter().map(|f| (f.cfg.name.to_string(), 0)).collect();
+    let mut after = None;
+    loop {
+        let page = ctx.store.links_after(after, PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for l in &page {
+            *counts.entry(l.flow.clone()).or_default() += 1;
+        }
+        tokio::task::yield_now().await;
+    }
+    for (flow, n) in counts {
+        ctx.board.set_flow_links(&flow, n);
+    }
+    Ok(())
+}
