@@ -1,6 +1,6 @@
 //! `jirafed check`: load and validate the config and print a report a person
-//! can act on. Site checks (connectivity, auth, fields) join when the client
-//! does; `--offline` skips them but still reads every secret.
+//! can act on. Without `--offline` the sites are checked too
+//! (`check_sites.rs`); `--offline` skips them but still reads every secret.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -80,6 +80,8 @@ fn render_ok(cfg: &Config, offline: bool) -> String {
     if offline {
         let _ = writeln!(out, "sites: not contacted (--offline)");
     }
-    let _ = writeln!(out, "OK");
+    if offline {
+        let _ = writeln!(out, "OK");
+    }
     out
 }

@@ -28,7 +28,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate the configuration and report every problem; exit 1 if any.
+    /// Validate the configuration (and, unless --offline, the sites) and report every problem; exit 1 if any.
     Check(CheckArgs),
     /// Run the daemon in the foreground (systemd Type=notify; SIGHUP reloads, SIGTERM drains).
     Run(ConfigArg),

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod admin_cli;
 pub mod check;
+pub mod check_sites;
 pub mod cli;
 pub mod config;
 pub mod daemon;

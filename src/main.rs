@@ -18,7 +18,26 @@ fn main() -> ExitCode {
             let vars: Vec<(String, String)> = std::env::vars().collect();
             let report = check::check_config(&args.config.config, &vars, &ProcessEnv, args.offline);
             print!("{}", report.text);
-            if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            let mut ok = report.ok;
+            if ok && !args.offline {
+                let online = runtime().and_then(|rt| {
+                    let cfg = jirafed::config::load_with(&args.config.config, &vars, &ProcessEnv)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    Ok(rt.block_on(jirafed::check_sites::check_sites(&cfg)))
+                });
+                match online {
+                    Ok((text, sites_ok)) => {
+                        print!("{text}");
+                        println!("{}", if sites_ok { "OK" } else { "FAILED" });
+                        ok = sites_ok;
+                    }
+                    Err(e) => {
+                        println!("sites: cannot check: {e:#}");
+                        ok = false;
+                    }
+                }
+            }
+            if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
         Command::Sim(args) => exit(runtime().and_then(|rt| rt.block_on(sim_cli::run(args)))),
         Command::Run(args) => exit(runtime().and_then(|rt| rt.block_on(run_cli::run(&args.config)))),

@@ -119,3 +119,33 @@ fn the_demo_plays_its_story_and_exits_0() {
     assert!(t.contains("summary: 6 of 6 propagations seen"), "{t}");
     assert!(state.path().join("jirafed.redb").exists(), "state kept where asked");
 }
+
+/// `jirafed check` without `--offline` reaches every site and resolves every
+/// mapped field; a field that does not exist fails it, named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_contacts_the_sites() {
+    let sim = super::support::Sim::start().await;
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/demo.toml");
+    let mut envs: Vec<(String, String)> = Vec::new();
+    for site in ["hub", "emea", "apac"] {
+        envs.push((format!("JIRAFED_INSTANCES__{}__URL", site.to_uppercase()), sim.base(site)));
+    }
+    let run = |envs: Vec<(String, String)>| {
+        let demo = demo.clone();
+        tokio::task::spawn_blocking(move || {
+            let env: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            jirafed(&["check", "--config", &demo.display().to_string()], &env)
+        })
+    };
+    let out = run(envs.clone()).await.unwrap();
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("hub: reachable, authenticated as Sync Bot (time zone Europe/Berlin)"), "{t}");
+    assert!(t.contains("flow emea-delivery: 6 field(s) resolved"), "{t}");
+    let mut bad = envs.clone();
+    bad.push(("JIRAFED_INSTANCES__APAC__URL".into(), "http://127.0.0.1:9".into()));
+    let out = run(bad).await.unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("error: apac"), "{t}");
+}
