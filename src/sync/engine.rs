@@ -161,6 +161,7 @@ pub async fn prepare(config: Arc<Config>, store: Store) -> anyhow::Result<Arc<Ct
         anyhow::bail!("cannot start:\n  - {}", problems.join("\n  - "));
     }
     let (events, _) = broadcast::channel(1024);
+    let pending = Mutex::new(pending_in_outbox(&store)?);
     Ok(Arc::new(Ctx {
         config,
         store,
@@ -169,11 +170,22 @@ pub async fn prepare(config: Arc<Config>, store: Store) -> anyhow::Result<Arc<Ct
         primary,
         wake_planner: Arc::new(Notify::new()),
         wake_writers: Arc::new(Notify::new()),
-        pending: Mutex::default(),
+        pending,
         events,
         board,
         metrics: Arc::new(Metrics::new()),
     }))
+}
+
+/// Jobs left in the outbox by an earlier run (a crash, a reload) are in
+/// flight as much as those planned in this one: planning on top of them would
+/// diff against a shadow they are about to replace (and lose an edit to a
+/// conflict), or queue a second create of the same mirror. The heads of the
+/// queues are enough: a target's queue belongs to one link or one source.
+fn pending_in_outbox(store: &Store) -> anyhow::Result<HashSet<String>> {
+    let heads = store.outbox_ready(i64::MAX, usize::MAX)?;
+    let jobs = heads.iter().filter_map(|e| super::job::Job::from_bytes(&e.payload));
+    Ok(jobs.map(|j| super::writer::pending_key(&j)).filter(|k| !k.is_empty()).collect())
 }
 
 /// Starts the poller of every instance, the planner and a writer per

@@ -122,6 +122,14 @@ fn source_pending_key(instance: &str, issue: &str) -> String {
     format!("src:{instance}:{issue}")
 }
 
+/// A link has a job in flight: its own, or the create of its mirror, which
+/// stores the link before the shadow (planning in between would find no
+/// shadow and settle every difference as a conflict).
+fn is_busy(ctx: &Ctx, link: &LinkRecord) -> bool {
+    ctx.is_pending(&link_pending_key(link.id))
+        || ctx.is_pending(&source_pending_key(&link.secondary, &link.secondary_issue))
+}
+
 /// Reads an issue, `None` when it is gone (404).
 async fn read(ctx: &Ctx, instance: &str, id_or_key: &str, fields: &[&str]) -> Result<Option<Issue>, JiraError> {
     let Some(c) = ctx.client(instance) else { return Ok(None) };
@@ -152,11 +160,11 @@ async fn in_scope(ctx: &Ctx, flow: &FlowRt, key: &str) -> Result<Option<Issue>, 
 async fn plan_secondary(ctx: &Ctx, change: &Change) -> Result<Option<Output>, JiraError> {
     let instance = change.instance.as_str();
     let link = ctx.store.link_by_secondary(instance, change.issue_id.as_str()).ok().flatten();
-    if let Some(l) = &link {
-        if ctx.is_pending(&link_pending_key(l.id)) {
-            return Ok(None);
-        }
-    } else if ctx.is_pending(&source_pending_key(instance, change.issue_id.as_str())) {
+    let busy = match &link {
+        Some(l) => is_busy(ctx, l),
+        None => ctx.is_pending(&source_pending_key(instance, change.issue_id.as_str())),
+    };
+    if busy {
         return Ok(None);
     }
     let key = match &change.issue_key {
@@ -187,10 +195,17 @@ async fn plan_primary(ctx: &Ctx, change: &Change) -> Result<Option<Output>, Jira
     let links = ctx.store.links_by_primary(change.issue_id.as_str()).unwrap_or_default();
     let mut out = Output::default();
     for l in links {
-        if ctx.is_pending(&link_pending_key(l.id)) {
+        if is_busy(ctx, &l) {
             return Ok(None);
         }
         let Some(flow) = ctx.flow(&l.flow) else { continue };
+        let primary = read_mirror(ctx, flow, &l).await?;
+        if primary.as_ref().is_some_and(|p| settled(ctx, flow, &l, p)) {
+            // The mirror holds what the last sync agreed (typically the
+            // echo of jirafed's own write): nothing can flow down, and the
+            // secondary's own edits come as changes of their own.
+            continue;
+        }
         let ids = field_ids(flow, false);
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         let Some(secondary) = read(ctx, &l.secondary, &l.secondary_issue, &refs).await? else {
@@ -199,12 +214,37 @@ async fn plan_primary(ctx: &Ctx, change: &Change) -> Result<Option<Output>, Jira
             out.pending.extend(g.pending);
             continue;
         };
-        if let Some(o) = update_link(ctx, flow, &l, &secondary, change).await? {
-            out.ops.extend(o.ops);
-            out.pending.extend(o.pending);
-        }
+        let o = plan_link(ctx, flow, &l, &secondary, primary, change);
+        out.ops.extend(o.ops);
+        out.pending.extend(o.pending);
     }
     Ok(Some(out))
+}
+
+/// Reads the mirror of a link on the primary with the flow's fields.
+async fn read_mirror(ctx: &Ctx, flow: &FlowRt, link: &LinkRecord) -> Result<Option<Issue>, JiraError> {
+    let ids = field_ids(flow, true);
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    read(ctx, ctx.primary.as_str(), &link.primary_issue, &refs).await
+}
+
+fn shadow_of(ctx: &Ctx, link: u64) -> Option<mapping::Shadow> {
+    ctx.store.shadow(link).ok().flatten().and_then(|v| serde_json::from_value(v).ok())
+}
+
+/// The mirror's fields and status are exactly the shadow's, and its key is
+/// the link's: the primary changed nothing since the last sync.
+fn settled(ctx: &Ctx, flow: &FlowRt, link: &LinkRecord, primary: &Issue) -> bool {
+    let Some(shadow) = shadow_of(ctx, link.id) else { return false };
+    let p = side(primary, &flow.fields, true, status_of(primary));
+    let same = |key: &str| match (p.values.get(key), shadow.values.get(key)) {
+        (Some(a), Some(b)) => a.clone().normalise() == b.clone().normalise(),
+        _ => false,
+    };
+    link.primary_key == primary.key.as_str()
+        && p.status.is_some()
+        && p.status == shadow.status_primary
+        && flow.rules.iter().all(|r| same(&r.key))
 }
 
 fn status_of(issue: &Issue) -> Option<String> {
@@ -219,17 +259,27 @@ async fn update_link(
     secondary: &Issue,
     change: &Change,
 ) -> Result<Option<Output>, JiraError> {
-    let ids = field_ids(flow, true);
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let Some(primary) = read(ctx, ctx.primary.as_str(), &link.primary_issue, &refs).await? else {
+    let primary = read_mirror(ctx, flow, link).await?;
+    Ok(Some(plan_link(ctx, flow, link, secondary, primary, change)))
+}
+
+/// A linked pair, both sides read (`primary: None`: the mirror is gone).
+fn plan_link(
+    ctx: &Ctx,
+    flow: &FlowRt,
+    link: &LinkRecord,
+    secondary: &Issue,
+    primary: Option<Issue>,
+    change: &Change,
+) -> Output {
+    let Some(primary) = primary else {
         // The mirror is gone: forget the pair; the source stays as it is.
         tracing::info!(flow = %flow.cfg.name, link = link.id, "mirror deleted on the primary; link severed");
-        return Ok(Some(Output { ops: vec![Op::LinkDelete { id: link.id }], pending: vec![] }));
+        return Output { ops: vec![Op::LinkDelete { id: link.id }], pending: vec![] };
     };
     let s_side = side(secondary, &flow.fields, false, status_of(secondary));
     let p_side = side(&primary, &flow.fields, true, status_of(&primary));
-    let shadow: Option<mapping::Shadow> =
-        ctx.store.shadow(link.id).ok().flatten().and_then(|v| serde_json::from_value(v).ok());
+    let shadow = shadow_of(ctx, link.id);
     let plan = mapping::plan(&flow.rules, &flow.status, flow.conflict, &s_side, Some(&p_side), shadow.as_ref());
     report(ctx, flow, &plan);
     let mut out = Output::default();
@@ -274,7 +324,7 @@ async fn update_link(
             ..link.clone()
         }));
     }
-    Ok(Some(out))
+    out
 }
 
 fn push(instance: &str, target: &str, job: &Job) -> Op {

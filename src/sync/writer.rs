@@ -61,7 +61,7 @@ pub async fn run(ctx: Arc<Ctx>, instance: InstanceId, cancel: CancellationToken)
     while tasks.join_next().await.is_some() {}
 }
 
-fn pending_key(job: &Job) -> String {
+pub(super) fn pending_key(job: &Job) -> String {
     match (&job.link, &job.action) {
         (Some(l), _) => format!("link:{l}"),
         (None, Action::Create { source, .. }) => format!("src:{}:{}", source.instance, source.issue_id),

@@ -11,4 +11,5 @@ mod sim_api;
 mod sim_conformance;
 mod sim_faults;
 mod support;
+mod sync_crash;
 mod sync_e2e;
