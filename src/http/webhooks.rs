@@ -16,7 +16,7 @@ use super::{HttpState, error};
 use crate::ids::InstanceId;
 use crate::store::{Op, OpResult};
 use crate::sync::change::ChangeSource;
-use crate::sync::intake::{Intake, delivery_key, parse_webhook};
+use crate::sync::intake::{Intake, change_key, delivery_key, parse_webhook};
 use crate::sync::metrics::WebhookOutcome;
 
 /// Jira's signature header: `method=hex digest` (WebSub).
@@ -81,7 +81,7 @@ async fn commit(state: &HttpState, id: &InstanceId, intake: &Intake, key: &str, 
             instance: id.to_string(),
             issue: c.issue_id.to_string(),
             payload: c.to_bytes(),
-            delivery: Some(format!("{key}#{n}")),
+            delivery: Some(change_key(key, n, c)),
         })
         .collect();
     let results = match state.store.commit(ops).await {

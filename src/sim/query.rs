@@ -9,6 +9,7 @@ use super::model::{FieldValue, Issue, SiteData};
 
 /// Owned values an issue is searched by.
 struct IssueView {
+    id: u64,
     key: String,
     project: String,
     project_name: String,
@@ -24,6 +25,7 @@ struct IssueView {
 impl IssueView {
     fn jql(&self) -> JqlIssue<'_> {
         JqlIssue {
+            id: Some(self.id),
             key: &self.key,
             project: &self.project,
             project_name: &self.project_name,
@@ -56,6 +58,7 @@ fn view(site: &SiteData, issue: &Issue) -> IssueView {
         _ => None,
     };
     IssueView {
+        id: issue.id,
         key: issue.key.clone(),
         project: issue.project.clone(),
         project_name: site.project(&issue.project).map(|p| p.name.clone()).unwrap_or_default(),

@@ -16,6 +16,10 @@ pub(super) fn apply(ws: &mut WriteSet<'_>, op: &Op) -> Result<OpResult, ApplyErr
         Op::InboxPush { instance, issue, payload, delivery } => {
             inbox_push(ws, instance, issue, payload, delivery.as_deref())
         }
+        Op::DeliverySeen { instance, delivery } => {
+            remember_delivery(ws, instance, delivery)?;
+            Ok(OpResult::Done)
+        }
         Op::InboxAck { seqs } => {
             for seq in seqs {
                 ws.remove(Tbl::Inbox, &u64_key(*seq))?;
@@ -33,6 +37,13 @@ pub(super) fn apply(ws: &mut WriteSet<'_>, op: &Op) -> Result<OpResult, ApplyErr
         Op::LinkPut(link) => link_put(ws, link),
         Op::LinkDelete { id } => link_delete(ws, *id),
         Op::ShadowPut { link, value } => shadow_put(ws, *link, value),
+        Op::LinkWithShadow { link, shadow } => {
+            let result = link_put(ws, link)?;
+            if let OpResult::LinkId(id) = result {
+                shadow_put(ws, id, shadow)?;
+            }
+            Ok(result)
+        }
         Op::CursorSet { instance, at_ms } => {
             ws.put(Tbl::Cursors, instance.as_bytes(), &i64_key(*at_ms))?;
             Ok(OpResult::Done)
@@ -50,20 +61,28 @@ fn inbox_push(
     delivery: Option<&str>,
 ) -> Result<OpResult, ApplyError> {
     if let Some(delivery) = delivery {
-        let key = pair_key(instance, delivery);
-        if ws.get(Tbl::Deliveries, &key)?.is_some() {
+        if !remember_delivery(ws, instance, delivery)? {
             return Ok(OpResult::Duplicate);
         }
-        let seen = i64_key(ws.now_ms);
-        ws.put(Tbl::Deliveries, &key, &seen)?;
-        let mut by_time = seen.to_vec();
-        by_time.extend_from_slice(&key);
-        ws.put(Tbl::DeliveriesByTime, &by_time, UNIT)?;
     }
     let seq = ws.next_id(meta::NEXT_INBOX)?;
     let value = records::inbox_value(instance, issue, ws.now_ms, payload).map_err(corrupt)?;
     ws.put(Tbl::Inbox, &u64_key(seq), &value)?;
     Ok(OpResult::Pushed { seq })
+}
+
+/// Records a dedupe key as seen now; false when it was seen already.
+fn remember_delivery(ws: &mut WriteSet<'_>, instance: &str, delivery: &str) -> Result<bool, ApplyError> {
+    let key = pair_key(instance, delivery);
+    if ws.get(Tbl::Deliveries, &key)?.is_some() {
+        return Ok(false);
+    }
+    let seen = i64_key(ws.now_ms);
+    ws.put(Tbl::Deliveries, &key, &seen)?;
+    let mut by_time = seen.to_vec();
+    by_time.extend_from_slice(&key);
+    ws.put(Tbl::DeliveriesByTime, &by_time, UNIT)?;
+    Ok(true)
 }
 
 /// Forgets deliveries first seen before the cut-off, oldest first.

@@ -105,6 +105,15 @@ pub enum Op {
         /// The dedupe key; remembered until [`Op::PruneDeliveries`] forgets it.
         delivery: Option<String>,
     },
+    /// Remember a dedupe key as seen without queuing anything (a version of
+    /// an issue the planner has read), so that a later [`Op::InboxPush`]
+    /// with it is a duplicate. Result: [`OpResult::Done`].
+    DeliverySeen {
+        /// The instance the key is scoped to.
+        instance: String,
+        /// The dedupe key.
+        delivery: String,
+    },
     /// Remove planned changes. Unknown seqs are ignored. Result:
     /// [`OpResult::Done`].
     InboxAck {
@@ -181,6 +190,16 @@ pub enum Op {
         link: u64,
         /// The last synced value per mapped field.
         value: serde_json::Value,
+    },
+    /// [`Op::LinkPut`] and [`Op::ShadowPut`] of the link it stores, in one
+    /// step: a new mirror's pairing never exists without its shadow (the id
+    /// is allocated inside the transaction, so the two cannot be separate
+    /// ops). Result: [`OpResult::LinkId`].
+    LinkWithShadow {
+        /// The link (`id` 0 to allocate one).
+        link: LinkRecord,
+        /// Its shadow.
+        shadow: serde_json::Value,
     },
     /// Set an instance's poll cursor. Result: [`OpResult::Done`].
     CursorSet {

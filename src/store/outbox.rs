@@ -3,19 +3,24 @@
 //! Writes to one `(instance, target)` run one at a time in seq order. The
 //! `outbox_queue` index keeps each target's FIFO; the `outbox_due` index holds
 //! exactly one entry per target that can run: the head of its queue, keyed by
-//! its due time, unless a dead letter of the same target blocks it. Every op
+//! its instance and due time, unless a dead letter of the same target blocks it. Every op
 //! below notes the target's due member before it changes anything and fixes
 //! the index afterwards ([`refresh`]), so `outbox_ready` is a single range
 //! scan however long the queues are.
 
 use super::model::OpResult;
 use super::records::{self, OutboxHeader};
-use super::tables::{Tbl, UNIT, first_with_prefix, i64_key, meta, pair_key, read_u64, suffix_u64, u64_key, with_u64};
+use super::tables::{
+    Tbl, UNIT, first_with_prefix, i64_key, meta, pair_key, read_u64, str_key, suffix_u64, u64_key, with_u64,
+};
 use super::writer::{ApplyError, WriteSet, corrupt};
 
-/// The key of an entry in the due index.
-pub(super) fn due_key(next_at_ms: i64, seq: u64) -> Vec<u8> {
-    with_u64(&i64_key(next_at_ms), seq)
+/// The key of an entry in the due index: per instance, by due time, so
+/// that each instance's writer scans only its own ready entries.
+pub(super) fn due_key(instance: &str, next_at_ms: i64, seq: u64) -> Vec<u8> {
+    let mut key = str_key(instance);
+    key.extend_from_slice(&i64_key(next_at_ms));
+    with_u64(&key, seq)
 }
 
 fn header(ws: &WriteSet<'_>, seq: u64) -> Result<Option<OutboxHeader>, ApplyError> {
@@ -35,7 +40,7 @@ fn due_member(ws: &WriteSet<'_>, target: &[u8]) -> Result<Option<Vec<u8>>, Apply
     };
     let seq = suffix_u64(&head).ok_or_else(|| corrupt("outbox queue key".to_string()))?;
     let h = header(ws, seq)?.ok_or_else(|| corrupt(format!("outbox queue names missing entry {seq}")))?;
-    Ok(Some(due_key(h.next_at_ms, seq)))
+    Ok(Some(due_key(&h.instance, h.next_at_ms, seq)))
 }
 
 /// Replaces the target's due member noted before a change by the one it has
@@ -215,4 +220,22 @@ pub(super) fn drop_dead(ws: &mut WriteSet<'_>, id: u64) -> Result<OpResult, Appl
     };
     refresh(ws, &raised.target, raised.before)?;
     Ok(OpResult::Done)
+}
+
+/// Schema 1 keyed the due index by time alone, so every writer scanned every
+/// instance's ready entries; schema 2 puts the instance first. The index is
+/// rebuilt from the entries it names.
+pub(super) fn v1_to_v2(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+    use redb::ReadableTable;
+    let mut due = txn.open_table(Tbl::OutboxDue.def())?;
+    let outbox = txn.open_table(Tbl::Outbox.def())?;
+    let old: Vec<Vec<u8>> = due.iter()?.map(|item| item.map(|(k, _)| k.value().to_vec())).collect::<Result<_, _>>()?;
+    for key in old {
+        due.remove(key.as_slice())?;
+        let Some(seq) = suffix_u64(&key) else { continue };
+        let Some(bytes) = outbox.get(u64_key(seq).as_slice())? else { continue };
+        let h = records::outbox_header(seq, bytes.value()).map_err(redb::Error::Corrupted)?;
+        due.insert(due_key(&h.instance, h.next_at_ms, seq).as_slice(), UNIT)?;
+    }
+    Ok(())
 }

@@ -14,6 +14,9 @@ use super::tables::{Tbl, first_with_prefix, pair_key, read_i64, read_u64, str_ke
 
 type RoTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
+/// Skipped inbox entries [`Store::inbox_batch_skipping`] returns at most.
+const INBOX_SKIPPED_LIMIT: usize = 10_000;
+
 enum ReadError {
     Db(redb::Error),
     Corrupt(String),
@@ -158,26 +161,86 @@ impl Store {
         })
     }
 
+    /// The oldest `limit` changes not yet acknowledged for which `skip` is
+    /// false, oldest first, and the entries it skipped on the way (without
+    /// their payloads, at most 10,000 of them). `skip` gets
+    /// each entry's instance and issue: the planner passes the issues whose
+    /// writes are still in flight, so that they neither hold up the others
+    /// nor are read before their writes are done.
+    pub fn inbox_batch_skipping(
+        &self,
+        limit: usize,
+        skip: impl Fn(&str, &str) -> bool,
+    ) -> Result<(Vec<InboxEntry>, Vec<InboxEntry>), StoreError> {
+        self.read("read inbox", |r| {
+            let mut taken = Vec::with_capacity(limit.min(1024));
+            let mut skipped = Vec::new();
+            for item in r.table(Tbl::Inbox)?.iter()? {
+                let (key, value) = item?;
+                let seq = id_of(key.value(), "inbox key")?;
+                let entry = records::inbox_entry(seq, value.value()).map_err(ReadError::Corrupt)?;
+                if skip(&entry.instance, &entry.issue) {
+                    // Bounded: past this many, the rest are found on a later pass.
+                    if skipped.len() < INBOX_SKIPPED_LIMIT {
+                        skipped.push(InboxEntry { payload: Vec::new(), ..entry });
+                    }
+                    continue;
+                }
+                taken.push(entry);
+                if taken.len() >= limit {
+                    break;
+                }
+            }
+            Ok((taken, skipped))
+        })
+    }
+
     /// How many changes wait in the inbox.
     pub fn inbox_depth(&self) -> Result<u64, StoreError> {
         self.read("count inbox", |r| Ok(r.table(Tbl::Inbox)?.len()?))
     }
 
-    /// Up to `limit` writes that may run now: due at or before `now_ms`, each
-    /// the first of its `(instance, target)`, whose target no dead letter
-    /// blocks. Earliest due first.
-    pub fn outbox_ready(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+    /// Up to `limit` writes to `instance` that may run now: due at or before
+    /// `now_ms`, each the first of its target, whose target no dead letter
+    /// blocks. Earliest due first. Other instances' entries are never read,
+    /// so a long queue on one site does not hide another's.
+    pub fn outbox_ready(&self, instance: &str, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
         self.read("read ready outbox entries", |r| {
             let due = r.table(Tbl::OutboxDue)?;
             let outbox = r.table(Tbl::Outbox)?;
-            let hi = due_key(now_ms, u64::MAX);
+            let lo = due_key(instance, i64::MIN, 0);
+            let hi = due_key(instance, now_ms, u64::MAX);
             let mut out = Vec::with_capacity(limit.min(1024));
-            for item in due.range::<&[u8]>(..=hi.as_slice())?.take(limit) {
+            for item in due.range::<&[u8]>(lo.as_slice()..=hi.as_slice())?.take(limit) {
                 let (key, _) = item?;
                 let seq = suffix_u64(key.value()).ok_or_else(|| ReadError::Corrupt("outbox due key".to_string()))?;
                 let bytes = get(&outbox, &u64_key(seq))?
                     .ok_or_else(|| ReadError::Corrupt(format!("outbox due index names missing entry {seq}")))?;
                 let (header, payload) = records::outbox_parts(seq, &bytes).map_err(ReadError::Corrupt)?;
+                out.push(records::outbox_entry(seq, header, payload));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Up to `limit` outbox entries with seqs above `after` (from the first
+    /// with `None`), ready or not, blocked or not, by seq: pages through the
+    /// whole outbox with flat memory.
+    pub fn outbox_after(&self, after: Option<u64>, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        let start = match after {
+            None => 0,
+            Some(seq) => match seq.checked_add(1) {
+                Some(next) => next,
+                None => return Ok(Vec::new()),
+            },
+        };
+        self.read("page outbox", |r| {
+            let lo = u64_key(start);
+            let mut out = Vec::with_capacity(limit.min(1024));
+            for item in r.table(Tbl::Outbox)?.range::<&[u8]>(lo.as_slice()..)?.take(limit) {
+                let (key, value) = item?;
+                let seq = id_of(key.value(), "outbox key")?;
+                let (header, payload) = records::outbox_parts(seq, value.value()).map_err(ReadError::Corrupt)?;
                 out.push(records::outbox_entry(seq, header, payload));
             }
             Ok(out)
@@ -201,15 +264,24 @@ impl Store {
         self.read("count outbox", |r| count(&r.table(Tbl::OutboxCounts)?, instance))
     }
 
-    /// The earliest due time among writes that could run (heads of unblocked
-    /// targets), to sleep until; `None` when there is nothing to run.
-    pub fn next_outbox_at(&self) -> Result<Option<i64>, StoreError> {
-        self.read("read next outbox time", |r| match r.table(Tbl::OutboxDue)?.first()? {
-            Some((key, _)) => {
-                let at = key.value().get(..8).and_then(read_i64);
-                at.map(Some).ok_or_else(|| ReadError::Corrupt("outbox due key".to_string()))
+    /// The earliest due time among `instance`'s writes that could run (heads
+    /// of unblocked targets), to sleep until; `None` when there is nothing to
+    /// run.
+    pub fn next_outbox_at(&self, instance: &str) -> Result<Option<i64>, StoreError> {
+        self.read("read next outbox time", |r| {
+            let lo = due_key(instance, i64::MIN, 0);
+            let hi = due_key(instance, i64::MAX, u64::MAX);
+            let due = r.table(Tbl::OutboxDue)?;
+            let mut range = due.range::<&[u8]>(lo.as_slice()..=hi.as_slice())?;
+            match range.next() {
+                Some(item) => {
+                    let (key, _) = item?;
+                    let k = key.value();
+                    let at = k.len().checked_sub(16).and_then(|start| k.get(start..start + 8)).and_then(read_i64);
+                    at.map(Some).ok_or_else(|| ReadError::Corrupt("outbox due key".to_string()))
+                }
+                None => Ok(None),
             }
-            None => Ok(None),
         })
     }
 

@@ -36,8 +36,9 @@ pub(super) enum Tbl {
     Outbox,
     /// (instance, target) ++ seq -> (); the FIFO of each target.
     OutboxQueue,
-    /// ts(next_at) ++ seq -> (); exactly the head of every target that is not
-    /// blocked by a dead letter.
+    /// instance ++ ts(next_at) ++ seq -> (); exactly the head of every target
+    /// that is not blocked by a dead letter (schema 2; schema 1 had no
+    /// instance prefix).
     OutboxDue,
     /// instance -> number of outbox entries.
     OutboxCounts,

@@ -36,9 +36,48 @@ pub struct Change {
     pub kind: ChangeKind,
     /// When jirafed learned of it (ms since the epoch).
     pub seen_ms: i64,
+    /// Who made the change, when the webhook says (absent for polls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Actor>,
+    /// The issue's `updated` in the webhook body (ms): which version of the
+    /// issue this change is about, for dedupe with polls and reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_ms: Option<i64>,
+}
+
+/// The user a webhook names as the one who made the change, by whichever
+/// ids the dialect gives (Cloud `accountId`, Data Center `name` and `key`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl Actor {
+    /// The same user as `other` by any id both carry.
+    pub fn same_as(&self, other: &Actor) -> bool {
+        let same = |a: &Option<String>, b: &Option<String>| a.is_some() && a == b;
+        same(&self.account_id, &other.account_id) || same(&self.key, &other.key) || same(&self.name, &other.name)
+    }
+}
+
+/// The inbox dedupe key of one version of an issue: a webhook, a poll and a
+/// read that saw the same `updated` of the same issue are one change.
+pub fn version_key(issue_id: &str, updated_ms: i64) -> String {
+    format!("v:{issue_id}:{updated_ms}")
 }
 
 impl Change {
+    /// The webhook's actor is this user: jirafed's own technical user, so
+    /// the change is jirafed's own write coming back.
+    pub fn made_by(&self, me: &Actor) -> bool {
+        self.actor.as_ref().is_some_and(|a| a.same_as(me))
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         // A struct of strings and enums always serialises.
         serde_json::to_vec(self).unwrap_or_default()

@@ -1,13 +1,14 @@
 //! Wiring of the engine: clients and resolved flows shared by the poller,
 //! planner and writers, and the tasks that run them until shutdown.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::change::Actor;
 use super::fields::{self, ResolvedField};
 use super::metrics::Metrics;
 use super::status::StatusBoard;
@@ -16,6 +17,9 @@ use crate::ids::InstanceId;
 use crate::jira::client::JiraClient;
 use crate::mapping;
 use crate::store::Store;
+
+/// An issue on a site: (instance, Jira issue id).
+pub type IssuePair = (String, String);
 
 /// A flow with its fields resolved on both sites.
 pub struct FlowRt {
@@ -34,7 +38,16 @@ pub enum EngineEvent {
     /// A write was given up and dead-lettered.
     DeadLettered { flow: String, instance: String, error: String },
     /// Both sides changed one field; the policy chose.
-    Conflict { flow: String, field: String, winner: String },
+    Conflict {
+        flow: String,
+        field: String,
+        winner: String,
+        secondary_key: String,
+        primary_key: String,
+        /// Both values as found (canonical form).
+        secondary: serde_json::Value,
+        primary: serde_json::Value,
+    },
 }
 
 /// What every engine task shares.
@@ -44,12 +57,16 @@ pub struct Ctx {
     pub clients: BTreeMap<InstanceId, Arc<JiraClient>>,
     pub flows: Vec<FlowRt>,
     pub primary: InstanceId,
+    /// Each site's technical user (from `/myself`): webhooks it caused are
+    /// jirafed's own writes coming back.
+    pub me: BTreeMap<InstanceId, Actor>,
     pub wake_planner: Arc<Notify>,
     pub wake_writers: Arc<Notify>,
     /// Links (or source issues, before their link exists) with jobs not
-    /// yet done: the planner waits for them, so it never plans on top of a
-    /// write still in flight.
-    pub pending: Mutex<HashSet<String>>,
+    /// yet done, each with the issues it pairs (instance, issue id): the
+    /// planner waits for them, so it never plans on top of a write still in
+    /// flight.
+    pub pending: Mutex<HashMap<String, Vec<IssuePair>>>,
     pub events: broadcast::Sender<EngineEvent>,
     pub board: Arc<StatusBoard>,
     pub metrics: Arc<Metrics>,
@@ -64,8 +81,14 @@ impl Ctx {
         self.flows.iter().find(|f| f.cfg.name.as_str() == name)
     }
 
-    pub fn pending_insert(&self, key: String) {
-        self.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(key);
+    pub fn pending_insert(&self, key: String, issues: Vec<IssuePair>) {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(key, issues);
+    }
+
+    /// Every issue some job in flight is about.
+    pub fn busy_issues(&self) -> HashSet<IssuePair> {
+        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.values().flatten().cloned().collect()
     }
 
     pub fn pending_remove(&self, key: &str) {
@@ -73,12 +96,12 @@ impl Ctx {
     }
 
     pub fn is_pending(&self, key: &str) -> bool {
-        self.pending.lock().unwrap_or_else(|p| p.into_inner()).contains(key)
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).contains_key(key)
     }
 
     pub fn emit(&self, e: EngineEvent) {
         match &e {
-            EngineEvent::Conflict { flow, .. } => self.board.record_conflict(flow),
+            EngineEvent::Conflict { flow, .. } => self.board.record_conflict(flow, conflict_record(&e)),
             EngineEvent::DeadLettered { flow, error, .. } => {
                 self.board.record_flow_error(flow, now_ms(), error.clone())
             }
@@ -90,6 +113,18 @@ impl Ctx {
         // Nobody listening is fine.
         let _ = self.events.send(e);
     }
+}
+
+/// A conflict as the audit log and `/status` show it.
+pub fn conflict_record(e: &EngineEvent) -> serde_json::Value {
+    let EngineEvent::Conflict { flow, field, winner, secondary_key, primary_key, secondary, primary } = e else {
+        return serde_json::Value::Null;
+    };
+    serde_json::json!({
+        "kind": "conflict", "flow": flow, "field": field, "winner": winner,
+        "secondary_key": secondary_key, "primary_key": primary_key,
+        "secondary": secondary, "primary": primary, "at_ms": now_ms(),
+    })
 }
 
 pub fn now_ms() -> i64 {
@@ -116,6 +151,7 @@ pub async fn prepare(config: Arc<Config>, store: Store) -> anyhow::Result<Arc<Ct
     let board = Arc::new(StatusBoard::from_config(&config));
     let mut problems = Vec::new();
     let mut catalogues = BTreeMap::new();
+    let mut me = BTreeMap::new();
     for (id, c) in &clients {
         let inst = &config.instances[id];
         let probe = c.clone();
@@ -126,7 +162,11 @@ pub async fn prepare(config: Arc<Config>, store: Store) -> anyhow::Result<Arc<Ct
             Arc::new(move || probe.transport().limiter().state()),
         );
         match c.myself().await {
-            Ok(_) => board.record_auth(id.as_str(), true, now_ms(), None),
+            Ok(m) => {
+                let u = m.user;
+                me.insert(id.clone(), Actor { account_id: u.account_id, name: u.name, key: u.key });
+                board.record_auth(id.as_str(), true, now_ms(), None)
+            }
             Err(e) => {
                 board.record_auth(id.as_str(), false, now_ms(), Some(e.to_string()));
                 problems.push(format!("instance {id}: cannot authenticate: {e}"));
@@ -161,13 +201,14 @@ pub async fn prepare(config: Arc<Config>, store: Store) -> anyhow::Result<Arc<Ct
         anyhow::bail!("cannot start:\n  - {}", problems.join("\n  - "));
     }
     let (events, _) = broadcast::channel(1024);
-    let pending = Mutex::new(pending_in_outbox(&store)?);
+    let pending = Mutex::new(pending_in_outbox(&store, &primary)?);
     Ok(Arc::new(Ctx {
         config,
         store,
         clients,
         flows,
         primary,
+        me,
         wake_planner: Arc::new(Notify::new()),
         wake_writers: Arc::new(Notify::new()),
         pending,
@@ -180,12 +221,42 @@ pub async fn prepare(config: Arc<Config>, store: Store) -> anyhow::Result<Arc<Ct
 /// Jobs left in the outbox by an earlier run (a crash, a reload) are in
 /// flight as much as those planned in this one: planning on top of them would
 /// diff against a shadow they are about to replace (and lose an edit to a
-/// conflict), or queue a second create of the same mirror. The heads of the
-/// queues are enough: a target's queue belongs to one link or one source.
-fn pending_in_outbox(store: &Store) -> anyhow::Result<HashSet<String>> {
-    let heads = store.outbox_ready(i64::MAX, usize::MAX)?;
-    let jobs = heads.iter().filter_map(|e| super::job::Job::from_bytes(&e.payload));
-    Ok(jobs.map(|j| super::writer::pending_key(&j)).filter(|k| !k.is_empty()).collect())
+/// conflict), or queue a second create of the same mirror. Every entry
+/// counts, also those waiting behind a dead letter; the outbox is read in
+/// pages so memory stays flat.
+fn pending_in_outbox(store: &Store, primary: &InstanceId) -> anyhow::Result<HashMap<String, Vec<IssuePair>>> {
+    const PAGE: usize = 1_000;
+    let mut pending = HashMap::new();
+    let mut after = None;
+    loop {
+        let page = store.outbox_after(after, PAGE)?;
+        let Some(last) = page.last() else { return Ok(pending) };
+        after = Some(last.seq);
+        for job in page.iter().filter_map(|e| super::job::Job::from_bytes(&e.payload)) {
+            let key = super::writer::pending_key(&job);
+            if key.is_empty() || pending.contains_key(&key) {
+                continue;
+            }
+            let issues = job_issues(store, primary, &job);
+            pending.insert(key, issues);
+        }
+    }
+}
+
+/// The issues a job is about, for [`Ctx::busy_issues`].
+pub fn job_issues(store: &Store, primary: &InstanceId, job: &super::job::Job) -> Vec<IssuePair> {
+    if let super::job::Action::Create { source, .. } = &job.action {
+        return vec![(source.instance.clone(), source.issue_id.clone())];
+    }
+    match job.link.and_then(|l| store.link(l).ok().flatten()) {
+        Some(l) => link_issues(primary, &l),
+        None => Vec::new(),
+    }
+}
+
+/// Both issues of a link.
+pub fn link_issues(primary: &InstanceId, l: &crate::store::LinkRecord) -> Vec<IssuePair> {
+    vec![(l.secondary.clone(), l.secondary_issue.clone()), (primary.to_string(), l.primary_issue.clone())]
 }
 
 /// Starts the poller of every instance, the planner and a writer per

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use super::change::{Change, ChangeKind, ChangeSource};
+use super::change::{Actor, Change, ChangeKind, ChangeSource, version_key};
 use crate::ids::{InstanceId, IssueId, IssueKey};
 
 /// What one webhook body asks of the engine.
@@ -70,6 +70,15 @@ pub fn parse_webhook(instance: &InstanceId, body: &Value, now_ms: i64) -> Result
             vec![((source, None), ChangeKind::Updated), ((destination, None), ChangeKind::Updated)]
         }
     };
+    let actor = actor_of(body);
+    let version_ms = match kind {
+        Event::Issue(ChangeKind::Updated) => body
+            .pointer("/issue/fields/updated")
+            .and_then(Value::as_str)
+            .and_then(crate::jira::model::parse_timestamp)
+            .map(|t| t.timestamp_millis()),
+        _ => None,
+    };
     let mut changes: Vec<Change> = Vec::with_capacity(subjects.len());
     for ((issue_id, issue_key), kind) in subjects {
         if changes.iter().any(|c| c.issue_id == issue_id) {
@@ -82,9 +91,31 @@ pub fn parse_webhook(instance: &InstanceId, body: &Value, now_ms: i64) -> Result
             source: ChangeSource::Webhook,
             kind,
             seen_ms: now_ms,
+            actor: actor.clone(),
+            version_ms,
         });
     }
     Ok(Intake { changes, event, ignored: false })
+}
+
+/// The body's `user`: who made the change.
+fn actor_of(body: &Value) -> Option<Actor> {
+    let user = body.get("user")?;
+    let text = |k: &str| user.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(String::from);
+    let actor = Actor { account_id: text("accountId"), name: text("name"), key: text("key") };
+    (actor != Actor::default()).then_some(actor)
+}
+
+/// The inbox dedupe key of one change of a delivery: the issue version it
+/// is about when the body says (so that the same version seen by a poll or
+/// a read counts once, and a delete once per issue), else the delivery's
+/// own key with the change's place in it.
+pub fn change_key(delivery: &str, n: usize, change: &Change) -> String {
+    match (change.kind, change.version_ms) {
+        (ChangeKind::Deleted, _) => format!("deleted:{}", change.issue_id.as_str()),
+        (ChangeKind::Updated, Some(v)) => version_key(change.issue_id.as_str(), v),
+        (ChangeKind::Updated, None) => format!("{delivery}#{n}"),
+    }
 }
 
 /// The dedupe key of one delivery: Jira Cloud's

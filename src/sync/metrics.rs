@@ -449,7 +449,7 @@ mod tests {
             std::sync::Arc::new(|| crate::jira::limiter::Limiter::new(1.0, 1.0, 1, 1).state()),
         );
         board.record_poll("hub", 5_000, 2_000);
-        board.record_conflict("f");
+        board.record_conflict("f", serde_json::json!({"field": "summary"}));
         let text = m.render(&store, &board, 5_000);
         assert!(text.contains("jirafed_poll_lag_seconds{instance=\"hub\"} 3\n"), "{text}");
         assert!(text.contains("jirafed_rate_limited_total{instance=\"hub\"} 0\n"));

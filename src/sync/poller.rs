@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use tokio_util::sync::CancellationToken;
 
-use super::change::{Change, ChangeKind, ChangeSource};
+use super::change::{Change, ChangeKind, ChangeSource, version_key};
 use super::engine::{Ctx, now_ms};
 use crate::ids::InstanceId;
 use crate::store::Op;
@@ -111,13 +111,16 @@ async fn poll_once(
                 source: ChangeSource::Poll,
                 kind: ChangeKind::Updated,
                 seen_ms: now_ms(),
+                actor: None,
+                version_ms: Some(updated),
             };
             ops.push(Op::InboxPush {
                 instance: instance.to_string(),
                 issue: issue.id.to_string(),
                 payload: change.to_bytes(),
-                // The same version of an issue seen by two overlapping polls counts once.
-                delivery: Some(format!("poll:{}:{updated}", issue.id)),
+                // The same version of an issue seen by two overlapping polls,
+                // a webhook or a planner read counts once.
+                delivery: Some(version_key(issue.id.as_str(), updated)),
             });
         }
         // Everything updated before this poll began has been read (the

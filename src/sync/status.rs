@@ -80,6 +80,8 @@ pub struct FlowStatus {
     pub links: Option<u64>,
     /// Conflicts resolved by policy since start.
     pub conflicts: u64,
+    /// The newest of them: field, both values, the winner.
+    pub last_conflict: Option<serde_json::Value>,
     pub last_error: Option<(i64, String)>,
     /// When a write of this flow last succeeded.
     pub last_sync_ms: Option<i64>,
@@ -200,8 +202,11 @@ impl StatusBoard {
     }
 
     /// A conflict of `flow` was resolved by its policy.
-    pub fn record_conflict(&self, flow: &str) {
-        self.with_flow(flow, |f| f.conflicts += 1);
+    pub fn record_conflict(&self, flow: &str, detail: serde_json::Value) {
+        self.with_flow(flow, |f| {
+            f.conflicts += 1;
+            f.last_conflict = Some(detail);
+        });
     }
 
     /// A write or plan of `flow` failed (e.g. dead-lettered with Jira's text).
@@ -320,6 +325,7 @@ pub fn snapshot(board: &StatusBoard, store: &Store, now_ms: i64) -> Value {
             json!({
                 "links": f.links,
                 "conflicts": f.conflicts,
+                "last_conflict": f.last_conflict,
                 "last_error": f.last_error.as_ref().map(|(_, e)| e),
                 "last_error_at": time(f.last_error.as_ref().map(|(t, _)| *t)),
                 "last_sync": time(f.last_sync_ms),
@@ -413,8 +419,8 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let b = board();
         b.record_poll("emea", 10_000, 4_000);
-        b.record_conflict("f1");
-        b.record_conflict("f1");
+        b.record_conflict("f1", serde_json::json!({"field": "summary"}));
+        b.record_conflict("f1", serde_json::json!({"field": "summary"}));
         b.set_flow_links("f1", 3);
         b.record_flow_error("f1", 9_000, "Field 'x' cannot be set");
         let s = snapshot(&b, &store, 10_500);

@@ -12,11 +12,12 @@ use serde_json::{Map, Value, json};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::change::{Change, ChangeKind, ChangeSource};
 use super::engine::{Ctx, EngineEvent, now_ms};
 use super::fields::to_jira;
 use super::job::{Action, Job, SOURCE_DELETED_LABEL, Source};
 use super::metrics::WriteOutcome;
-use crate::ids::InstanceId;
+use crate::ids::{InstanceId, IssueId, IssueKey};
 use crate::jira::JiraError;
 use crate::jira::client::JiraClient;
 use crate::jira::values::{FieldValue, ValueKind, write_value};
@@ -25,6 +26,8 @@ use crate::store::{LinkRecord, Op, OpResult, OutboxEntry};
 
 /// Longest the writer sleeps before looking at the outbox again.
 const TICK: Duration = Duration::from_millis(250);
+/// Ready entries read per look at the outbox (this instance's only).
+const READY_BATCH: usize = 256;
 /// Backoff of a rescheduled entry: base doubled per attempt, capped.
 const RESCHEDULE_BASE_MS: i64 = 2_000;
 const RESCHEDULE_MAX_MS: i64 = 300_000;
@@ -34,9 +37,9 @@ pub async fn run(ctx: Arc<Ctx>, instance: InstanceId, cancel: CancellationToken)
     let mut tasks = JoinSet::new();
     loop {
         while tasks.try_join_next().is_some() {}
-        match ctx.store.outbox_ready(now_ms(), 256) {
+        match ctx.store.outbox_ready(instance.as_str(), now_ms(), READY_BATCH) {
             Ok(ready) => {
-                for e in ready.into_iter().filter(|e| e.instance == instance.as_str()) {
+                for e in ready {
                     if !running.lock().unwrap_or_else(|p| p.into_inner()).insert(e.seq) {
                         continue;
                     }
@@ -108,7 +111,7 @@ async fn execute(ctx: &Ctx, e: OutboxEntry) {
             }
         }
         Err(err) if err.is_retriable() => {
-            let delay = (RESCHEDULE_BASE_MS << e.attempts.min(16)).min(RESCHEDULE_MAX_MS);
+            let delay = backoff_ms(e.attempts, err.retry_after);
             let op = Op::OutboxReschedule { seq: e.seq, next_at_ms: now_ms() + delay, error: err.to_string() };
             tracing::warn!(flow = %job.flow, instance = %e.instance, error = %err, "write failed; rescheduled");
             ctx.metrics.write(&e.instance, job.action.name(), WriteOutcome::Retry);
@@ -134,40 +137,119 @@ async fn execute(ctx: &Ctx, e: OutboxEntry) {
     }
 }
 
+/// The wait before a failed write is tried again: exponential in the
+/// attempts, capped, with equal jitter (half fixed, half random) so that
+/// writes that failed together do not come back together; never before a
+/// `Retry-After` Jira gave.
+fn backoff_ms(attempts: u32, retry_after: Option<Duration>) -> i64 {
+    let ceiling = (RESCHEDULE_BASE_MS << attempts.min(16)).min(RESCHEDULE_MAX_MS);
+    let jittered = ceiling / 2 + rand::random_range(0..=ceiling / 2);
+    let floor = retry_after.map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(RESCHEDULE_MAX_MS));
+    jittered.max(floor)
+}
+
 fn shadow_op(link: Option<u64>, shadow: &Option<mapping::Shadow>) -> Option<Op> {
     let value = serde_json::to_value(shadow.as_ref()?).ok()?;
     Some(Op::ShadowPut { link: link?, value })
 }
 
+/// A job's fields as this site's `fields` JSON, and the fields left out.
+struct Written {
+    json: Map<String, Value>,
+    /// Field ids (on this site) not written: a user not found by e-mail, a
+    /// field missing from the site's catalogue.
+    skipped: Vec<String>,
+}
+
 /// Canonical values as this site's `fields` JSON. Users are found by
 /// e-mail; one that cannot be found is reported and left unset.
 async fn fields_json(
+    ctx: &Ctx,
+    job: &Job,
     client: &JiraClient,
     fields: &std::collections::BTreeMap<String, mapping::Value>,
-) -> Result<Map<String, Value>, JiraError> {
+) -> Result<Written, JiraError> {
     let catalogue = client.fields().await?;
-    let mut out = Map::new();
+    let mut out = Written { json: Map::new(), skipped: Vec::new() };
     for (id, v) in fields {
-        let Some(info) = catalogue.by_id(id) else { continue };
+        let Some(info) = catalogue.by_id(id) else {
+            report(ctx, job, client, id, "the field is not in the site's field list; not written");
+            out.skipped.push(id.clone());
+            continue;
+        };
         let kind = ValueKind::of(info.schema.as_ref());
         let mut value = to_jira(v, kind);
         if let FieldValue::User(u) = &value {
-            match u.email.as_deref() {
-                Some(email) => match client.find_user_by_email(email).await? {
-                    Some(found) => value = FieldValue::User(found),
-                    None => {
-                        tracing::warn!(instance = %client.id, field = %id, "user not found by e-mail on the target; left unset");
-                        continue;
-                    }
-                },
-                None => continue,
+            let found = match u.email.as_deref() {
+                Some(email) => client.find_user_by_email(email).await?,
+                None => None,
+            };
+            match found {
+                Some(found) => value = FieldValue::User(found),
+                None => {
+                    report(ctx, job, client, id, "no user with this e-mail on the site; left unset");
+                    out.skipped.push(id.clone());
+                    continue;
+                }
             }
         }
-        if let Some(json) = write_value(client.flavour, info.schema.as_ref(), &value) {
-            out.insert(id.clone(), json);
+        match write_value(client.flavour, info.schema.as_ref(), &value) {
+            Some(json) => {
+                out.json.insert(id.clone(), json);
+            }
+            None => out.skipped.push(id.clone()),
         }
     }
     Ok(out)
+}
+
+/// A value that could not be written: logged and shown as the flow's last
+/// error on `/status` (it is not a failed write: the rest went through).
+fn report(ctx: &Ctx, job: &Job, client: &JiraClient, field: &str, why: &str) {
+    tracing::warn!(flow = %job.flow, instance = %client.id, field, why, "value not written");
+    ctx.board.record_flow_error(&job.flow, now_ms(), format!("{}: field {field}: {why}", client.id));
+}
+
+/// The shadow to store after a write that left `skipped` fields out: the
+/// shadow records what the sites agree on, so a field not written keeps the
+/// value it had (a new mirror holds nothing for it). Otherwise the next pass
+/// would take the target's unchanged value for an edit there and carry it
+/// back over the source.
+fn shadow_after(
+    ctx: &Ctx,
+    job: &Job,
+    target: &InstanceId,
+    skipped: &[String],
+    created: bool,
+) -> Option<mapping::Shadow> {
+    let mut shadow = job.shadow_after.clone()?;
+    if skipped.is_empty() {
+        return Some(shadow);
+    }
+    let flow = ctx.flow(&job.flow)?;
+    let before: Option<mapping::Shadow> = match job.link {
+        Some(l) if !created => ctx.store.shadow(l).ok().flatten().and_then(|v| serde_json::from_value(v).ok()),
+        _ => None,
+    };
+    for id in skipped {
+        let on_primary = *target == ctx.primary;
+        let Some(f) = flow.fields.iter().find(|f| if on_primary { &f.primary.id } else { &f.secondary.id } == id)
+        else {
+            continue;
+        };
+        match (created, before.as_ref().and_then(|b| b.values.get(&f.key))) {
+            (true, _) => {
+                shadow.values.insert(f.key.clone(), mapping::Value::Empty);
+            }
+            (false, Some(old)) => {
+                shadow.values.insert(f.key.clone(), old.clone());
+            }
+            (false, None) => {
+                shadow.values.remove(&f.key);
+            }
+        }
+    }
+    Some(shadow)
 }
 
 type Outcome = Result<(String, Vec<Op>), JiraError>;
@@ -180,26 +262,76 @@ async fn update(
     status: Option<&str>,
 ) -> Outcome {
     let key = job.target_key.clone().unwrap_or_default();
-    let mut json = fields_json(client, fields).await?;
+    let mut written = fields_json(ctx, job, client, fields).await?;
     if client.id == ctx.primary {
-        keep_mark(ctx, job, &mut json);
+        keep_mark(ctx, job, &mut written.json);
     }
-    if !json.is_empty() {
-        client.edit_issue(&key, json).await?;
+    let result = async {
+        if !written.json.is_empty() {
+            client.edit_issue(&key, std::mem::take(&mut written.json)).await?;
+        }
+        if let Some(s) = status {
+            client.transition_to(&key, s, &Map::new()).await?;
+        }
+        Ok::<_, JiraError>(())
     }
-    if let Some(s) = status {
-        client.transition_to(&key, s, &Map::new()).await?;
+    .await;
+    match result {
+        Ok(()) => {
+            let shadow = shadow_after(ctx, job, &client.id, &written.skipped, false);
+            Ok((key, shadow_op(job.link, &shadow).into_iter().collect()))
+        }
+        // The target is gone (deleted or moved out of sight): the planner
+        // reads both sides again and applies the flow's rules to the pair.
+        Err(err) if err.is_not_found() => {
+            tracing::info!(flow = %job.flow, instance = %client.id, issue = %key, "target issue gone; pair planned again");
+            Ok((key, job.link.and_then(|l| replan_link(ctx, l)).into_iter().collect()))
+        }
+        Err(err) => Err(err),
     }
-    Ok((key, shadow_op(job.link, &job.shadow_after).into_iter().collect()))
 }
 
-async fn create(ctx: &Ctx, client: &JiraClient, e: &OutboxEntry, job: &Job) -> Outcome {
-    let Action::Create { project, issue_type, fields, status, mark, source } = &job.action else { unreachable!() };
-    // A second create for the same source (planned again after a restart,
-    // before the first ran) finds the link the first one made.
-    if let Ok(Some(l)) = ctx.store.link_by_secondary(&source.instance, &source.issue_id) {
-        return Ok((l.primary_key, vec![]));
+/// A change of the link's secondary issue for the planner, from the writer:
+/// "read this pair again".
+fn replan_link(ctx: &Ctx, link: u64) -> Option<Op> {
+    let l = ctx.store.link(link).ok().flatten()?;
+    Some(replan(&Source { instance: l.secondary, issue_id: l.secondary_issue, issue_key: l.secondary_key }))
+}
+
+fn replan(source: &Source) -> Op {
+    let change = Change {
+        instance: InstanceId::new(&source.instance),
+        issue_id: IssueId::new(&source.issue_id),
+        issue_key: Some(IssueKey::new(&source.issue_key)),
+        source: ChangeSource::Reconcile,
+        kind: ChangeKind::Updated,
+        seen_ms: now_ms(),
+        actor: None,
+        version_ms: None,
+    };
+    Op::InboxPush {
+        instance: source.instance.clone(),
+        issue: source.issue_id.clone(),
+        payload: change.to_bytes(),
+        delivery: None,
     }
+}
+
+/// Creates a mirror. The link and the shadow of what was created are
+/// committed together as soon as Jira answers (before any transition), so a
+/// later failure never leaves a mirror without its pairing; a status that
+/// cannot be set is planned again as an update of the pair, where a
+/// permanent failure is dead-lettered like any other.
+async fn create(ctx: &Ctx, client: &JiraClient, e: &OutboxEntry, job: &Job) -> Outcome {
+    let Action::Create { project, issue_type, fields, status, mark, source } = &job.action else {
+        return Err(store_error("not a create"));
+    };
+    // The mirror exists already (an earlier attempt of this job got as far
+    // as its link): what is left is planned again from fresh reads.
+    if let Ok(Some(l)) = ctx.store.link_by_secondary(&source.instance, &source.issue_id) {
+        return Ok((l.primary_key, vec![replan(source)]));
+    }
+    let written = fields_json(ctx, job, client, fields).await?;
     // A first attempt is recorded before anything is sent, so that after a
     // crash the mark is looked for instead of creating a second mirror.
     let existing = if e.attempts > 0 {
@@ -212,13 +344,42 @@ async fn create(ctx: &Ctx, client: &JiraClient, e: &OutboxEntry, job: &Job) -> O
     };
     let created = match existing {
         Some(r) => r,
-        None => client.create_issue(project, issue_type, fields_json(client, fields).await?, Some(mark)).await?,
+        None => client.create_issue(project, issue_type, written.json.clone(), Some(mark)).await?,
     };
-    if let Some(s) = status {
-        client.transition_to(created.key.as_str(), s, &Map::new()).await?;
+    let key = created.key.to_string();
+    let shadow = shadow_after(ctx, job, &client.id, &written.skipped, true).unwrap_or_default();
+    let link = LinkRecord {
+        id: 0,
+        flow: job.flow.clone(),
+        secondary: source.instance.clone(),
+        secondary_issue: source.issue_id.clone(),
+        secondary_key: source.issue_key.clone(),
+        primary_issue: created.id.to_string(),
+        primary_key: key.clone(),
+        created_ms: now_ms(),
+    };
+    let Some(target) = status else {
+        return Ok((key, vec![link_with_shadow(link, &shadow)]));
+    };
+    // Statuses unknown until the transition is done: a pair planned in
+    // between moves the status from the secondary.
+    let pre = mapping::Shadow { status_secondary: None, status_primary: None, ..shadow.clone() };
+    let results =
+        ctx.store.commit(vec![link_with_shadow(link, &pre)]).await.map_err(|err| store_error(&err.to_string()))?;
+    let Some(OpResult::LinkId(id)) = results.first() else { return Err(store_error("the link was not stored")) };
+    match client.transition_to(&key, target, &Map::new()).await {
+        Ok(_) => Ok((key, shadow_op(Some(*id), &Some(shadow)).into_iter().collect())),
+        Err(err) => {
+            tracing::warn!(flow = %job.flow, instance = %client.id, issue = %key, error = %err, "mirror created; its status is planned again");
+            Ok((key, vec![replan(source)]))
+        }
     }
-    let link = link_for(ctx, job, source, created.id.as_str(), created.key.as_str()).await?;
-    Ok((created.key.to_string(), shadow_op(Some(link), &job.shadow_after).into_iter().collect()))
+}
+
+fn link_with_shadow(link: LinkRecord, shadow: &mapping::Shadow) -> Op {
+    // A struct of maps and strings always serialises.
+    let shadow = serde_json::to_value(shadow).unwrap_or_else(|_| json!({}));
+    Op::LinkWithShadow { link, shadow }
 }
 
 /// A mirror's labels are rewritten whole, so its provenance mark is put back.
@@ -235,34 +396,6 @@ fn keep_mark(ctx: &Ctx, job: &Job, json: &mut Map<String, Value>) {
 
 fn store_error(text: &str) -> JiraError {
     JiraError::new(crate::jira::ErrorKind::Network, "store").with_detail(text.to_string())
-}
-
-/// The link of a new mirror: the existing one (a retried create), or a new one.
-async fn link_for(
-    ctx: &Ctx,
-    job: &Job,
-    source: &Source,
-    primary_id: &str,
-    primary_key: &str,
-) -> Result<u64, JiraError> {
-    if let Ok(Some(l)) = ctx.store.link_by_secondary(&source.instance, &source.issue_id) {
-        return Ok(l.id);
-    }
-    let record = LinkRecord {
-        id: 0,
-        flow: job.flow.clone(),
-        secondary: source.instance.clone(),
-        secondary_issue: source.issue_id.clone(),
-        secondary_key: source.issue_key.clone(),
-        primary_issue: primary_id.to_string(),
-        primary_key: primary_key.to_string(),
-        created_ms: now_ms(),
-    };
-    let results = ctx.store.commit(vec![Op::LinkPut(record)]).await.map_err(|e| store_error(&e.to_string()))?;
-    match results.first() {
-        Some(OpResult::LinkId(id)) => Ok(*id),
-        _ => Err(store_error("the link was not stored")),
-    }
 }
 
 async fn unlink(client: &JiraClient, job: &Job, delete_mirror: bool, label: bool) -> Outcome {

@@ -389,7 +389,7 @@ async fn status_has_instances_flows_and_totals() {
     let now = chrono::Utc::now().timestamp_millis();
     face.board.record_poll("emea", now, now - 30_000);
     face.board.set_flow_links("emea-delivery", 4);
-    face.board.record_conflict("emea-delivery");
+    face.board.record_conflict("emea-delivery", serde_json::json!({"field": "summary"}));
 
     let (status, s) = face.get_json("/status").await;
     assert_eq!(status, 200);

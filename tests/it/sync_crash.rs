@@ -289,7 +289,7 @@ fn idle(status: &Value) -> bool {
 /// one mirror per secondary issue, every mapped field equal, no edit lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_run_then_restart_converges() {
-    let sim = Sim::start().await;
+    let sim = Sim::start_as("alice").await;
     let state = tempfile::tempdir().expect("tempdir");
     let mut daemon = Some(Jirafed::start(&sim, state.path()).await);
     let mut issues: Vec<Created> = Vec::new();

@@ -54,7 +54,7 @@ pub enum Field {
     IssueType,
     /// `status`
     Status,
-    /// `key`, alias `issuekey`
+    /// `key`, aliases `issuekey`, `id`, `issue` (a key or a numeric id)
     Key,
     /// `labels`
     Labels,
@@ -75,7 +75,8 @@ impl Field {
             "project" => Field::Project,
             "issuetype" | "type" => Field::IssueType,
             "status" => Field::Status,
-            "key" | "issuekey" => Field::Key,
+            // Jira's aliases: `id` and `issue` name the same field and take keys or ids.
+            "key" | "issuekey" | "id" | "issue" => Field::Key,
             "labels" => Field::Labels,
             "assignee" => Field::Assignee,
             "reporter" => Field::Reporter,
@@ -212,6 +213,8 @@ pub(super) struct Pos {
 /// The view of one issue that the evaluator needs (the simulator fills it).
 #[derive(Debug, Clone, Copy)]
 pub struct JqlIssue<'a> {
+    /// The numeric id (`id = 10001`, `key in (10001)`); `None` in fixtures without one.
+    pub id: Option<u64>,
     /// `"EMEA-12"`
     pub key: &'a str,
     /// Project key, `"EMEA"`; `project = X` also matches [`Self::project_name`].

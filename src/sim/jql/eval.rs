@@ -106,7 +106,7 @@ fn cond_matches(field: Field, op: Op, operand: &Operand, issue: &JqlIssue<'_>, c
     match field {
         Field::Created => date_matches(issue.created, op, values, ctx),
         Field::Updated => date_matches(issue.updated, op, values, ctx),
-        Field::Key => key_matches(issue.key, op, values),
+        Field::Key => key_matches(issue.key, issue.id, op, values),
         Field::Project => set_matches(&[issue.project, issue.project_name], op, values, ctx),
         Field::IssueType => set_matches(&[issue.issuetype], op, values, ctx),
         Field::Status => set_matches(&[issue.status], op, values, ctx),
@@ -152,7 +152,7 @@ fn set_matches(items: &[&str], op: Op, values: &[Value], ctx: &EvalContext<'_>) 
     membership(items.is_empty(), op, values, |v| items.iter().any(|s| text_value_matches(s, v, ctx)))
 }
 
-fn key_matches(issue_key: &str, op: Op, values: &[Value]) -> bool {
+fn key_matches(issue_key: &str, issue_id: Option<u64>, op: Op, values: &[Value]) -> bool {
     let parsed = match key_literal(issue_key) {
         Some(KeyLiteral::Key { project, number }) => Some((project, number)),
         _ => None,
@@ -170,7 +170,7 @@ fn key_matches(issue_key: &str, op: Op, values: &[Value]) -> bool {
         }),
         _ => membership(false, op, values, |v| match (&parsed, literal(v)) {
             (Some(issue), Some(lit)) => *issue == lit,
-            _ => false,
+            _ => matches!(v, Value::Key { key: KeyLiteral::Id(id), .. } if Some(*id) == issue_id),
         }),
     }
 }

@@ -21,6 +21,7 @@ pub(super) struct Fixture {
 impl Fixture {
     pub fn view(&self) -> JqlIssue<'_> {
         JqlIssue {
+            id: None,
             key: self.key,
             project: self.project,
             project_name: if self.project == "EMEA" { "Europe Middle East" } else { "Customer Portal" },

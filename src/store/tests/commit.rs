@@ -87,7 +87,7 @@ fn a_rejected_request_is_rolled_back_alone_inside_the_batch() {
 
     assert_eq!(store.inbox_depth().unwrap(), 2);
     assert_eq!(store.outbox_depth("hub").unwrap(), 1);
-    assert_eq!(store.outbox_ready(0, 10).unwrap().len(), 1);
+    assert_eq!(store.outbox_ready("hub", 0, 10).unwrap().len(), 1);
     assert_eq!(store.shadow(id).unwrap(), None);
     assert_eq!(store.cursor("emea").unwrap(), None);
     assert!(store.link(id).unwrap().is_some());

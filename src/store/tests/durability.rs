@@ -39,7 +39,7 @@ fn everything_survives_a_reopen() {
     assert_eq!(store.shadow(link).unwrap(), Some(json!({"summary": "s"})));
     assert_eq!(store.inbox_batch(10).unwrap().len(), 1);
     assert_eq!(one(&store, inbox_push("emea", "10001", Some("d-1"))), OpResult::Duplicate);
-    assert_eq!(store.outbox_ready(0, 10).unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(), vec![queued]);
+    assert_eq!(store.outbox_ready("hub", 0, 10).unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(), vec![queued]);
     assert_eq!(store.dead_letters().unwrap().iter().map(|d| d.id).collect::<Vec<_>>(), vec![dead]);
     assert_eq!(store.cursor("emea").unwrap(), Some(77));
     assert_eq!(store.audit_tail(10).unwrap()[0].payload, b"audit");
@@ -125,7 +125,7 @@ fn a_version_0_file_is_migrated_to_the_current_version() {
         txn.commit().unwrap();
     }
     let store = open(dir.path());
-    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(store.link(4).unwrap().map(|l| l.secondary_issue), Some("10001".to_string()));
     assert!(matches!(one(&store, inbox_push("emea", "1", None)), OpResult::Pushed { .. }));
 }
@@ -162,31 +162,70 @@ fn marks(dir: &Path) -> (u8, u8) {
 #[test]
 fn migrations_run_step_by_step_and_once() {
     let dir = temp_dir();
-    let steps = [
-        Migration { from: 0, run: |_| Ok(()) },
-        Migration { from: 1, run: v1_to_v2 },
-        Migration { from: 2, run: v2_to_v3 },
-    ];
+    // Two steps beyond this build's version, as a later build would have.
+    let base = SCHEMA_VERSION;
+    let steps = [Migration { from: base, run: v1_to_v2 }, Migration { from: base + 1, run: v2_to_v3 }];
     drop(open(dir.path()));
-    let store = Store::open_versioned(dir.path(), StoreOptions::default(), 3, &steps).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    let store = Store::open_versioned(dir.path(), StoreOptions::default(), base + 2, &steps).unwrap();
+    assert_eq!(store.schema_version().unwrap(), base + 2);
     drop(store);
     assert_eq!(marks(dir.path()), (1, 1));
-    drop(Store::open_versioned(dir.path(), StoreOptions::default(), 3, &steps).unwrap());
+    drop(Store::open_versioned(dir.path(), StoreOptions::default(), base + 2, &steps).unwrap());
     assert_eq!(marks(dir.path()), (1, 1), "a file at the current version is not migrated again");
 
-    // Without a step from version 3, a build at version 4 refuses to open it.
-    let err = Store::open_versioned(dir.path(), StoreOptions::default(), 4, &steps).unwrap_err();
-    assert!(matches!(err, StoreError::MissingMigration { from: 3, .. }), "{err:?}");
+    // Without a step from the last version, a build one later refuses to open it.
+    let err = Store::open_versioned(dir.path(), StoreOptions::default(), base + 3, &steps).unwrap_err();
+    assert!(matches!(err, StoreError::MissingMigration { from, .. } if from == base + 2), "{err:?}");
 }
 
 #[test]
 fn a_failed_migration_leaves_the_previous_version() {
     let dir = temp_dir();
     drop(open(dir.path()));
-    let steps = [Migration { from: 1, run: |_| Err(redb::Error::Corrupted("boom".to_string())) }];
-    let err = Store::open_versioned(dir.path(), StoreOptions::default(), 2, &steps).unwrap_err();
-    assert!(matches!(err, StoreError::Migration { from: 1, to: 2, .. }), "{err:?}");
+    let base = SCHEMA_VERSION;
+    let steps = [Migration { from: base, run: |_| Err(redb::Error::Corrupted("boom".to_string())) }];
+    let err = Store::open_versioned(dir.path(), StoreOptions::default(), base + 1, &steps).unwrap_err();
+    assert!(matches!(err, StoreError::Migration { from, to, .. } if from == base && to == base + 1), "{err:?}");
     assert!(err.to_string().contains("boom"));
-    assert_eq!(open(dir.path()).schema_version().unwrap(), 1);
+    assert_eq!(open(dir.path()).schema_version().unwrap(), base);
+}
+
+/// A schema 1 file keyed its due index by time alone; opening it rebuilds
+/// the index per instance, and every queued write is found by its writer.
+#[test]
+fn a_version_1_outbox_is_migrated_to_per_instance_due_keys() {
+    let dir = temp_dir();
+    let (hub, emea) = {
+        let store = open(dir.path());
+        let hub = seq(one(&store, outbox_push("hub", "PORT-1", "h", 5)));
+        let emea = seq(one(&store, outbox_push("emea", "EMEA-1", "e", 3)));
+        (hub, emea)
+    };
+    // Rewrite the file as schema 1 wrote it: due keys ts ++ seq, version 1.
+    {
+        let db = Database::create(dir.path().join(DB_FILE_NAME)).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut due = txn.open_table(Tbl::OutboxDue.def()).unwrap();
+            let keys: Vec<Vec<u8>> = due.iter().unwrap().map(|i| i.unwrap().0.value().to_vec()).collect();
+            for k in keys {
+                due.remove(k.as_slice()).unwrap();
+            }
+            for (at, seq) in [(5_i64, hub), (3, emea)] {
+                let mut key = super::super::tables::i64_key(at).to_vec();
+                key.extend_from_slice(&seq.to_be_bytes());
+                due.insert(key.as_slice(), [].as_slice()).unwrap();
+            }
+            let mut table = txn.open_table(Tbl::Meta.def()).unwrap();
+            table.insert(meta::SCHEMA_VERSION, 1_u32.to_be_bytes().as_slice()).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = open(dir.path());
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let seqs = |instance: &str| store.outbox_ready(instance, 10, 10).unwrap().iter().map(|e| e.seq).collect::<Vec<_>>();
+    assert_eq!(seqs("hub"), vec![hub]);
+    assert_eq!(seqs("emea"), vec![emea]);
+    assert_eq!(store.next_outbox_at("emea").unwrap(), Some(3));
+    assert_eq!(store.next_outbox_at("hub").unwrap(), Some(5));
 }

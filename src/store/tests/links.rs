@@ -176,3 +176,17 @@ fn links_after_pages_through_ten_thousand_links() {
     assert_eq!(store.links_after(Some(u64::MAX), 10).unwrap(), Vec::new());
     assert_eq!(store.link_by_secondary("emea", "109999").unwrap().map(|l| l.primary_issue), Some("209999".into()));
 }
+
+#[test]
+fn a_link_and_its_shadow_are_stored_in_one_op() {
+    let dir = temp_dir();
+    let store = open(dir.path());
+    let op = Op::LinkWithShadow { link: new_link("emea", "10001", "20001"), shadow: json!({"summary": "a"}) };
+    let id = link_id(one(&store, op));
+    assert_eq!(store.link(id).unwrap().map(|l| l.primary_issue), Some("20001".to_string()));
+    assert_eq!(store.shadow(id).unwrap(), Some(json!({"summary": "a"})));
+    // A bad shadow rejects the link with it: never one without the other.
+    let op = Op::LinkWithShadow { link: new_link("emea", "10002", "20002"), shadow: json!("not an object") };
+    assert!(store.commit_blocking(vec![op]).is_err());
+    assert_eq!(store.link_by_secondary("emea", "10002").unwrap(), None);
+}

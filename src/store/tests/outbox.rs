@@ -4,10 +4,9 @@ use super::super::{Op, OpResult, OutboxEntry, Store};
 use super::{one, open, outbox_push, seq, temp_dir};
 
 fn ready(store: &Store, now_ms: i64) -> Vec<(String, String, String)> {
-    let mut out: Vec<_> = store
-        .outbox_ready(now_ms, 100)
-        .unwrap()
+    let mut out: Vec<_> = ["emea", "hub"]
         .into_iter()
+        .flat_map(|instance| store.outbox_ready(instance, now_ms, 100).unwrap())
         .map(|e| (e.instance, e.target, String::from_utf8(e.payload).unwrap()))
         .collect();
     out.sort();
@@ -49,34 +48,35 @@ fn writes_to_one_target_run_in_order_and_targets_in_parallel() {
         vec![row("emea", "PORT-1", "c1"), row("hub", "PORT-1", "a2"), row("hub", "PORT-2", "b1")]
     );
     assert_eq!(store.outbox_depth("hub").unwrap(), 2);
-    assert_eq!(store.outbox_ready(10, 2).unwrap().len(), 2);
+    assert_eq!(store.outbox_ready("hub", 10, 1).unwrap().len(), 1);
+    assert_eq!(store.outbox_ready("emea", 10, 5).unwrap().len(), 1);
 }
 
 #[test]
 fn due_times_and_reschedules_keep_the_head_first() {
     let dir = temp_dir();
     let store = open(dir.path());
-    assert_eq!(store.next_outbox_at().unwrap(), None);
+    assert_eq!(store.next_outbox_at("hub").unwrap(), None);
     let head = seq(one(&store, outbox_push("hub", "PORT-1", "first", 100)));
     let behind = seq(one(&store, outbox_push("hub", "PORT-1", "second", 0)));
     one(&store, outbox_push("hub", "PORT-2", "other", 300));
 
     assert!(ready(&store, 99).is_empty(), "the second waits behind a head that is not due");
-    assert_eq!(store.next_outbox_at().unwrap(), Some(100));
+    assert_eq!(store.next_outbox_at("hub").unwrap(), Some(100));
     assert_eq!(ready(&store, 100), vec![row("hub", "PORT-1", "first")]);
 
     let op = Op::OutboxReschedule { seq: head, next_at_ms: 500, error: "HTTP 503".to_string() };
     assert_eq!(one(&store, op), OpResult::Done);
-    assert_eq!(store.next_outbox_at().unwrap(), Some(300));
+    assert_eq!(store.next_outbox_at("hub").unwrap(), Some(300));
     assert_eq!(ready(&store, 400), vec![row("hub", "PORT-2", "other")]);
-    let entry: OutboxEntry = store.outbox_ready(500, 10).unwrap().into_iter().find(|e| e.seq == head).unwrap();
+    let entry: OutboxEntry = store.outbox_ready("hub", 500, 10).unwrap().into_iter().find(|e| e.seq == head).unwrap();
     assert_eq!(entry.attempts, 1);
     assert_eq!(entry.next_at_ms, 500);
     assert_eq!(entry.last_error.as_deref(), Some("HTTP 503"));
 
     one(&store, Op::OutboxDone { seq: head });
     assert_eq!(store.outbox_entry(behind).unwrap().map(|e| e.payload), Some(b"second".to_vec()));
-    assert_eq!(store.next_outbox_at().unwrap(), Some(0));
+    assert_eq!(store.next_outbox_at("hub").unwrap(), Some(0));
 }
 
 #[test]
@@ -106,7 +106,7 @@ fn a_dead_letter_blocks_its_target_until_retried_first() {
 
     one(&store, Op::OutboxReschedule { seq: a1 + 1, next_at_ms: 0, error: "x".to_string() });
     assert_eq!(one(&store, Op::DeadLetterRetry { id, now_ms: 7 }), OpResult::Pushed { seq: a1 });
-    let retried = store.outbox_ready(10, 10).unwrap().into_iter().find(|e| e.target == "PORT-1").unwrap();
+    let retried = store.outbox_ready("hub", 10, 10).unwrap().into_iter().find(|e| e.target == "PORT-1").unwrap();
     assert_eq!((retried.seq, retried.attempts, retried.next_at_ms), (a1, 0, 7));
     assert_eq!(retried.payload, b"a1");
     assert_eq!(store.dead_letter_count(None).unwrap(), 0);
@@ -121,7 +121,7 @@ fn dropping_a_dead_letter_releases_its_target() {
     one(&store, outbox_push("hub", "PORT-1", "a2", 0));
     let id = dead_id(one(&store, Op::OutboxDeadLetter { seq: a1, error: "404".to_string(), at_ms: 1 }));
     assert!(ready(&store, 10).is_empty());
-    assert_eq!(store.next_outbox_at().unwrap(), None);
+    assert_eq!(store.next_outbox_at("hub").unwrap(), None);
 
     assert_eq!(one(&store, Op::DeadLetterDrop { id }), OpResult::Done);
     assert_eq!(ready(&store, 10), vec![row("hub", "PORT-1", "a2")]);

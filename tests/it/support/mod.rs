@@ -60,12 +60,21 @@ pub struct Resp {
 pub struct Sim {
     pub sim: Simulator,
     pub http: reqwest::Client,
+    /// Who [`Sim::call`] acts as: `sync-bot` (the technical user) for tests
+    /// of the simulator, a person for tests of the daemon, whose own user's
+    /// changes come back as echoes it does not act on.
+    pub user: &'static str,
 }
 
 impl Sim {
     pub async fn start() -> Sim {
+        Sim::start_as("sync-bot").await
+    }
+
+    /// The default world, with [`Sim::call`] acting as `user`.
+    pub async fn start_as(user: &'static str) -> Sim {
         let sim = Simulator::start(&default_world(0)).await.expect("simulator starts");
-        Sim { sim, http: reqwest::Client::new() }
+        Sim { sim, http: reqwest::Client::new(), user }
     }
 
     pub fn base(&self, site: &str) -> String {
@@ -107,7 +116,7 @@ impl Sim {
     }
 
     pub async fn call(&self, site: &str, method: &str, path: &str, body: Option<&Value>) -> Resp {
-        self.call_as("sync-bot", site, method, path, body).await
+        self.call_as(self.user, site, method, path, body).await
     }
 
     pub async fn get(&self, site: &str, path: &str) -> Resp {

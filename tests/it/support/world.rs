@@ -35,8 +35,9 @@ pub fn config_for(sim: &Sim, state: &std::path::Path, poll: &str) -> Config {
 }
 
 impl World {
+    /// The world with a fresh daemon; the test's own edits are alice's.
     pub async fn start(poll: &str) -> World {
-        let sim = Sim::start().await;
+        let sim = Sim::start_as("alice").await;
         let state = tempfile::tempdir().expect("tempdir");
         let daemon = Daemon::start(config_for(&sim, state.path(), poll)).await.expect("daemon starts");
         World { sim, daemon: Some(daemon), state, poll: poll.to_string() }

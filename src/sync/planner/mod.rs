@@ -1,0 +1,176 @@
+//! The planner: takes inbox changes in batches, coalesces them per issue,
+//! lets a burst of changes to one issue settle, reads the issues again
+//! (never trusting a payload; batched per site), diffs them against the
+//! shadow through `mapping::plan`, and commits the resulting jobs to the
+//! outbox in the same transaction that acknowledges the changes.
+//!
+//! Changes to an issue whose writes are still in flight wait in the inbox
+//! (one entry each: repeats are acknowledged) without holding up the others.
+
+mod pair;
+mod reads;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::change::{Change, ChangeKind, ChangeSource, version_key};
+use super::engine::{Ctx, now_ms};
+use crate::store::{InboxEntry, Op};
+
+/// Changes read from the inbox at once.
+const BATCH: usize = 200;
+/// How long the planner idles when it has nothing (or only deferred work).
+const IDLE: Duration = Duration::from_millis(250);
+/// A burst of changes to one issue is planned once it has been quiet this
+/// long, so that rapid edits become one read and one write.
+pub const SETTLE: Duration = Duration::from_millis(20);
+/// ...but never held longer than this after its first change, so that a
+/// steady stream of changes to one issue still flows.
+pub const MAX_HOLD: Duration = Duration::from_millis(200);
+
+pub async fn run(ctx: Arc<Ctx>, cancel: CancellationToken) {
+    loop {
+        let wait = match plan_batch(&ctx).await {
+            Ok(Pass::Progressed) => continue,
+            Ok(Pass::Wait(d)) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "planning failed; retrying");
+                IDLE
+            }
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = ctx.wake_planner.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// What a pass did.
+enum Pass {
+    /// Something was committed: look again at once.
+    Progressed,
+    /// Nothing could be done now: look again after this (or when woken).
+    Wait(Duration),
+}
+
+/// The changes to one issue in this batch.
+pub(super) struct Group {
+    pub(super) instance: String,
+    pub(super) seqs: Vec<u64>,
+    /// The newest change, a deletion kept over later updates.
+    pub(super) change: Change,
+    first_ms: i64,
+    last_ms: i64,
+    /// Every change is a webhook for jirafed's own write.
+    pub(super) own: bool,
+}
+
+/// Plans one batch.
+async fn plan_batch(ctx: &Ctx) -> anyhow::Result<Pass> {
+    let busy = ctx.busy_issues();
+    let (entries, skipped) =
+        ctx.store.inbox_batch_skipping(BATCH, |instance, issue| busy.contains(&(instance.into(), issue.into())))?;
+    let mut acked = repeats(&skipped);
+    let now = now_ms();
+    let mut wait = IDLE;
+    let mut ready = Vec::new();
+    for g in group(ctx, entries, &mut acked) {
+        match unsettled(&g, now) {
+            Some(left) => wait = wait.min(left),
+            None => ready.push(g),
+        }
+    }
+    let planned = pair::plan(ctx, ready).await;
+    acked.extend(planned.acked);
+    if acked.is_empty() && planned.ops.is_empty() {
+        return Ok(Pass::Wait(wait));
+    }
+    let mut ops = planned.ops;
+    ops.push(Op::InboxAck { seqs: acked });
+    for (instance, issue, updated) in planned.seen {
+        ops.push(Op::DeliverySeen { delivery: version_key(&issue, updated), instance });
+    }
+    // Marked before the commit, so a writer that takes a job at once finds
+    // its link busy; unmarked again if the commit fails.
+    let keys: Vec<String> = planned.pending.iter().map(|(k, _)| k.clone()).collect();
+    for (key, issues) in planned.pending {
+        ctx.pending_insert(key, issues);
+    }
+    if let Err(e) = ctx.store.commit(ops).await {
+        for k in &keys {
+            ctx.pending_remove(k);
+        }
+        return Err(e.into());
+    }
+    ctx.wake_writers.notify_waiters();
+    Ok(Pass::Progressed)
+}
+
+/// Of the changes waiting for issues with writes in flight, all but the
+/// newest per issue: one entry is enough to plan the issue again once its
+/// writes are done, and the rest would only be skipped over and over.
+fn repeats(skipped: &[InboxEntry]) -> Vec<u64> {
+    let mut newest: HashMap<(&str, &str), u64> = HashMap::new();
+    for e in skipped {
+        let n = newest.entry((e.instance.as_str(), e.issue.as_str())).or_insert(e.seq);
+        *n = (*n).max(e.seq);
+    }
+    skipped
+        .iter()
+        .filter(|e| newest.get(&(e.instance.as_str(), e.issue.as_str())) != Some(&e.seq))
+        .map(|e| e.seq)
+        .collect()
+}
+
+/// Groups a batch per issue; unreadable entries are acknowledged.
+fn group(ctx: &Ctx, entries: Vec<InboxEntry>, acked: &mut Vec<u64>) -> Vec<Group> {
+    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    for e in entries {
+        let Some(change) = Change::from_bytes(&e.payload) else {
+            tracing::warn!(seq = e.seq, "unreadable inbox entry dropped");
+            acked.push(e.seq);
+            continue;
+        };
+        let own = is_own(ctx, &change);
+        let g = groups.entry((e.instance.clone(), e.issue.clone())).or_insert_with(|| Group {
+            instance: e.instance.clone(),
+            seqs: vec![],
+            change: change.clone(),
+            first_ms: change.seen_ms,
+            last_ms: change.seen_ms,
+            own: true,
+        });
+        g.seqs.push(e.seq);
+        g.own &= own;
+        g.first_ms = g.first_ms.min(change.seen_ms);
+        g.last_ms = g.last_ms.max(change.seen_ms);
+        if change.kind == ChangeKind::Deleted || g.change.kind != ChangeKind::Deleted {
+            let issue_key = change.issue_key.clone().or(g.change.issue_key.clone());
+            g.change = Change { issue_key, ..change };
+        }
+    }
+    groups.into_values().collect()
+}
+
+/// A webhook saying jirafed's own technical user updated the issue: the
+/// echo of one of its writes.
+fn is_own(ctx: &Ctx, change: &Change) -> bool {
+    change.source == ChangeSource::Webhook
+        && change.kind == ChangeKind::Updated
+        && ctx.me.get(change.instance.as_str()).is_some_and(|me| change.made_by(me))
+}
+
+/// How long the group should still wait for more changes, if at all.
+fn unsettled(g: &Group, now: i64) -> Option<Duration> {
+    let quiet = now - g.last_ms;
+    let held = now - g.first_ms;
+    let settle = SETTLE.as_millis() as i64;
+    if quiet >= settle || held >= MAX_HOLD.as_millis() as i64 || quiet < 0 {
+        return None;
+    }
+    Some(Duration::from_millis((settle - quiet) as u64))
+}
