@@ -135,7 +135,8 @@ fn write_config(dir: &Path) -> anyhow::Result<PathBuf> {
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let sim = Simulator::start(&default_world(args.port_base)).await.map_err(anyhow::Error::msg)?;
-    let temp = tempfile_dir()?;
+    let guard = TempDir::new()?;
+    let temp = guard.0.clone();
     let state = args.state_dir.clone().unwrap_or_else(|| temp.clone());
     let path = write_config(&temp)?;
     let mut vars = vec![
@@ -163,16 +164,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  daemon http://{}  (status: http://{}/status)\n", daemon.addr, daemon.addr);
     let steps = story(&person, &daemon).await?;
     let ok = steps.iter().all(|s| s.latency.is_some());
-    println!(
-        "\nsummary: {} of {} propagations seen",
-        steps.iter().filter(|s| s.latency.is_some()).count(),
-        steps.len()
-    );
-    let mut lat: Vec<u128> = steps.iter().filter_map(|s| s.latency).map(|d| d.as_millis()).collect();
-    lat.sort_unstable();
-    if let (Some(min), Some(max)) = (lat.first(), lat.last()) {
-        println!("latency: min {min} ms, median {} ms, max {max} ms", lat[lat.len() / 2]);
-    }
+    summary(&steps);
     println!("status: http://{}/status   metrics: http://{}/metrics", daemon.addr, daemon.addr);
     if !args.once {
         println!("\nrunning; edit the simulated sites (see docs/simulator.md) and watch; Ctrl-C to stop");
@@ -180,17 +172,47 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     daemon.shutdown().await;
     sim.shutdown().await;
-    if args.state_dir.is_none() {
-        let _ = std::fs::remove_dir_all(&temp);
-    }
+    // The config, its secrets and the admin socket go with `guard`; a
+    // `--state-dir` given stays.
+    drop(guard);
     anyhow::ensure!(ok, "some propagations were not seen");
     Ok(())
 }
 
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("jirafed-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+/// The demo's own folder (config, secrets, admin socket, and the state
+/// unless `--state-dir` is given), removed when the demo ends, also on error.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> anyhow::Result<TempDir> {
+        let dir = std::env::temp_dir().join(format!("jirafed-demo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(TempDir(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The story's table: each step and its latency, then the totals.
+fn summary(steps: &[Step]) {
+    let width = steps.iter().map(|s| s.what.chars().count()).max().unwrap_or(4).max(4);
+    println!("\nsummary");
+    println!("  {:<width$}  {:>10}", "step", "latency");
+    println!("  {:<width$}  {:>10}", "-".repeat(width), "-".repeat(10));
+    for s in steps {
+        let latency = s.latency.map_or_else(|| "not seen".to_string(), |l| format!("{} ms", l.as_millis()));
+        println!("  {:<width$}  {latency:>10}", s.what);
+    }
+    let mut lat: Vec<u128> = steps.iter().filter_map(|s| s.latency).map(|d| d.as_millis()).collect();
+    lat.sort_unstable();
+    println!("  {} of {} propagations seen", lat.len(), steps.len());
+    if let (Some(min), Some(max)) = (lat.first(), lat.last()) {
+        println!("  latency: min {min} ms, median {} ms, max {max} ms", lat[lat.len() / 2]);
+    }
 }
 
 async fn register_webhooks(person: &Person, sim: &Simulator, addr: std::net::SocketAddr) -> anyhow::Result<()> {

@@ -53,6 +53,7 @@ fn flow(t: &Table, instances: &BTreeMap<String, Option<Role>>) -> Option<FlowCon
     let status = status(&t.table("status"));
     let links = links(&t.table("links"));
     let hierarchy = hierarchy(&t.table("hierarchy"));
+    not_yet(t, create, &links, &hierarchy);
     let flow = FlowConfig {
         name: FlowName::new(name?),
         secondary: InstanceId::new(secondary?),
@@ -68,6 +69,23 @@ fn flow(t: &Table, instances: &BTreeMap<String, Option<Role>>) -> Option<FlowCon
         hierarchy,
     };
     Some(flow)
+}
+
+/// Settings this version reads and checks but does not act on yet: said
+/// by `check` and at start, so that nobody waits for what will not happen.
+fn not_yet(t: &Table, create: CreatePolicy, links: &LinkMap, hierarchy: &Hierarchy) {
+    if matches!(create, CreatePolicy::ToSecondary | CreatePolicy::Both) {
+        t.warn(
+            "create",
+            "issues created on the primary are not pushed to secondaries by this version; only mirrors of secondary issues are created",
+        );
+    }
+    if !links.types.is_empty() {
+        t.warn("links", "issue links are not carried across by this version; the mapping is checked but unused");
+    }
+    if hierarchy.parent {
+        t.warn("hierarchy.parent", "parents are not carried across by this version; the setting is unused");
+    }
 }
 
 fn fields(t: &Table) -> Vec<FieldMapping> {

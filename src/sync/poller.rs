@@ -42,6 +42,12 @@ pub fn since_clause(cursor_ms: i64, overlap: Duration, tz: Tz) -> String {
     format!("updated >= \"{}\"", t.format("%Y-%m-%d %H:%M"))
 }
 
+/// The poll's JQL: the scope, updated since the cursor minus the overlap
+/// (in the user's zone), oldest first so the cursor can follow the pages.
+pub fn poll_jql(scope: &str, cursor_ms: i64, overlap: Duration, tz: Tz) -> String {
+    format!("({scope}) AND {} ORDER BY updated ASC", since_clause(cursor_ms, overlap, tz))
+}
+
 pub async fn run(ctx: Arc<Ctx>, instance: InstanceId, cancel: CancellationToken) {
     let Some(inst) = ctx.config.instance(instance.as_str()).cloned() else { return };
     let Some(scope) = scope(&ctx, &instance) else { return };
@@ -95,7 +101,7 @@ async fn poll_once(
         return Ok(0);
     };
     let started = now_ms();
-    let jql = format!("({scope}) AND {} ORDER BY updated ASC", since_clause(cursor, overlap, zone));
+    let jql = poll_jql(scope, cursor, overlap, zone);
     let mut search = client.search(jql, &["updated"], PAGE_SIZE);
     let mut total = 0;
     let mut newest = cursor;
@@ -133,4 +139,38 @@ async fn poll_once(
     ctx.board.record_poll(instance.as_str(), now_ms(), ctx.store.cursor(instance.as_str())?.unwrap_or(started));
     ctx.metrics.changes(instance.as_str(), ChangeSource::Poll, total as u64);
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(rfc3339: &str) -> i64 {
+        DateTime::parse_from_rfc3339(rfc3339).map(|t| t.timestamp_millis()).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_cursor_is_written_in_the_users_zone_rounded_down_to_the_minute() {
+        let cases = [
+            // UTC user: 10:15:59 minus 2 minutes is 10:13:59, written 10:13.
+            ("2026-12-02T10:15:59.900Z", 120, chrono_tz::UTC, "2026-12-02 10:13"),
+            // Sydney is UTC+11 in December: the day moves too.
+            ("2026-12-02T20:30:00Z", 60, chrono_tz::Australia::Sydney, "2026-12-03 07:29"),
+            // New York the night DST ends (01:00-02:00 happens twice): the
+            // second 01:30 (EST, 06:30Z) is written as the wall clock shows.
+            ("2026-11-01T06:30:00Z", 0, chrono_tz::America::New_York, "2026-11-01 01:30"),
+            // Paris as DST starts: 02:00-03:00 does not exist; 01:05Z is 03:05.
+            ("2026-03-29T01:05:00Z", 0, chrono_tz::Europe::Paris, "2026-03-29 03:05"),
+        ];
+        for (cursor, overlap_s, tz, want) in cases {
+            let clause = since_clause(ms(cursor), Duration::from_secs(overlap_s), tz);
+            assert_eq!(clause, format!("updated >= \"{want}\""), "{cursor} in {tz}");
+        }
+    }
+
+    #[test]
+    fn the_poll_jql_wraps_the_scope_and_sorts_oldest_first() {
+        let jql = poll_jql("project = EMEA OR project = X", ms("2026-12-02T10:00:00Z"), Duration::ZERO, chrono_tz::UTC);
+        assert_eq!(jql, "(project = EMEA OR project = X) AND updated >= \"2026-12-02 10:00\" ORDER BY updated ASC");
+    }
 }
