@@ -64,7 +64,7 @@ pub struct ProjectConfig {
     pub components: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
     /// Data Center user name; also the handle used in this file.
@@ -86,6 +86,24 @@ pub struct UserConfig {
     /// Permission keys held; default: all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
+    /// Keys of the projects those permissions hold in (BROWSE_PROJECTS
+    /// included: other projects' issues are invisible); default: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projects: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for UserConfig {
+    // The secrets stay out of logs and panics.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserConfig")
+            .field("name", &self.name)
+            .field("display_name", &self.display_name)
+            .field("email", &self.email)
+            .field("time_zone", &self.time_zone)
+            .field("permissions", &self.permissions)
+            .field("projects", &self.projects)
+            .finish_non_exhaustive()
+    }
 }
 
 fn default_tz() -> String {
@@ -153,6 +171,7 @@ fn people(tz: &str) -> Vec<UserConfig> {
         pat: Some(format!("{name}-pat")),
         password: Some(format!("{name}-password")),
         permissions: perms,
+        projects: None,
     };
     vec![
         UserConfig {
@@ -164,6 +183,7 @@ fn people(tz: &str) -> Vec<UserConfig> {
             pat: Some(SYNC_BOT_PAT.into()),
             password: Some(SYNC_BOT_PASSWORD.into()),
             permissions: None,
+            projects: None,
         },
         person("alice", "Alice Example", None),
         person("bob", "Bob Example", None),

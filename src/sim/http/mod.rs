@@ -77,8 +77,9 @@ pub fn body_json(bytes: &Bytes) -> Result<Value, Response> {
     })
 }
 
-/// The checks every write to one issue starts with: the caller may, the
-/// issue exists, the body is JSON. Gives the issue id and the body.
+/// The checks every write to one issue starts with: the issue exists and
+/// the caller may see it (404), the caller holds `permission` in its
+/// project (403), the body is JSON. Gives the issue id and the body.
 pub fn prepare_write(
     site: &Site,
     caller: &Caller,
@@ -87,17 +88,51 @@ pub fn prepare_write(
     key: &str,
     body: &Bytes,
 ) -> Result<(u64, Value), Response> {
-    require(site, caller, permission, what)?;
-    Ok((issues::issue_id(site, key)?, body_json(body)?))
+    let (id, project) = visible_issue(site, caller, key)?;
+    require_in(site, caller, permission, what, &project)?;
+    Ok((id, body_json(body)?))
 }
 
-/// 403 unless the caller holds `permission`.
+/// Resolves `{issueIdOrKey}` to an issue the caller may browse, with its
+/// project's key. Jira answers one 404 for an issue that does not exist and
+/// one the caller cannot see, so that its existence does not leak.
+pub fn visible_issue(site: &Site, caller: &Caller, key: &str) -> Result<(u64, String), Response> {
+    let data = site.data();
+    let issue = data.issue_id(key).and_then(|id| data.issues.get(&id));
+    let user = data.user(&caller.login);
+    match (issue, user) {
+        (Some(i), Some(u)) if auth::can_browse(u, &i.project) => Ok((i.id, i.project.clone())),
+        _ => Err(op_error(OpError::issue_not_found())),
+    }
+}
+
+fn forbidden(what: &str) -> Response {
+    error(StatusCode::FORBIDDEN, &format!("You do not have permission to {what}."))
+}
+
+/// 403 unless the caller holds `permission` in some project (Jira's global
+/// context; the project is checked once known).
 pub fn require(site: &Site, caller: &Caller, permission: &str, what: &str) -> Result<(), Response> {
     let data = site.data();
     match data.user(&caller.login) {
         Some(u) if auth::has_permission(u, permission) => Ok(()),
-        _ => Err(error(StatusCode::FORBIDDEN, &format!("You do not have permission to {what}."))),
+        _ => Err(forbidden(what)),
     }
+}
+
+/// 403 unless the caller holds `permission` in `project`.
+pub fn require_in(site: &Site, caller: &Caller, permission: &str, what: &str, project: &str) -> Result<(), Response> {
+    let data = site.data();
+    match data.user(&caller.login) {
+        Some(u) if auth::has_permission_in(u, permission, project) => Ok(()),
+        _ => Err(forbidden(what)),
+    }
+}
+
+/// Whether the caller holds `permission` in `project` (no answer: for lists
+/// that leave out what the caller may not do).
+pub fn holds(site: &Site, caller: &Caller, permission: &str, project: &str) -> bool {
+    site.data().user(&caller.login).is_some_and(|u| auth::has_permission_in(u, permission, project))
 }
 
 fn api_routes(site: Arc<Site>, api: Api) -> Router {

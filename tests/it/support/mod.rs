@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use jirafed::config::{Auth, Flavour, InstanceConfig, Role, Secret, SecretSource, defaults};
 use jirafed::ids::InstanceId;
-use jirafed::sim::{Simulator, default_world};
+use jirafed::sim::{Simulator, WorldConfig, default_world};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
@@ -64,7 +64,12 @@ pub struct Sim {
 
 impl Sim {
     pub async fn start() -> Sim {
-        let sim = Simulator::start(&default_world(0)).await.expect("simulator starts");
+        Sim::start_world(&default_world(0)).await
+    }
+
+    /// Serves `world` (its ports as given: 0 for free ones).
+    pub async fn start_world(world: &WorldConfig) -> Sim {
+        let sim = Simulator::start(world).await.expect("simulator starts");
         Sim { sim, http: reqwest::Client::new() }
     }
 
