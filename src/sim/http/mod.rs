@@ -29,7 +29,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::auth;
-use super::faults::{Limit, Refusal};
+use super::faults::{Limit, LostResponse, Refusal};
 use super::ops::OpError;
 use super::render::{Api, error_body};
 use super::state::{LogEntry, Site};
@@ -215,11 +215,15 @@ async fn rest_layer(State(site): State<Arc<Site>>, matched: MatchedPath, mut req
         Ok(caller) => {
             req.extensions_mut().insert(caller);
             let resp = next.run(req).await;
-            if resp.status().is_success() {
-                let counter = if is_read(&method, &template) { &site.stats.reads } else { &site.stats.writes };
-                counter.fetch_add(1, Ordering::Relaxed);
+            let ok = resp.status().is_success();
+            if ok {
+                site.stats.count_success(method == axum::http::Method::GET, is_search(&template));
             }
-            resp
+            let lost = if ok && method != axum::http::Method::GET { site.faults().lost_response() } else { None };
+            match lost {
+                None => resp,
+                Some(how) => lose(&site, how),
+            }
         }
     };
     site.stats.log(LogEntry { at_ms, method: method.to_string(), template, path, status: response.status().as_u16() });
@@ -258,10 +262,32 @@ fn admit(site: &Site, req: &Request, path: &str) -> Result<Caller, Response> {
     Ok(caller)
 }
 
-/// GETs, and the POSTs that only read (searches), as Jira's rate limits
-/// and our counters treat them.
+/// GETs, and the POSTs that only read (searches): Jira's rate limits take
+/// them from the read budget. (The counters put searches with `writes`, as
+/// non-GET calls, but not with `mutations`.)
 fn is_read(method: &axum::http::Method, path: &str) -> bool {
-    method == axum::http::Method::GET || (method == axum::http::Method::POST && path.contains("/search"))
+    method == axum::http::Method::GET || (method == axum::http::Method::POST && is_search(path))
+}
+
+/// `search`, `search/jql`: a POST there changes nothing.
+fn is_search(path: &str) -> bool {
+    path.contains("/search")
+}
+
+/// Marks a response whose connection [`serve`] drops instead of answering.
+#[derive(Debug, Clone, Copy)]
+struct DropConnection;
+
+/// The answer to a write whose effect stays but whose response is lost
+/// (`lost_response_rate`): a 502, or a 502 marked for [`serve`] to reset
+/// the connection instead (the log shows 502 either way).
+fn lose(site: &Site, how: LostResponse) -> Response {
+    site.stats.errors_injected.fetch_add(1, Ordering::Relaxed);
+    let mut resp = error(StatusCode::BAD_GATEWAY, "Bad gateway (response lost by the simulator).");
+    if how == LostResponse::Reset {
+        resp.extensions_mut().insert(DropConnection);
+    }
+    resp
 }
 
 /// The `{issueIdOrKey}` of an issue path, if any.
@@ -325,7 +351,11 @@ pub async fn serve(listener: TcpListener, site: Arc<Site>, cancel: CancellationT
                         return Err(ResetFault);
                     }
                     let resp = tower::ServiceExt::oneshot(app, req.map(Body::new)).await;
-                    Ok::<_, ResetFault>(resp.unwrap_or_else(|never| match never {}))
+                    let resp = resp.unwrap_or_else(|never| match never {});
+                    if resp.extensions().get::<DropConnection>().is_some() {
+                        return Err(ResetFault);
+                    }
+                    Ok::<_, ResetFault>(resp)
                 }
             });
             let conn = hyper::server::conn::http1::Builder::new()
