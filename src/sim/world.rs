@@ -300,7 +300,39 @@ impl WorldConfig {
         toml::from_str(text).map_err(|e| e.to_string())
     }
 
+    /// The same world with its sites on `base + 1`, `base + 2`, ... in
+    /// order (`--port-base`); a `base` of 0 lets the system pick free ports.
+    pub fn with_port_base(mut self, base: u16) -> Self {
+        for (i, site) in self.sites.iter_mut().enumerate() {
+            let offset = u16::try_from(i + 1).unwrap_or(u16::MAX);
+            site.port = if base == 0 { 0 } else { base.saturating_add(offset) };
+        }
+        self
+    }
+
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render the world: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_keeps_the_secrets_out() {
+        let text = format!("{:?}", default_world(0));
+        for secret in [SYNC_BOT_TOKEN, SYNC_BOT_PAT, SYNC_BOT_PASSWORD, "alice-token"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(text.contains(SYNC_BOT_EMAIL));
+    }
+
+    #[test]
+    fn port_base_moves_every_site_in_order() {
+        let ports = |w: WorldConfig| w.sites.iter().map(|s| s.port).collect::<Vec<_>>();
+        assert_eq!(ports(default_world(0).with_port_base(9900)), [9901, 9902, 9903]);
+        assert_eq!(ports(default_world(8800).with_port_base(0)), [0, 0, 0]);
+        assert_eq!(ports(default_world(9900)), ports(default_world(1).with_port_base(9900)));
     }
 }

@@ -349,3 +349,92 @@ async fn lost_responses_apply_the_write_but_answer_502_or_reset() {
     assert_eq!(issue.body["fields"]["summary"], "edited in the dark", "the edit happened");
     assert_eq!(s.stats("hub").await["errors_injected"], 2);
 }
+
+/// A small world: one cloud and one Data Center site, with their own
+/// technical users; the ports given are taken by nobody (`--port-base` moves them).
+const SMALL_WORLD: &str = r#"
+[[sites]]
+name = "solo"
+flavour = "cloud"
+port = 1
+
+  [[sites.projects]]
+  key = "SOLO"
+  name = "Solo"
+
+  [[sites.users]]
+  name = "robot"
+  display_name = "Robot"
+  email = "robot@example.org"
+  token = "robot-token"
+
+[[sites]]
+name = "onprem"
+flavour = "datacenter"
+port = 2
+
+  [[sites.projects]]
+  key = "ONP"
+  name = "On premises"
+
+  [[sites.users]]
+  name = "butler"
+  display_name = "Butler"
+  email = "butler@example.org"
+  pat = "butler-pat"
+  password = "butler-password"
+"#;
+
+#[test]
+fn print_config_applies_port_base_to_a_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("world.toml");
+    std::fs::write(&file, SMALL_WORLD).unwrap();
+    let ports = |extra: &[&str]| {
+        let mut args = vec!["sim", "--print-config", "--config", file.to_str().unwrap()];
+        args.extend(extra);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_jirafed")).args(&args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let world = jirafed::sim::WorldConfig::from_toml(&String::from_utf8(out.stdout).unwrap()).unwrap();
+        world.sites.iter().map(|s| s.port).collect::<Vec<_>>()
+    };
+    assert_eq!(ports(&[]), [1, 2], "without --port-base the file's ports stand");
+    assert_eq!(ports(&["--port-base", "9900"]), [9901, 9902]);
+    assert_eq!(ports(&["--port-base", "0"]), [0, 0]);
+}
+
+#[tokio::test]
+async fn the_sim_command_serves_a_config_file_on_free_ports() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("world.toml");
+    std::fs::write(&file, SMALL_WORLD).unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_jirafed"))
+        .args(["sim", "--config", file.to_str().unwrap(), "--port-base", "0"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut banner = Vec::new();
+    while !banner.last().is_some_and(|l: &String| l.starts_with("control:")) {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.expect("banner");
+        banner.push(line.unwrap().expect("the banner ends with the control line"));
+    }
+    let url = |site: &str| {
+        let line = banner.iter().find(|l| l.split_whitespace().next() == Some(site) && l.contains("http://"));
+        line.and_then(|l| l.split_whitespace().find(|w| w.starts_with("http://"))).expect(site).to_string()
+    };
+    let text = banner.join("\n");
+    assert!(text.contains("robot@example.org / API token robot-token"), "{text}");
+    assert!(text.contains("PAT butler-pat (or butler / butler-password)"), "{text}");
+    assert!(!text.contains("sim-token") && !text.contains("sync-bot"), "no default credentials: {text}");
+    let http = reqwest::Client::new();
+    let solo = http
+        .get(format!("{}/rest/api/3/project/SOLO", url("solo")))
+        .basic_auth("robot@example.org", Some("robot-token"));
+    assert_eq!(solo.send().await.unwrap().status(), 200);
+    let onprem = http.get(format!("{}/rest/api/2/project/ONP", url("onprem"))).bearer_auth("butler-pat");
+    assert_eq!(onprem.send().await.unwrap().status(), 200);
+    child.kill().await.expect("kill");
+}
