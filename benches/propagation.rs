@@ -478,8 +478,10 @@ fn report_calls(before: &BTreeMap<&str, Value>, after: &BTreeMap<&str, Value>, o
         let (b, a) = (&before[site], &after[site]);
         let own_writes = own.writes.get(site).copied().unwrap_or(0);
         let own_reads = if site == "hub" { own.hub_reads } else { 0 };
-        let r = delta(b, a, "reads").saturating_sub(own_reads);
-        let w = delta(b, a, "writes").saturating_sub(own_writes);
+        // `writes` counts POST searches too: they are reads here, `mutations` the real writes.
+        let searches = delta(b, a, "writes").saturating_sub(delta(b, a, "mutations"));
+        let r = (delta(b, a, "reads") + searches).saturating_sub(own_reads);
+        let w = delta(b, a, "mutations").saturating_sub(own_writes);
         reads += r;
         writes += w;
         if site != "hub" {

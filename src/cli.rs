@@ -62,10 +62,13 @@ pub struct SimArgs {
     /// A world file (TOML) describing sites and seed data; default: the demo world.
     #[arg(long, short = 'c')]
     pub config: Option<PathBuf>,
-    /// Serve the default sites on N+1 (hub), N+2 (emea), N+3 (apac); 0 picks free ports.
-    #[arg(long, default_value_t = crate::sim::world::DEFAULT_PORT_BASE)]
-    pub port_base: u16,
-    /// Print the default world as TOML (a starting point for --config) and exit.
+    /// Serve the sites on N+1, N+2, ... in order (default world: hub, emea,
+    /// apac on 8801..8803); 0 picks free ports. With --config it overrides
+    /// the file's ports; without it the file's ports stand.
+    #[arg(long)]
+    pub port_base: Option<u16>,
+    /// Print the world that would be served (the default one, or --config's,
+    /// with --port-base applied) as TOML and exit: a starting point for --config.
     #[arg(long)]
     pub print_config: bool,
 }

@@ -3,31 +3,51 @@
 use std::fmt::Write as _;
 
 use crate::cli::SimArgs;
-use crate::sim::world::{SYNC_BOT_EMAIL, SYNC_BOT_PASSWORD, SYNC_BOT_PAT, SYNC_BOT_TOKEN};
+use crate::sim::world::{DEFAULT_PORT_BASE, SimFlavour, SiteConfig};
 use crate::sim::{Simulator, WorldConfig, default_world};
 
-/// Loads the world `jirafed sim` should serve.
+/// Loads the world `jirafed sim` should serve: the default one, or the
+/// `--config` file's; `--port-base`, when given, moves either's sites.
 pub fn world(args: &SimArgs) -> anyhow::Result<WorldConfig> {
     match &args.config {
-        None => Ok(default_world(args.port_base)),
+        None => Ok(default_world(args.port_base.unwrap_or(DEFAULT_PORT_BASE))),
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("world file {}: cannot read: {e}", path.display()))?;
-            WorldConfig::from_toml(&text).map_err(|e| anyhow::anyhow!("world file {}: {e}", path.display()))
+            let world =
+                WorldConfig::from_toml(&text).map_err(|e| anyhow::anyhow!("world file {}: {e}", path.display()))?;
+            Ok(match args.port_base {
+                Some(base) => world.with_port_base(base),
+                None => world,
+            })
         }
     }
 }
 
-/// The banner printed once the sites listen.
-pub fn banner(sim: &Simulator) -> String {
+/// How the first user of a site signs in (the technical user, by the
+/// world file's convention).
+fn credentials(site: &SiteConfig) -> String {
+    let Some(u) = site.users.first() else { return "no users".into() };
+    let or_none = |s: &Option<String>| s.clone().unwrap_or_else(|| "(none)".into());
+    match site.flavour {
+        SimFlavour::Cloud => format!("{} / API token {}", u.email, or_none(&u.token)),
+        SimFlavour::Datacenter => {
+            format!("PAT {} (or {} / {})", or_none(&u.pat), u.name, or_none(&u.password))
+        }
+    }
+}
+
+/// The banner printed once the sites listen: each site's URL, then the
+/// credentials of its first user, from the world actually served.
+pub fn banner(sim: &Simulator, world: &WorldConfig) -> String {
     let mut out = String::from("jirafed simulator: serving\n");
     for s in &sim.sites {
         let _ = writeln!(out, "  {:<8} {:<10} {}", s.name, s.flavour.as_str(), s.base_url);
     }
-    let _ = writeln!(
-        out,
-        "technical user: cloud {SYNC_BOT_EMAIL} / API token {SYNC_BOT_TOKEN}; datacenter PAT {SYNC_BOT_PAT} (or sync-bot / {SYNC_BOT_PASSWORD})"
-    );
+    out.push_str("technical users (each site's first user):\n");
+    for site in &world.sites {
+        let _ = writeln!(out, "  {:<8} {}", site.name, credentials(site));
+    }
     let _ = writeln!(
         out,
         "control: GET /_sim/stats, POST /_sim/faults, POST /_sim/webhooks, POST /_sim/reset (see docs/simulator.md)"
@@ -42,7 +62,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let sim = Simulator::start(&world).await.map_err(anyhow::Error::msg)?;
-    print!("{}", banner(&sim));
+    print!("{}", banner(&sim, &world));
     tokio::signal::ctrl_c().await?;
     sim.shutdown().await;
     Ok(())

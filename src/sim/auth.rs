@@ -34,6 +34,19 @@ pub fn unauthorized_message(flavour: Flavour) -> &'static str {
     }
 }
 
+/// Whether `user` holds `key` in some project: Jira's global context, as
+/// `mypermissions` without a project reports it.
 pub fn has_permission(user: &User, key: &str) -> bool {
+    user.permissions.iter().any(|p| p == key) && user.projects.as_ref().is_none_or(|ps| !ps.is_empty())
+}
+
+/// Whether `user` holds `key` in the project with key `project`.
+pub fn has_permission_in(user: &User, key: &str, project: &str) -> bool {
     user.permissions.iter().any(|p| p == key)
+        && user.projects.as_ref().is_none_or(|ps| ps.iter().any(|p| p.eq_ignore_ascii_case(project)))
+}
+
+/// Whether `user` may see the project's issues (BROWSE_PROJECTS there).
+pub fn can_browse(user: &User, project: &str) -> bool {
+    has_permission_in(user, "BROWSE_PROJECTS", project)
 }

@@ -1,6 +1,6 @@
 //! Switchable faults of one simulated site: token-bucket rate limits that
-//! answer 429 like Jira, injected 5xx, latency, connection resets and
-//! dropped webhooks (`POST /_sim/faults`).
+//! answer 429 like Jira, injected 5xx, latency, connection resets, lost
+//! responses and dropped webhooks (`POST /_sim/faults`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -14,6 +14,23 @@ use serde::{Deserialize, Serialize};
 pub struct RateSpec {
     pub per_second: f64,
     pub burst: u32,
+    /// When set, every 429 of this bucket says `Retry-After` exactly this
+    /// many seconds, and the first refusal closes the bucket for that long
+    /// (everything answers 429 meanwhile), so clients see fixed bursts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+/// How a lost response reaches the caller.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LostResponse {
+    /// `502 Bad Gateway`, as a proxy that lost the upstream answer sends.
+    #[default]
+    #[serde(rename = "502")]
+    BadGateway,
+    /// The connection is closed without an answer.
+    Reset,
 }
 
 /// The body of `POST /_sim/faults`; a key given replaces that fault.
@@ -39,6 +56,13 @@ pub struct FaultSpec {
     /// Share of REST connections reset before any response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset_rate: Option<f64>,
+    /// Share of successful non-GET REST calls whose effect is applied but
+    /// whose answer is lost (see `lost_response_as`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_response_rate: Option<f64>,
+    /// What the caller of a lost response gets: `"502"` (default) or `"reset"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_response_as: Option<LostResponse>,
     /// Issue keys (or ids) whose writes are refused with a permanent 400,
     /// as a field a site will not accept would be.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,9 +71,12 @@ pub struct FaultSpec {
 
 impl FaultSpec {
     pub fn validate(&self) -> Result<(), String> {
-        for (name, share) in
-            [("error_rate", self.error_rate), ("drop_webhooks", self.drop_webhooks), ("reset_rate", self.reset_rate)]
-        {
+        for (name, share) in [
+            ("error_rate", self.error_rate),
+            ("drop_webhooks", self.drop_webhooks),
+            ("reset_rate", self.reset_rate),
+            ("lost_response_rate", self.lost_response_rate),
+        ] {
             if share.is_some_and(|s| !(0.0..=1.0).contains(&s)) {
                 return Err(format!("{name} must be between 0 and 1"));
             }
@@ -61,6 +88,9 @@ impl FaultSpec {
         ] {
             if rate.is_some_and(|r| r.per_second <= 0.0 || r.burst == 0 || !r.per_second.is_finite()) {
                 return Err(format!("{name} needs per_second > 0 and burst >= 1"));
+            }
+            if rate.and_then(|r| r.retry_after).is_some_and(|s| s == 0) {
+                return Err(format!("{name}.retry_after must be at least 1 (seconds)"));
             }
         }
         Ok(())
@@ -79,6 +109,8 @@ impl FaultSpec {
             latency_jitter_ms,
             drop_webhooks,
             reset_rate,
+            lost_response_rate,
+            lost_response_as,
             reject_issues
         );
     }
@@ -89,23 +121,38 @@ struct Bucket {
     spec: RateSpec,
     tokens: f64,
     last: Instant,
+    /// With a fixed `retry_after`: refusing everything until then.
+    closed_until: Option<Instant>,
 }
 
 impl Bucket {
     fn new(spec: RateSpec, now: Instant) -> Self {
-        Self { spec, tokens: f64::from(spec.burst), last: now }
+        Self { spec, tokens: f64::from(spec.burst), last: now, closed_until: None }
     }
 
-    /// Takes a token, or says how long until one is there.
+    /// Takes a token, or says how long to wait: until one is there, or the
+    /// fixed `retry_after` (which closes the bucket for that long).
     fn take(&mut self, now: Instant) -> Result<(), Duration> {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.spec.per_second).min(f64::from(self.spec.burst));
         self.last = now;
+        let fixed = self.spec.retry_after.map(Duration::from_secs);
+        if let (Some(until), Some(wait)) = (self.closed_until, fixed) {
+            if now < until {
+                return Err(wait);
+            }
+            self.closed_until = None;
+        }
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.spec.per_second))
+            return Ok(());
+        }
+        match fixed {
+            Some(wait) => {
+                self.closed_until = Some(now + wait);
+                Err(wait)
+            }
+            None => Err(Duration::from_secs_f64((1.0 - self.tokens) / self.spec.per_second)),
         }
     }
 }
@@ -171,6 +218,11 @@ impl Faults {
         Self::roll(self.spec.reset_rate)
     }
 
+    /// How to lose the answer of a successful write, if this one is lost.
+    pub fn lost_response(&self) -> Option<LostResponse> {
+        Self::roll(self.spec.lost_response_rate).then(|| self.spec.lost_response_as.unwrap_or_default())
+    }
+
     pub fn should_drop_webhook(&self) -> bool {
         Self::roll(self.spec.drop_webhooks)
     }
@@ -221,7 +273,10 @@ mod tests {
     #[test]
     fn a_bucket_refuses_past_its_burst_and_says_how_long() {
         let mut f = Faults::default();
-        f.set(FaultSpec { write_rate: Some(RateSpec { per_second: 2.0, burst: 3 }), ..Default::default() });
+        f.set(FaultSpec {
+            write_rate: Some(RateSpec { per_second: 2.0, burst: 3, retry_after: None }),
+            ..Default::default()
+        });
         for _ in 0..3 {
             assert!(f.admit(true, None).is_ok());
         }
@@ -234,15 +289,44 @@ mod tests {
     #[test]
     fn per_issue_limits_are_per_issue() {
         let mut f = Faults::default();
-        f.set(FaultSpec { issue_write_rate: Some(RateSpec { per_second: 1.0, burst: 1 }), ..Default::default() });
+        f.set(FaultSpec {
+            issue_write_rate: Some(RateSpec { per_second: 1.0, burst: 1, retry_after: None }),
+            ..Default::default()
+        });
         assert!(f.admit(true, Some(1)).is_ok());
         assert_eq!(f.admit(true, Some(1)).map_err(|r| r.limit), Err(Limit::Issue));
         assert!(f.admit(true, Some(2)).is_ok());
     }
 
     #[test]
+    fn a_fixed_retry_after_closes_the_bucket_for_that_long() {
+        let mut b = Bucket::new(RateSpec { per_second: 100.0, burst: 1, retry_after: Some(2) }, Instant::now());
+        let t0 = Instant::now();
+        assert!(b.take(t0).is_ok());
+        assert_eq!(b.take(t0), Err(Duration::from_secs(2)));
+        // Tokens are back long before the two seconds are over; the bucket stays closed.
+        let later = t0 + Duration::from_millis(1500);
+        assert_eq!(b.take(later), Err(Duration::from_secs(2)), "still closed");
+        assert!(b.take(t0 + Duration::from_secs(2)).is_ok(), "open again once the time has passed");
+    }
+
+    #[test]
     fn shares_outside_0_to_1_are_refused() {
         assert!(FaultSpec { error_rate: Some(1.5), ..Default::default() }.validate().is_err());
+        assert!(FaultSpec { lost_response_rate: Some(-0.1), ..Default::default() }.validate().is_err());
         assert!(FaultSpec { reset_rate: Some(0.5), ..Default::default() }.validate().is_ok());
+        let zero = RateSpec { per_second: 1.0, burst: 1, retry_after: Some(0) };
+        assert!(FaultSpec { read_rate: Some(zero), ..Default::default() }.validate().is_err());
+    }
+
+    #[test]
+    fn lost_responses_are_502_unless_asked_to_reset() {
+        let spec: FaultSpec = serde_json::from_str(r#"{"lost_response_rate": 1.0}"#).unwrap();
+        let mut f = Faults::default();
+        f.set(spec);
+        assert_eq!(f.lost_response(), Some(LostResponse::BadGateway));
+        f.set(serde_json::from_str(r#"{"lost_response_as": "reset"}"#).unwrap());
+        assert_eq!(f.lost_response(), Some(LostResponse::Reset));
+        assert!(serde_json::from_str::<FaultSpec>(r#"{"lost_response_as": "504"}"#).is_err());
     }
 }

@@ -76,7 +76,9 @@ pub const PERMISSIONS: &[(&str, &str, &str)] = &[
     ("15", "ADD_COMMENTS", "Add Comments"),
     ("16", "DELETE_ISSUES", "Delete Issues"),
     ("34", "EDIT_ALL_COMMENTS", "Edit All Comments"),
+    ("35", "EDIT_OWN_COMMENTS", "Edit Own Comments"),
     ("36", "DELETE_ALL_COMMENTS", "Delete All Comments"),
+    ("37", "DELETE_OWN_COMMENTS", "Delete Own Comments"),
 ];
 
 /// What kind of value a field holds; decides parsing, rendering and schema.
@@ -152,7 +154,7 @@ pub enum FieldValue {
     EpicLink(u64),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct User {
     /// Internal handle and Data Center `name`.
     pub login: String,
@@ -168,6 +170,24 @@ pub struct User {
     pub pat: Option<String>,
     pub password: Option<String>,
     pub permissions: Vec<String>,
+    /// Keys of the projects the permissions hold in; `None`: every project.
+    pub projects: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for User {
+    // The secrets stay out of logs and panics.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("login", &self.login)
+            .field("key", &self.key)
+            .field("account_id", &self.account_id)
+            .field("display_name", &self.display_name)
+            .field("email", &self.email)
+            .field("time_zone", &self.time_zone)
+            .field("permissions", &self.permissions)
+            .field("projects", &self.projects)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -253,7 +273,7 @@ pub struct IssueLink {
 }
 
 /// A webhook registration (admin webhook).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Clone, serde::Serialize)]
 pub struct WebhookReg {
     pub id: u64,
     pub name: String,
@@ -265,6 +285,20 @@ pub struct WebhookReg {
     pub secret: Option<String>,
     #[serde(rename = "isSigned")]
     pub is_signed: bool,
+}
+
+impl std::fmt::Debug for WebhookReg {
+    // The secret stays out of logs and panics.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookReg")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("jql", &self.jql)
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 /// Everything one site holds.

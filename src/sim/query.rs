@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use super::auth;
 use super::jql::{self, EvalContext, JqlIssue};
 use super::model::{FieldValue, Issue, SiteData};
 
@@ -84,12 +85,17 @@ pub fn issue_matches(site: &SiteData, query: &str, id: u64) -> bool {
 }
 
 /// Runs a search for `caller`; returns the matching issue ids in order, or
-/// Jira's error messages.
+/// Jira's error messages. Issues of projects the caller cannot browse are
+/// left out silently, and naming such a project is an error, as if it did
+/// not exist (Jira's own answer).
 pub fn search(site: &SiteData, query: &str, caller: &str, tz: Tz) -> Result<Vec<u64>, Vec<String>> {
     let q = jql::parse(query).map_err(|e| vec![e.message])?;
+    let user = site.user(caller);
+    let browsable = |project: &str| user.is_some_and(|u| auth::can_browse(u, project));
     let mut errors = Vec::new();
     for value in q.literal_values("project") {
-        if site.project(&value).is_none() && !site.projects.iter().any(|p| p.name.eq_ignore_ascii_case(&value)) {
+        let named = site.project(&value).or_else(|| site.projects.iter().find(|p| p.name.eq_ignore_ascii_case(&value)));
+        if !named.is_some_and(|p| browsable(&p.key)) {
             errors.push(format!("The value '{value}' does not exist for the field 'project'."));
         }
     }
@@ -98,8 +104,13 @@ pub fn search(site: &SiteData, query: &str, caller: &str, tz: Tz) -> Result<Vec<
     }
     let me = identities(site, caller);
     let ctx = EvalContext { now: Utc::now(), tz, current_user: &me };
-    let mut views: Vec<(u64, IssueView)> =
-        site.issues.values().map(|i| (i.id, view(site, i))).filter(|(_, v)| q.matches(&v.jql(), &ctx)).collect();
+    let mut views: Vec<(u64, IssueView)> = site
+        .issues
+        .values()
+        .filter(|i| browsable(&i.project))
+        .map(|i| (i.id, view(site, i)))
+        .filter(|(_, v)| q.matches(&v.jql(), &ctx))
+        .collect();
     views.sort_by(|a, b| q.compare(&a.1.jql(), &b.1.jql()));
     Ok(views.into_iter().map(|(id, _)| id).collect())
 }

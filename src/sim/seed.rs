@@ -117,6 +117,16 @@ pub fn build_site(cfg: &SiteConfig, base_url: &str) -> Result<SiteData, String> 
         .map(|(i, u)| {
             let time_zone =
                 u.time_zone.parse().map_err(|_| format!("user {}: unknown time zone {:?}", u.name, u.time_zone))?;
+            for p in u.permissions.iter().flatten() {
+                if !PERMISSIONS.iter().any(|known| known.1 == p) {
+                    return Err(format!("user {}: unknown permission {p:?}", u.name));
+                }
+            }
+            for p in u.projects.iter().flatten() {
+                if !cfg.projects.iter().any(|known| known.key.eq_ignore_ascii_case(p)) {
+                    return Err(format!("user {}: unknown project {p:?}", u.name));
+                }
+            }
             Ok(User {
                 login: u.name.clone(),
                 key: format!("JIRAUSER{}", 10100 + i),
@@ -131,6 +141,7 @@ pub fn build_site(cfg: &SiteConfig, base_url: &str) -> Result<SiteData, String> 
                     .permissions
                     .clone()
                     .unwrap_or_else(|| PERMISSIONS.iter().map(|p| p.1.to_string()).collect()),
+                projects: u.projects.clone(),
             })
         })
         .collect::<Result<Vec<_>, String>>()?;

@@ -30,8 +30,12 @@ pub struct LogEntry {
 #[derive(Debug, Default)]
 pub struct Stats {
     pub requests: Mutex<BTreeMap<String, u64>>,
+    /// Successful GETs.
     pub reads: AtomicU64,
+    /// Successful non-GET calls, searches included.
     pub writes: AtomicU64,
+    /// Successful non-GET calls that are not searches: real changes.
+    pub mutations: AtomicU64,
     pub rate_limited: AtomicU64,
     pub errors_injected: AtomicU64,
     pub delivered: AtomicU64,
@@ -49,6 +53,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Stats {
     pub fn count_request(&self, key: String) {
         *lock(&self.requests).entry(key).or_default() += 1;
+    }
+
+    /// Counts a successful `/rest/` call.
+    pub fn count_success(&self, get: bool, search: bool) {
+        if get {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        if !search {
+            self.mutations.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub fn log(&self, entry: LogEntry) {
@@ -69,6 +85,7 @@ impl Stats {
             "requests": *lock(&self.requests),
             "reads": n(&self.reads),
             "writes": n(&self.writes),
+            "mutations": n(&self.mutations),
             "rate_limited": n(&self.rate_limited),
             "errors_injected": n(&self.errors_injected),
             "webhooks": {"delivered": n(&self.delivered), "dropped": n(&self.dropped), "failed": n(&self.failed), "retried": n(&self.retried)},
@@ -81,6 +98,7 @@ impl Stats {
         for a in [
             &self.reads,
             &self.writes,
+            &self.mutations,
             &self.rate_limited,
             &self.errors_injected,
             &self.delivered,

@@ -17,7 +17,7 @@ use super::query;
 use super::state::Site;
 
 /// One webhook request to make (and retry).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Delivery {
     pub url: String,
     pub secret: Option<String>,
@@ -26,6 +26,18 @@ pub struct Delivery {
     /// `Primary` for the event itself, `Secondary` for those that follow
     /// from it (a deleted issue's links and comments).
     pub flow: &'static str,
+}
+
+impl std::fmt::Debug for Delivery {
+    // The secret stays out of logs and panics.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("url", &self.url)
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("identifier", &self.identifier)
+            .field("flow", &self.flow)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `sha256=<hex>` of the body under `secret`, as Jira signs.

@@ -64,7 +64,7 @@ pub struct ProjectConfig {
     pub components: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
     /// Data Center user name; also the handle used in this file.
@@ -86,6 +86,24 @@ pub struct UserConfig {
     /// Permission keys held; default: all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
+    /// Keys of the projects those permissions hold in (BROWSE_PROJECTS
+    /// included: other projects' issues are invisible); default: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projects: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for UserConfig {
+    // The secrets stay out of logs and panics.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserConfig")
+            .field("name", &self.name)
+            .field("display_name", &self.display_name)
+            .field("email", &self.email)
+            .field("time_zone", &self.time_zone)
+            .field("permissions", &self.permissions)
+            .field("projects", &self.projects)
+            .finish_non_exhaustive()
+    }
 }
 
 fn default_tz() -> String {
@@ -153,6 +171,7 @@ fn people(tz: &str) -> Vec<UserConfig> {
         pat: Some(format!("{name}-pat")),
         password: Some(format!("{name}-password")),
         permissions: perms,
+        projects: None,
     };
     vec![
         UserConfig {
@@ -164,6 +183,7 @@ fn people(tz: &str) -> Vec<UserConfig> {
             pat: Some(SYNC_BOT_PAT.into()),
             password: Some(SYNC_BOT_PASSWORD.into()),
             permissions: None,
+            projects: None,
         },
         person("alice", "Alice Example", None),
         person("bob", "Bob Example", None),
@@ -280,7 +300,39 @@ impl WorldConfig {
         toml::from_str(text).map_err(|e| e.to_string())
     }
 
+    /// The same world with its sites on `base + 1`, `base + 2`, ... in
+    /// order (`--port-base`); a `base` of 0 lets the system pick free ports.
+    pub fn with_port_base(mut self, base: u16) -> Self {
+        for (i, site) in self.sites.iter_mut().enumerate() {
+            let offset = u16::try_from(i + 1).unwrap_or(u16::MAX);
+            site.port = if base == 0 { 0 } else { base.saturating_add(offset) };
+        }
+        self
+    }
+
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render the world: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_keeps_the_secrets_out() {
+        let text = format!("{:?}", default_world(0));
+        for secret in [SYNC_BOT_TOKEN, SYNC_BOT_PAT, SYNC_BOT_PASSWORD, "alice-token"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(text.contains(SYNC_BOT_EMAIL));
+    }
+
+    #[test]
+    fn port_base_moves_every_site_in_order() {
+        let ports = |w: WorldConfig| w.sites.iter().map(|s| s.port).collect::<Vec<_>>();
+        assert_eq!(ports(default_world(0).with_port_base(9900)), [9901, 9902, 9903]);
+        assert_eq!(ports(default_world(8800).with_port_base(0)), [0, 0, 0]);
+        assert_eq!(ports(default_world(9900)), ports(default_world(1).with_port_base(9900)));
     }
 }

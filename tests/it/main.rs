@@ -10,6 +10,7 @@ mod jira_transport;
 mod sim_api;
 mod sim_conformance;
 mod sim_faults;
+mod sim_permissions;
 mod support;
 mod sync_crash;
 mod sync_e2e;

@@ -317,3 +317,51 @@ async fn unknown_paths_and_versions_are_404_in_jiras_shape() {
     assert_eq!(s.get("apac", "/rest/api/3/myself").await.status, 404, "Data Center has no v3");
     assert_eq!(s.get("hub", "/rest/api/2/myself").await.status, 200, "Cloud answers v2 too");
 }
+
+/// `fields.updated` of `key`, as an instant.
+async fn updated(s: &Sim, site: &str, key: &str) -> chrono::DateTime<chrono::Utc> {
+    let v = s.get(site, &format!("{}/issue/{key}?fields=updated", s.api(site))).await.body;
+    let text = v["fields"]["updated"].as_str().unwrap_or_else(|| panic!("{key} has no updated: {v}"));
+    chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.3f%z").expect("Jira's timestamp format").to_utc()
+}
+
+/// Returns once the clock is past `t` (timestamps have milliseconds, so a
+/// change in the same millisecond would not show).
+async fn clock_past(t: chrono::DateTime<chrono::Utc>) {
+    let what = format!("the clock to pass {t}");
+    super::support::wait_until(std::time::Duration::from_secs(2), &what, || async {
+        (chrono::Utc::now() > t).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn links_comments_and_transitions_bump_updated() {
+    let s = Sim::start().await;
+    for site in ["hub", "apac"] {
+        let project = if site == "hub" { "PORT" } else { "APAC" };
+        let api = s.api(site);
+        let a = s.create(site, project, "one end", json!({})).await;
+        let b = s.create(site, project, "other end", json!({})).await;
+
+        let (a0, b0) = (updated(&s, site, &a).await, updated(&s, site, &b).await);
+        clock_past(a0.max(b0)).await;
+        let link = json!({"type": {"name": "Relates"}, "inwardIssue": {"key": a}, "outwardIssue": {"key": b}});
+        assert_eq!(s.call(site, "POST", &format!("{api}/issueLink"), Some(&link)).await.status, 201);
+        let (a1, b1) = (updated(&s, site, &a).await, updated(&s, site, &b).await);
+        assert!(a1 > a0 && b1 > b0, "{site}: a link bumps both ends: {a0} -> {a1}, {b0} -> {b1}");
+
+        clock_past(a1).await;
+        let comment = json!({"body": "noted"});
+        let r = s.call(site, "POST", &format!("/rest/api/2/issue/{a}/comment"), Some(&comment)).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let a2 = updated(&s, site, &a).await;
+        assert!(a2 > a1, "{site}: a comment bumps updated: {a1} -> {a2}");
+
+        clock_past(a2).await;
+        let start = json!({"transition": {"id": "11"}});
+        assert_eq!(s.call(site, "POST", &format!("{api}/issue/{a}/transitions"), Some(&start)).await.status, 204);
+        let a3 = updated(&s, site, &a).await;
+        assert!(a3 > a2, "{site}: a transition bumps updated: {a2} -> {a3}");
+    }
+}

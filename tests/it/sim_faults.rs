@@ -150,6 +150,7 @@ async fn rate_limits_answer_429_with_jiras_headers() {
     assert_eq!(s.get("hub", "/rest/api/3/myself").await.status, 200, "reads have their own budget");
     let st = s.stats("hub").await;
     assert_eq!((st["rate_limited"].as_u64(), st["writes"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(st["mutations"], 2, "two creates, no search");
 
     s.control("hub", "DELETE", "/_sim/faults", None).await;
     let a = s.create("hub", "PORT", "a", json!({})).await;
@@ -212,7 +213,7 @@ async fn reset_restores_the_seed_and_zeroes_counters() {
     assert_eq!(s.get("emea", "/rest/api/3/issue/EMEA-3").await.status, 404);
     assert_eq!(s.get("emea", "/rest/api/3/issue/EMEA-1").await.status, 200);
     let st = s.stats("emea").await;
-    assert_eq!(st["writes"], 0);
+    assert_eq!((&st["writes"], &st["mutations"]), (&json!(0), &json!(0)));
     assert_eq!(st["requests"]["GET /rest/api/3/issue/{issueIdOrKey}"], 2);
 }
 
@@ -256,4 +257,186 @@ fn print_config_round_trips() {
     let world = jirafed::sim::WorldConfig::from_toml(&text).expect("the printed world parses");
     assert_eq!(world.sites.len(), 3);
     assert!(text.contains("sim-token"));
+}
+
+/// `reads`, `writes`, `mutations` of a site's stats.
+async fn counters(s: &Sim, site: &str) -> [u64; 3] {
+    let st = s.stats(site).await;
+    ["reads", "writes", "mutations"].map(|k| st[k].as_u64().unwrap_or_else(|| panic!("no {k} in {st}")))
+}
+
+#[tokio::test]
+async fn post_searches_count_as_writes_but_not_as_mutations() {
+    let s = Sim::start().await;
+    for (site, project, path) in [("hub", "PORT", "/rest/api/3/search/jql"), ("apac", "APAC", "/rest/api/2/search")] {
+        let before = counters(&s, site).await;
+        let search = json!({"jql": format!("project = {project}"), "fields": ["key"]});
+        let r = s.call(site, "POST", path, Some(&search)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let [reads, writes, mutations] = counters(&s, site).await;
+        assert_eq!([reads, writes, mutations], [before[0], before[1] + 1, before[2]], "{site}: a POST search");
+        s.create(site, project, "counted", json!({})).await;
+        assert_eq!(counters(&s, site).await, [reads, writes + 1, mutations + 1], "{site}: a create");
+    }
+    // The read budget still pays for POST searches, as Jira's limits do.
+    s.control("hub", "POST", "/_sim/faults", Some(&json!({"read_rate": {"per_second": 0.01, "burst": 1}}))).await;
+    let search = json!({"jql": "project = PORT"});
+    assert_eq!(s.call("hub", "POST", "/rest/api/3/search/jql", Some(&search)).await.status, 200);
+    assert_eq!(s.call("hub", "POST", "/rest/api/3/search/jql", Some(&search)).await.status, 429);
+    s.create("hub", "PORT", "writes have their own budget", json!({})).await;
+}
+
+#[tokio::test]
+async fn a_fixed_retry_after_is_sent_and_held() {
+    let s = Sim::start().await;
+    // Two tokens a second: the bucket is empty for 500 ms after the first
+    // create, long enough for the next call even on a loaded machine.
+    let faults = json!({"write_rate": {"per_second": 2.0, "burst": 1, "retry_after": 2}});
+    let r = s.control("hub", "POST", "/_sim/faults", Some(&faults)).await;
+    assert_eq!(r.body["write_rate"]["retry_after"], 2, "{}", r.body);
+    s.create("hub", "PORT", "the burst", json!({})).await;
+    let body = json!({"fields": {"project": {"key": "PORT"}, "issuetype": {"name": "Task"}, "summary": "x"}});
+    let sent = chrono::Utc::now();
+    let refused = s.call("hub", "POST", "/rest/api/3/issue", Some(&body)).await;
+    let answered = chrono::Utc::now();
+    assert_eq!(refused.status, 429);
+    let h = |r: &super::support::Resp, k: &str| r.headers[k].to_str().unwrap().to_string();
+    assert_eq!(h(&refused, "retry-after"), "2");
+    let reset = h(&refused, "x-ratelimit-reset");
+    let two = chrono::Duration::seconds(2);
+    let fmt = |t: chrono::DateTime<chrono::Utc>| (t + two).format("%Y-%m-%dT%H:%MZ").to_string();
+    assert!([fmt(sent), fmt(answered)].contains(&reset), "reset {reset} is two seconds after the 429");
+    // After 600 ms the bucket has a token again; it stays closed anyway.
+    let refused_at = std::time::Instant::now();
+    wait_until(Duration::from_secs(2), "600 ms to pass", || async {
+        (refused_at.elapsed() >= Duration::from_millis(600)).then_some(())
+    })
+    .await;
+    let again = s.call("hub", "POST", "/rest/api/3/issue", Some(&body)).await;
+    assert_eq!((again.status, h(&again, "retry-after")), (429, "2".to_string()));
+    assert_eq!(s.get("hub", "/rest/api/3/myself").await.status, 200, "reads are not held");
+    let open = wait_until(Duration::from_secs(5), "the write budget to open", || {
+        let (s, body) = (&s, &body);
+        async move {
+            let r = s.call("hub", "POST", "/rest/api/3/issue", Some(body)).await;
+            (r.status == 201).then_some(std::time::Instant::now())
+        }
+    })
+    .await;
+    assert!(open.duration_since(refused_at) >= Duration::from_millis(1900), "held for the two seconds announced");
+}
+
+#[tokio::test]
+async fn lost_responses_apply_the_write_but_answer_502_or_reset() {
+    let s = Sim::start().await;
+    let faults = json!({"lost_response_rate": 1.0});
+    assert_eq!(s.control("hub", "POST", "/_sim/faults", Some(&faults)).await.status, 200);
+    assert_eq!(s.get("hub", "/rest/api/3/myself").await.status, 200, "reads are answered");
+    let body = json!({"fields": {"project": {"key": "PORT"}, "issuetype": {"name": "Story"}, "summary": "ghost"}});
+    let r = s.call("hub", "POST", "/rest/api/3/issue", Some(&body)).await;
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert!(r.body["errorMessages"][0].is_string(), "Jira's error shape: {}", r.body);
+    let st = s.stats("hub").await;
+    assert_eq!((&st["errors_injected"], &st["mutations"]), (&json!(1), &json!(1)), "{st}");
+    let issue = s.get("hub", "/rest/api/3/issue/PORT-1?fields=summary").await;
+    assert_eq!((issue.status, &issue.body["fields"]["summary"]), (200, &json!("ghost")), "the create happened");
+
+    s.control("hub", "POST", "/_sim/faults", Some(&json!({"lost_response_as": "reset"}))).await;
+    let url = format!("{}/rest/api/3/issue/PORT-1", s.base("hub"));
+    let edit = json!({"fields": {"summary": "edited in the dark"}});
+    let sent = s.http.put(&url).basic_auth("sync-bot@example.com", Some("sim-token")).json(&edit).send().await;
+    assert!(sent.is_err(), "the connection is closed without an answer");
+    s.control("hub", "DELETE", "/_sim/faults", None).await;
+    let issue = s.get("hub", "/rest/api/3/issue/PORT-1?fields=summary").await;
+    assert_eq!(issue.body["fields"]["summary"], "edited in the dark", "the edit happened");
+    assert_eq!(s.stats("hub").await["errors_injected"], 2);
+}
+
+/// A small world: one cloud and one Data Center site, with their own
+/// technical users; the ports given are taken by nobody (`--port-base` moves them).
+const SMALL_WORLD: &str = r#"
+[[sites]]
+name = "solo"
+flavour = "cloud"
+port = 1
+
+  [[sites.projects]]
+  key = "SOLO"
+  name = "Solo"
+
+  [[sites.users]]
+  name = "robot"
+  display_name = "Robot"
+  email = "robot@example.org"
+  token = "robot-token"
+
+[[sites]]
+name = "onprem"
+flavour = "datacenter"
+port = 2
+
+  [[sites.projects]]
+  key = "ONP"
+  name = "On premises"
+
+  [[sites.users]]
+  name = "butler"
+  display_name = "Butler"
+  email = "butler@example.org"
+  pat = "butler-pat"
+  password = "butler-password"
+"#;
+
+#[test]
+fn print_config_applies_port_base_to_a_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("world.toml");
+    std::fs::write(&file, SMALL_WORLD).unwrap();
+    let ports = |extra: &[&str]| {
+        let mut args = vec!["sim", "--print-config", "--config", file.to_str().unwrap()];
+        args.extend(extra);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_jirafed")).args(&args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let world = jirafed::sim::WorldConfig::from_toml(&String::from_utf8(out.stdout).unwrap()).unwrap();
+        world.sites.iter().map(|s| s.port).collect::<Vec<_>>()
+    };
+    assert_eq!(ports(&[]), [1, 2], "without --port-base the file's ports stand");
+    assert_eq!(ports(&["--port-base", "9900"]), [9901, 9902]);
+    assert_eq!(ports(&["--port-base", "0"]), [0, 0]);
+}
+
+#[tokio::test]
+async fn the_sim_command_serves_a_config_file_on_free_ports() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("world.toml");
+    std::fs::write(&file, SMALL_WORLD).unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_jirafed"))
+        .args(["sim", "--config", file.to_str().unwrap(), "--port-base", "0"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut banner = Vec::new();
+    while !banner.last().is_some_and(|l: &String| l.starts_with("control:")) {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.expect("banner");
+        banner.push(line.unwrap().expect("the banner ends with the control line"));
+    }
+    let url = |site: &str| {
+        let line = banner.iter().find(|l| l.split_whitespace().next() == Some(site) && l.contains("http://"));
+        line.and_then(|l| l.split_whitespace().find(|w| w.starts_with("http://"))).expect(site).to_string()
+    };
+    let text = banner.join("\n");
+    assert!(text.contains("robot@example.org / API token robot-token"), "{text}");
+    assert!(text.contains("PAT butler-pat (or butler / butler-password)"), "{text}");
+    assert!(!text.contains("sim-token") && !text.contains("sync-bot"), "no default credentials: {text}");
+    let http = reqwest::Client::new();
+    let solo = http
+        .get(format!("{}/rest/api/3/project/SOLO", url("solo")))
+        .basic_auth("robot@example.org", Some("robot-token"));
+    assert_eq!(solo.send().await.unwrap().status(), 200);
+    let onprem = http.get(format!("{}/rest/api/2/project/ONP", url("onprem"))).bearer_auth("butler-pat");
+    assert_eq!(onprem.send().await.unwrap().status(), 200);
+    child.kill().await.expect("kill");
 }

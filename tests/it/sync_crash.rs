@@ -178,8 +178,9 @@ fn pick(i: usize, len: usize) -> usize {
     (i.wrapping_mul(2_654_435_761) >> 7) % len
 }
 
+/// Real changes a site took (`mutations`: its `writes` count searches too).
 async fn writes(sim: &Sim, site: &str) -> u64 {
-    sim.stats(site).await["writes"].as_u64().unwrap_or(0)
+    sim.stats(site).await["mutations"].as_u64().unwrap_or(0)
 }
 
 /// Every issue of a JQL search on `site` (v2 shapes), paged to the end.

@@ -109,8 +109,9 @@ async fn incompatible_field_types_are_refused_at_start() {
     assert!(err.contains("\"Story Pointz\" does not exist on emea; did you mean \"Story Points\""), "{err}");
 }
 
+/// Real changes a site took (`mutations`: its `writes` count searches too).
 fn writes(stats: &serde_json::Value) -> u64 {
-    stats["writes"].as_u64().unwrap_or(0)
+    stats["mutations"].as_u64().unwrap_or(0)
 }
 
 /// 100 edits on the secondaries settle with no echo: the secondaries get no

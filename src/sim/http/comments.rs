@@ -9,13 +9,44 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::issues::issue_id;
-use super::{Caller, Params, body_json, error, json, op_error, param, prepare_write, require};
+use super::{Caller, Params, body_json, error, holds, json, op_error, param, prepare_write, visible_issue};
 use crate::sim::ops::{self, OpError};
 use crate::sim::render::{Api, View};
 use crate::sim::state::Site;
 
+fn comment_not_found(id: &str) -> Response {
+    error(StatusCode::NOT_FOUND, &format!("Can not find a comment for the id: {id}."))
+}
+
 fn comment_id(s: &str) -> Result<u64, Response> {
-    s.parse().map_err(|_| error(StatusCode::NOT_FOUND, &format!("Can not find a comment for the id: {s}.")))
+    s.parse().map_err(|_| comment_not_found(s))
+}
+
+/// The checks before changing comment `cid` of issue `key`: the issue is
+/// visible, the comment exists, and the caller holds `all` (anyone's
+/// comments) or, for their own comment, `own`, as Jira's comment
+/// permissions go. Gives the issue and comment ids.
+fn prepare_comment_change(
+    site: &Site,
+    caller: &Caller,
+    key: &str,
+    cid: &str,
+    (all, own): (&str, &str),
+    what: &str,
+) -> Result<(u64, u64), Response> {
+    let (id, project) = visible_issue(site, caller, key)?;
+    let cid = comment_id(cid)?;
+    let author = {
+        let data = site.data();
+        let comment = data.issues.get(&id).and_then(|i| i.comments.iter().find(|c| c.id == cid));
+        comment.map(|c| c.author.clone()).ok_or_else(|| comment_not_found(&cid.to_string()))?
+    };
+    let mine = author == caller.login;
+    if holds(site, caller, all, &project) || (mine && holds(site, caller, own, &project)) {
+        Ok((id, cid))
+    } else {
+        Err(error(StatusCode::FORBIDDEN, &format!("You do not have permission to {what}.")))
+    }
 }
 
 pub async fn list(
@@ -25,7 +56,7 @@ pub async fn list(
     Path(key): Path<String>,
     q: Params,
 ) -> Response {
-    let id = match issue_id(&site, &key) {
+    let id = match issue_id(&site, &caller, &key) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -68,7 +99,7 @@ pub async fn get(
     Extension(api): Extension<Api>,
     Path((key, cid)): Path<(String, String)>,
 ) -> Response {
-    match (issue_id(&site, &key), comment_id(&cid)) {
+    match (issue_id(&site, &caller, &key), comment_id(&cid)) {
         (Ok(id), Ok(cid)) => render_one(&site, &caller, api, id, cid, StatusCode::OK),
         (Err(r), _) | (_, Err(r)) => r,
     }
@@ -81,12 +112,13 @@ pub async fn update(
     Path((key, cid)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = require(&site, &caller, "EDIT_ALL_COMMENTS", "edit this comment") {
-        return r;
-    }
-    let (id, cid, body) = match (issue_id(&site, &key), comment_id(&cid), body_json(&body)) {
-        (Ok(id), Ok(cid), Ok(b)) => (id, cid, b),
-        (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
+    let perms = ("EDIT_ALL_COMMENTS", "EDIT_OWN_COMMENTS");
+    let (id, cid, body) = match prepare_comment_change(&site, &caller, &key, &cid, perms, "edit this comment") {
+        Ok((id, cid)) => match body_json(&body) {
+            Ok(b) => (id, cid, b),
+            Err(r) => return r,
+        },
+        Err(r) => return r,
     };
     match site.mutate(|d| ops::update_comment(d, api, &caller.login, id, cid, &body)) {
         Ok(()) => render_one(&site, &caller, api, id, cid, StatusCode::OK),
@@ -99,12 +131,10 @@ pub async fn delete(
     Extension(caller): Extension<Caller>,
     Path((key, cid)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = require(&site, &caller, "DELETE_ALL_COMMENTS", "delete this comment") {
-        return r;
-    }
-    let (id, cid) = match (issue_id(&site, &key), comment_id(&cid)) {
-        (Ok(id), Ok(cid)) => (id, cid),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let perms = ("DELETE_ALL_COMMENTS", "DELETE_OWN_COMMENTS");
+    let (id, cid) = match prepare_comment_change(&site, &caller, &key, &cid, perms, "delete this comment") {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     match site.mutate(|d| ops::delete_comment(d, &caller.login, id, cid)) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),

@@ -9,14 +9,25 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{Caller, Params, body_json, error, json, op_error, param, params, prepare_write, require};
+use super::{
+    Caller, Params, body_json, error, holds, json, op_error, param, params, prepare_write, require, require_in,
+    visible_issue,
+};
 use crate::sim::ops::{self, OpError};
 use crate::sim::render::{Api, FieldFilter, View};
 use crate::sim::state::Site;
 
-/// Resolves `{issueIdOrKey}` or answers Jira's 404.
-pub fn issue_id(site: &Site, key: &str) -> Result<u64, Response> {
-    site.data().issue_id(key).ok_or_else(|| op_error(OpError::issue_not_found()))
+/// Resolves `{issueIdOrKey}` to an issue the caller may see, or answers
+/// Jira's 404.
+pub fn issue_id(site: &Site, caller: &Caller, key: &str) -> Result<u64, Response> {
+    visible_issue(site, caller, key).map(|(id, _)| id)
+}
+
+/// The project a create body names, if it exists.
+fn body_project(site: &Site, body: &Value) -> Option<String> {
+    let p = body.pointer("/fields/project")?;
+    let key = p.get("key").or_else(|| p.get("id")).and_then(Value::as_str)?;
+    site.data().project(key).map(|p| p.key.clone())
 }
 
 pub async fn create(
@@ -32,6 +43,16 @@ pub async fn create(
         Ok(b) => b,
         Err(r) => return r,
     };
+    if let Some(project) = body_project(&site, &body) {
+        // A project the caller cannot see is no valid project to them.
+        if !holds(&site, &caller, "BROWSE_PROJECTS", &project) {
+            let errors = json!({"project": "Specify a valid project ID or key"});
+            return json(StatusCode::BAD_REQUEST, json!({"errorMessages": [], "errors": errors}));
+        }
+        if let Err(r) = require_in(&site, &caller, "CREATE_ISSUES", "create issues in this project", &project) {
+            return r;
+        }
+    }
     match site.mutate(|d| ops::create_issue(d, api, &caller.login, &body)) {
         Ok(id) => {
             let data = site.data();
@@ -50,7 +71,7 @@ pub async fn get(
     Path(key): Path<String>,
     q: Params,
 ) -> Response {
-    let id = match issue_id(&site, &key) {
+    let id = match issue_id(&site, &caller, &key) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -92,11 +113,11 @@ pub async fn delete(
     Path(key): Path<String>,
     q: Params,
 ) -> Response {
-    if let Err(r) = require(&site, &caller, "DELETE_ISSUES", "delete this issue") {
-        return r;
-    }
-    let id = match issue_id(&site, &key) {
-        Ok(id) => id,
+    let id = match visible_issue(&site, &caller, &key) {
+        Ok((id, project)) => match require_in(&site, &caller, "DELETE_ISSUES", "delete this issue", &project) {
+            Ok(()) => id,
+            Err(r) => return r,
+        },
         Err(r) => return r,
     };
     let subtasks = param(&q, "deleteSubtasks") == Some("true");
@@ -113,14 +134,16 @@ pub async fn transitions(
     Path(key): Path<String>,
     q: Params,
 ) -> Response {
-    let id = match issue_id(&site, &key) {
+    let id = match issue_id(&site, &caller, &key) {
         Ok(id) => id,
         Err(r) => return r,
     };
     let with_fields = params(&q, "expand").iter().any(|e| e.contains("transitions.fields"));
     let data = site.data();
     let Some(issue) = data.issues.get(&id) else { return op_error(OpError::issue_not_found()) };
-    let allowed = data.user(&caller.login).is_some_and(|u| crate::sim::auth::has_permission(u, "TRANSITION_ISSUES"));
+    let allowed = data
+        .user(&caller.login)
+        .is_some_and(|u| crate::sim::auth::has_permission_in(u, "TRANSITION_ISSUES", &issue.project));
     let view = View::new(&data, api, caller.tz);
     let list: Vec<Value> = if allowed {
         ops::available_transitions(issue)
@@ -168,10 +191,11 @@ pub async fn transition(
 
 pub async fn property_keys(
     State(site): State<Arc<Site>>,
+    Extension(caller): Extension<Caller>,
     Extension(api): Extension<Api>,
     Path(key): Path<String>,
 ) -> Response {
-    let id = match issue_id(&site, &key) {
+    let id = match issue_id(&site, &caller, &key) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -185,8 +209,12 @@ pub async fn property_keys(
     json(StatusCode::OK, json!({"keys": keys}))
 }
 
-pub async fn property_get(State(site): State<Arc<Site>>, Path((key, prop)): Path<(String, String)>) -> Response {
-    let id = match issue_id(&site, &key) {
+pub async fn property_get(
+    State(site): State<Arc<Site>>,
+    Extension(caller): Extension<Caller>,
+    Path((key, prop)): Path<(String, String)>,
+) -> Response {
+    let id = match issue_id(&site, &caller, &key) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -220,11 +248,11 @@ pub async fn property_delete(
     Extension(caller): Extension<Caller>,
     Path((key, prop)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = require(&site, &caller, "EDIT_ISSUES", "edit this issue") {
-        return r;
-    }
-    let id = match issue_id(&site, &key) {
-        Ok(id) => id,
+    let id = match visible_issue(&site, &caller, &key) {
+        Ok((id, project)) => match require_in(&site, &caller, "EDIT_ISSUES", "edit this issue", &project) {
+            Ok(()) => id,
+            Err(r) => return r,
+        },
         Err(r) => return r,
     };
     let mut data = site.data();

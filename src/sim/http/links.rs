@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::issues::issue_id;
-use super::{Caller, Params, body_json, error, json, op_error, param, prepare_write, require};
+use super::{
+    Caller, Params, body_json, error, json, op_error, param, prepare_write, require, require_in, visible_issue,
+};
 use crate::sim::ops::{self, OpError};
 use crate::sim::render::{Api, View};
 use crate::sim::state::Site;
@@ -23,10 +25,43 @@ pub async fn create(State(site): State<Arc<Site>>, Extension(caller): Extension<
         Ok(b) => b,
         Err(r) => return r,
     };
+    if let Err(r) = linkable(&site, &caller, &body) {
+        return r;
+    }
     match site.mutate(|d| ops::create_link(d, &caller.login, &body)) {
         Ok(()) => StatusCode::CREATED.into_response(),
         Err(e) => op_error(e),
     }
+}
+
+/// Both issues of a new link must be visible (404 otherwise, as Jira
+/// answers), and the caller must hold LINK_ISSUES in the project of the
+/// `outwardIssue`, the one Jira's documentation names.
+fn linkable(site: &Site, caller: &Caller, body: &Value) -> Result<(), Response> {
+    let named = |k: &str| body.get(k).and_then(|i| i.get("key").or_else(|| i.get("id"))).and_then(Value::as_str);
+    let mut outward_project = None;
+    for side in ["inwardIssue", "outwardIssue"] {
+        // A missing side is the operation's own 404 or 400 to give.
+        if let Some(key) = named(side) {
+            let (_, project) = visible_issue(site, caller, key)?;
+            if side == "outwardIssue" {
+                outward_project = Some(project);
+            }
+        }
+    }
+    match outward_project {
+        Some(p) => require_in(site, caller, "LINK_ISSUES", "link issues", &p),
+        None => Ok(()),
+    }
+}
+
+/// Whether the caller may see both ends of `link`.
+fn sees_link(site: &Site, caller: &Caller, link: u64) -> bool {
+    let ends = {
+        let data = site.data();
+        data.links.get(&link).map(|l| [l.source, l.destination])
+    };
+    ends.is_some_and(|ends| ends.iter().all(|id| visible_issue(site, caller, &id.to_string()).is_ok()))
 }
 
 fn link_not_found(id: &str) -> Response {
@@ -39,6 +74,9 @@ pub async fn get(
     Extension(api): Extension<Api>,
     Path(id): Path<String>,
 ) -> Response {
+    if !id.parse::<u64>().is_ok_and(|n| sees_link(&site, &caller, n)) {
+        return link_not_found(&id);
+    }
     let data = site.data();
     match id.parse::<u64>().ok().and_then(|n| data.links.get(&n)) {
         Some(l) => json(StatusCode::OK, View::new(&data, api, caller.tz).issue_link_full(l)),
@@ -54,7 +92,9 @@ pub async fn delete(
     if let Err(r) = require(&site, &caller, "LINK_ISSUES", "delete this link") {
         return r;
     }
-    let Ok(n) = id.parse::<u64>() else { return link_not_found(&id) };
+    let Some(n) = id.parse::<u64>().ok().filter(|n| sees_link(&site, &caller, *n)) else {
+        return link_not_found(&id);
+    };
     match site.mutate(|d| ops::delete_link(d, &caller.login, n)) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => op_error(e),
@@ -72,11 +112,12 @@ fn remote_json(base: &str, api: Api, issue: u64, r: &crate::sim::model::RemoteLi
 
 pub async fn remote_list(
     State(site): State<Arc<Site>>,
+    Extension(caller): Extension<Caller>,
     Extension(api): Extension<Api>,
     Path(key): Path<String>,
     q: Params,
 ) -> Response {
-    let id = match issue_id(&site, &key) {
+    let id = match issue_id(&site, &caller, &key) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -100,10 +141,11 @@ pub async fn remote_list(
 
 pub async fn remote_get(
     State(site): State<Arc<Site>>,
+    Extension(caller): Extension<Caller>,
     Extension(api): Extension<Api>,
     Path((key, link)): Path<(String, String)>,
 ) -> Response {
-    let id = match issue_id(&site, &key) {
+    let id = match issue_id(&site, &caller, &key) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -140,6 +182,13 @@ pub async fn remote_upsert(
     }
 }
 
+/// The visible issue whose remote links the caller may change.
+fn linked_issue(site: &Site, caller: &Caller, key: &str) -> Result<u64, Response> {
+    let (id, project) = visible_issue(site, caller, key)?;
+    require_in(site, caller, "LINK_ISSUES", "delete this link", &project)?;
+    Ok(id)
+}
+
 fn remove_remote(site: &Site, id: u64, pred: impl Fn(&crate::sim::model::RemoteLink) -> bool) -> Response {
     let mut data = site.data();
     let Some(issue) = data.issues.get_mut(&id) else { return op_error(OpError::issue_not_found()) };
@@ -156,10 +205,7 @@ pub async fn remote_delete(
     Extension(caller): Extension<Caller>,
     Path((key, link)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = require(&site, &caller, "LINK_ISSUES", "delete this link") {
-        return r;
-    }
-    match issue_id(&site, &key) {
+    match linked_issue(&site, &caller, &key) {
         Ok(id) => remove_remote(&site, id, |r| r.id.to_string() == link),
         Err(r) => r,
     }
@@ -171,13 +217,10 @@ pub async fn remote_delete_by_global_id(
     Path(key): Path<String>,
     q: Params,
 ) -> Response {
-    if let Err(r) = require(&site, &caller, "LINK_ISSUES", "delete this link") {
-        return r;
-    }
     let Some(global) = param(&q, "globalId").map(str::to_string) else {
         return error(StatusCode::BAD_REQUEST, "The globalId parameter is required.");
     };
-    match issue_id(&site, &key) {
+    match linked_issue(&site, &caller, &key) {
         Ok(id) => remove_remote(&site, id, |r| r.global_id.as_deref() == Some(global.as_str())),
         Err(r) => r,
     }

@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::issues::issue_id;
-use super::{Caller, Params, error, json, op_error, param};
+use super::{Caller, Params, error, json, op_error, param, visible_issue};
 use crate::config::Flavour;
 use crate::sim::model::*;
 use crate::sim::ops::OpError;
@@ -174,8 +174,12 @@ pub async fn fields(State(site): State<Arc<Site>>) -> Response {
     json(StatusCode::OK, Value::Array(list))
 }
 
-fn project_or_404(data: &SiteData, key: &str) -> Result<Project, Response> {
+/// The project `key` names, if the caller may browse it: Jira answers one
+/// 404 for a project that does not exist and one the caller cannot see.
+fn project_or_404(data: &SiteData, caller: &Caller, key: &str) -> Result<Project, Response> {
+    let visible = |p: &&Project| data.user(&caller.login).is_some_and(|u| crate::sim::auth::can_browse(u, &p.key));
     data.project(key)
+        .filter(visible)
         .cloned()
         .ok_or_else(|| error(StatusCode::NOT_FOUND, &format!("No project could be found with key '{key}'.")))
 }
@@ -206,7 +210,7 @@ pub async fn createmeta_types(
     q: Params,
 ) -> Response {
     let data = site.data();
-    if let Err(r) = project_or_404(&data, &project) {
+    if let Err(r) = project_or_404(&data, &caller, &project) {
         return r;
     }
     let view = View::new(&data, api, caller.tz);
@@ -223,7 +227,7 @@ pub async fn createmeta_fields(
     q: Params,
 ) -> Response {
     let data = site.data();
-    let project = match project_or_404(&data, &project) {
+    let project = match project_or_404(&data, &caller, &project) {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -258,7 +262,7 @@ pub async fn editmeta(
     Extension(api): Extension<Api>,
     Path(key): Path<String>,
 ) -> Response {
-    let id = match issue_id(&site, &key) {
+    let id = match issue_id(&site, &caller, &key) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -267,7 +271,8 @@ pub async fn editmeta(
     let project = data.project(&issue.project).cloned();
     let subtask = issue_type_def(&issue.issuetype).is_some_and(|t| t.2);
     let view = View::new(&data, api, caller.tz);
-    let can_edit = data.user(&caller.login).is_some_and(|u| crate::sim::auth::has_permission(u, "EDIT_ISSUES"));
+    let can_edit =
+        data.user(&caller.login).is_some_and(|u| crate::sim::auth::has_permission_in(u, "EDIT_ISSUES", &issue.project));
     let fields: Map<String, Value> = data
         .fields
         .iter()
@@ -303,7 +308,7 @@ pub async fn project(
     Path(key): Path<String>,
 ) -> Response {
     let data = site.data();
-    match project_or_404(&data, &key) {
+    match project_or_404(&data, &caller, &key) {
         Ok(p) => json(StatusCode::OK, View::new(&data, api, caller.tz).project(&p)),
         Err(r) => r,
     }
@@ -356,18 +361,21 @@ pub async fn my_permissions(
             return error(StatusCode::BAD_REQUEST, &format!("Invalid permission key: {bad}"));
         }
     }
-    let for_project = param(&q, "projectKey").or(param(&q, "projectId"));
-    if let Some(p) = for_project {
-        if data.project(p).is_none() {
-            return error(StatusCode::NOT_FOUND, &format!("No project could be found with key '{p}'."));
-        }
-    }
+    drop(data);
+    let project = match permission_context(&site, &caller, &q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let data = site.data();
     let user = data.user(&caller.login);
     let perms: Map<String, Value> = PERMISSIONS
         .iter()
         .filter(|p| wanted.as_ref().is_none_or(|w| w.iter().any(|k| k == p.1)))
         .map(|(id, key, name)| {
-            let have = user.is_some_and(|u| crate::sim::auth::has_permission(u, key));
+            let have = user.is_some_and(|u| match &project {
+                Some(p) => crate::sim::auth::has_permission_in(u, key, p),
+                None => crate::sim::auth::has_permission(u, key),
+            });
             (
                 key.to_string(),
                 json!({"id": id, "key": key, "name": name, "type": "PROJECT", "description": format!("Ability to {}.", name.to_lowercase()), "havePermission": have}),
@@ -375,4 +383,17 @@ pub async fn my_permissions(
         })
         .collect();
     json(StatusCode::OK, json!({"permissions": perms}))
+}
+
+/// The project `mypermissions` answers for (`projectKey`/`projectId`, or the
+/// project of `issueKey`/`issueId`), or none: the global context. A project
+/// or issue the caller cannot see is a 404, as Jira answers.
+fn permission_context(site: &Site, caller: &Caller, q: &Params) -> Result<Option<String>, Response> {
+    if let Some(p) = param(q, "projectKey").or(param(q, "projectId")) {
+        return project_or_404(&site.data(), caller, p).map(|p| Some(p.key));
+    }
+    match param(q, "issueKey").or(param(q, "issueId")) {
+        Some(i) => visible_issue(site, caller, i).map(|(_, project)| Some(project)),
+        None => Ok(None),
+    }
 }

@@ -29,7 +29,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::auth;
-use super::faults::{Limit, Refusal};
+use super::faults::{Limit, LostResponse, Refusal};
 use super::ops::OpError;
 use super::render::{Api, error_body};
 use super::state::{LogEntry, Site};
@@ -77,8 +77,9 @@ pub fn body_json(bytes: &Bytes) -> Result<Value, Response> {
     })
 }
 
-/// The checks every write to one issue starts with: the caller may, the
-/// issue exists, the body is JSON. Gives the issue id and the body.
+/// The checks every write to one issue starts with: the issue exists and
+/// the caller may see it (404), the caller holds `permission` in its
+/// project (403), the body is JSON. Gives the issue id and the body.
 pub fn prepare_write(
     site: &Site,
     caller: &Caller,
@@ -87,17 +88,51 @@ pub fn prepare_write(
     key: &str,
     body: &Bytes,
 ) -> Result<(u64, Value), Response> {
-    require(site, caller, permission, what)?;
-    Ok((issues::issue_id(site, key)?, body_json(body)?))
+    let (id, project) = visible_issue(site, caller, key)?;
+    require_in(site, caller, permission, what, &project)?;
+    Ok((id, body_json(body)?))
 }
 
-/// 403 unless the caller holds `permission`.
+/// Resolves `{issueIdOrKey}` to an issue the caller may browse, with its
+/// project's key. Jira answers one 404 for an issue that does not exist and
+/// one the caller cannot see, so that its existence does not leak.
+pub fn visible_issue(site: &Site, caller: &Caller, key: &str) -> Result<(u64, String), Response> {
+    let data = site.data();
+    let issue = data.issue_id(key).and_then(|id| data.issues.get(&id));
+    let user = data.user(&caller.login);
+    match (issue, user) {
+        (Some(i), Some(u)) if auth::can_browse(u, &i.project) => Ok((i.id, i.project.clone())),
+        _ => Err(op_error(OpError::issue_not_found())),
+    }
+}
+
+fn forbidden(what: &str) -> Response {
+    error(StatusCode::FORBIDDEN, &format!("You do not have permission to {what}."))
+}
+
+/// 403 unless the caller holds `permission` in some project (Jira's global
+/// context; the project is checked once known).
 pub fn require(site: &Site, caller: &Caller, permission: &str, what: &str) -> Result<(), Response> {
     let data = site.data();
     match data.user(&caller.login) {
         Some(u) if auth::has_permission(u, permission) => Ok(()),
-        _ => Err(error(StatusCode::FORBIDDEN, &format!("You do not have permission to {what}."))),
+        _ => Err(forbidden(what)),
     }
+}
+
+/// 403 unless the caller holds `permission` in `project`.
+pub fn require_in(site: &Site, caller: &Caller, permission: &str, what: &str, project: &str) -> Result<(), Response> {
+    let data = site.data();
+    match data.user(&caller.login) {
+        Some(u) if auth::has_permission_in(u, permission, project) => Ok(()),
+        _ => Err(forbidden(what)),
+    }
+}
+
+/// Whether the caller holds `permission` in `project` (no answer: for lists
+/// that leave out what the caller may not do).
+pub fn holds(site: &Site, caller: &Caller, permission: &str, project: &str) -> bool {
+    site.data().user(&caller.login).is_some_and(|u| auth::has_permission_in(u, permission, project))
 }
 
 fn api_routes(site: Arc<Site>, api: Api) -> Router {
@@ -180,11 +215,15 @@ async fn rest_layer(State(site): State<Arc<Site>>, matched: MatchedPath, mut req
         Ok(caller) => {
             req.extensions_mut().insert(caller);
             let resp = next.run(req).await;
-            if resp.status().is_success() {
-                let counter = if is_read(&method, &template) { &site.stats.reads } else { &site.stats.writes };
-                counter.fetch_add(1, Ordering::Relaxed);
+            let ok = resp.status().is_success();
+            if ok {
+                site.stats.count_success(method == axum::http::Method::GET, is_search(&template));
             }
-            resp
+            let lost = if ok && method != axum::http::Method::GET { site.faults().lost_response() } else { None };
+            match lost {
+                None => resp,
+                Some(how) => lose(&site, how),
+            }
         }
     };
     site.stats.log(LogEntry { at_ms, method: method.to_string(), template, path, status: response.status().as_u16() });
@@ -223,10 +262,32 @@ fn admit(site: &Site, req: &Request, path: &str) -> Result<Caller, Response> {
     Ok(caller)
 }
 
-/// GETs, and the POSTs that only read (searches), as Jira's rate limits
-/// and our counters treat them.
+/// GETs, and the POSTs that only read (searches): Jira's rate limits take
+/// them from the read budget. (The counters put searches with `writes`, as
+/// non-GET calls, but not with `mutations`.)
 fn is_read(method: &axum::http::Method, path: &str) -> bool {
-    method == axum::http::Method::GET || (method == axum::http::Method::POST && path.contains("/search"))
+    method == axum::http::Method::GET || (method == axum::http::Method::POST && is_search(path))
+}
+
+/// `search`, `search/jql`: a POST there changes nothing.
+fn is_search(path: &str) -> bool {
+    path.contains("/search")
+}
+
+/// Marks a response whose connection [`serve`] drops instead of answering.
+#[derive(Debug, Clone, Copy)]
+struct DropConnection;
+
+/// The answer to a write whose effect stays but whose response is lost
+/// (`lost_response_rate`): a 502, or a 502 marked for [`serve`] to reset
+/// the connection instead (the log shows 502 either way).
+fn lose(site: &Site, how: LostResponse) -> Response {
+    site.stats.errors_injected.fetch_add(1, Ordering::Relaxed);
+    let mut resp = error(StatusCode::BAD_GATEWAY, "Bad gateway (response lost by the simulator).");
+    if how == LostResponse::Reset {
+        resp.extensions_mut().insert(DropConnection);
+    }
+    resp
 }
 
 /// The `{issueIdOrKey}` of an issue path, if any.
@@ -290,7 +351,11 @@ pub async fn serve(listener: TcpListener, site: Arc<Site>, cancel: CancellationT
                         return Err(ResetFault);
                     }
                     let resp = tower::ServiceExt::oneshot(app, req.map(Body::new)).await;
-                    Ok::<_, ResetFault>(resp.unwrap_or_else(|never| match never {}))
+                    let resp = resp.unwrap_or_else(|never| match never {});
+                    if resp.extensions().get::<DropConnection>().is_some() {
+                        return Err(ResetFault);
+                    }
+                    Ok::<_, ResetFault>(resp)
                 }
             });
             let conn = hyper::server::conn::http1::Builder::new()

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use jirafed::config::{Auth, Flavour, InstanceConfig, Role, Secret, SecretSource, defaults};
 use jirafed::ids::InstanceId;
-use jirafed::sim::{Simulator, default_world};
+use jirafed::sim::{Simulator, WorldConfig, default_world};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
@@ -73,7 +73,16 @@ impl Sim {
 
     /// The default world, with [`Sim::call`] acting as `user`.
     pub async fn start_as(user: &'static str) -> Sim {
-        let sim = Simulator::start(&default_world(0)).await.expect("simulator starts");
+        Sim::start_world_as(&default_world(0), user).await
+    }
+
+    /// Serves `world` (its ports as given: 0 for free ones).
+    pub async fn start_world(world: &WorldConfig) -> Sim {
+        Sim::start_world_as(world, "sync-bot").await
+    }
+
+    async fn start_world_as(world: &WorldConfig, user: &'static str) -> Sim {
+        let sim = Simulator::start(world).await.expect("simulator starts");
         Sim { sim, http: reqwest::Client::new(), user }
     }
 
