@@ -49,6 +49,7 @@ fn flow(t: &Table, instances: &BTreeMap<String, Option<Role>>) -> Option<FlowCon
     let issue_types = t.string_map("issue_types");
     let on_delete = t.choice("on_delete", OnDelete::Sever);
     let conflict = t.choice("conflict", ConflictPolicy::PrimaryWins);
+    let read_target = t.choice("read_target", ReadTarget::Auto);
     let fields = fields(t);
     let status = status(&t.table("status"));
     let links = links(&t.table("links"));
@@ -63,6 +64,7 @@ fn flow(t: &Table, instances: &BTreeMap<String, Option<Role>>) -> Option<FlowCon
         issue_types,
         on_delete,
         conflict,
+        read_target,
         fields,
         status,
         links,

@@ -162,6 +162,25 @@ impl Choice for CreatePolicy {
     ];
 }
 
+/// When the planner reads a pair's other side before writing to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadTarget {
+    /// Before every write: an edit made there since the last sync is always
+    /// seen and given to the conflict policy. One more read per change.
+    Always,
+    /// Only when a change there may not have reached jirafed yet: it
+    /// changed in the last minute, its site's webhooks are not confirmed
+    /// (jirafed's own writes not seen coming back), the policy is
+    /// `newest_wins`, or the inbox has a backlog. Otherwise the target is
+    /// taken to hold the last synced values: one read and one write per
+    /// change.
+    Auto,
+}
+
+impl Choice for ReadTarget {
+    const ALL: &'static [(&'static str, Self)] = &[("always", ReadTarget::Always), ("auto", ReadTarget::Auto)];
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnDelete {
     /// Forget the link; both issues stay.
@@ -277,6 +296,8 @@ pub struct FlowConfig {
     pub issue_types: BTreeMap<String, String>,
     pub on_delete: OnDelete,
     pub conflict: ConflictPolicy,
+    /// When the other side of a pair is read before writing to it.
+    pub read_target: ReadTarget,
     pub fields: Vec<FieldMapping>,
     pub status: StatusMap,
     pub links: LinkMap,

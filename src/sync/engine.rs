@@ -50,6 +50,60 @@ pub enum EngineEvent {
     },
 }
 
+/// A change of an issue this recent may still have webhooks on the way.
+pub const HOT: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long after a write its echo may take before the site's webhooks
+/// count as not confirmed.
+pub const ECHO_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+/// Entries kept in [`Activity::changed`] before old ones are pruned.
+const ACTIVITY_LIMIT: usize = 10_000;
+
+/// What the engine has recently seen happen on the sites.
+#[derive(Debug, Default)]
+pub struct Activity {
+    /// Issue -> when a change not made by jirafed was last seen.
+    changed: HashMap<IssuePair, i64>,
+    /// Instance -> when jirafed's last write there succeeded.
+    writes: HashMap<String, i64>,
+    /// Instance -> when the last webhook for jirafed's own write arrived.
+    echoes: HashMap<String, i64>,
+}
+
+impl Activity {
+    pub fn changed(&mut self, issue: IssuePair, at_ms: i64) {
+        if self.changed.len() >= ACTIVITY_LIMIT {
+            let cut = at_ms - HOT.as_millis() as i64;
+            self.changed.retain(|_, t| *t >= cut);
+        }
+        let t = self.changed.entry(issue).or_insert(at_ms);
+        *t = (*t).max(at_ms);
+    }
+
+    pub fn wrote(&mut self, instance: &str, at_ms: i64) {
+        self.writes.insert(instance.to_string(), at_ms);
+    }
+
+    pub fn echoed(&mut self, instance: &str, at_ms: i64) {
+        let t = self.echoes.entry(instance.to_string()).or_insert(at_ms);
+        *t = (*t).max(at_ms);
+    }
+
+    /// Nothing suggests `issue` on `instance` changed without jirafed
+    /// knowing yet: no change of it in the last [`HOT`], and the site is
+    /// seen to deliver webhooks (jirafed's own writes come back as echoes).
+    pub fn quiet(&self, instance: &str, issue: &str, now_ms: i64) -> bool {
+        let hot = HOT.as_millis() as i64;
+        let grace = ECHO_GRACE.as_millis() as i64;
+        let recent = self.changed.get(&(instance.to_string(), issue.to_string())).is_some_and(|t| now_ms - t < hot);
+        let Some(echo) = self.echoes.get(instance) else { return false };
+        let live = match self.writes.get(instance) {
+            Some(w) => *echo + grace >= *w || now_ms - w < grace,
+            None => true,
+        };
+        !recent && live
+    }
+}
+
 /// What every engine task shares.
 pub struct Ctx {
     pub config: Arc<Config>,
@@ -68,6 +122,9 @@ pub struct Ctx {
     /// flight.
     pub pending: Mutex<HashMap<String, Vec<IssuePair>>>,
     pub events: broadcast::Sender<EngineEvent>,
+    /// Recent changes and echoes, for deciding when a write's target must
+    /// be read first (`read_target = "auto"`).
+    pub activity: Mutex<Activity>,
     pub board: Arc<StatusBoard>,
     pub metrics: Arc<Metrics>,
 }
@@ -213,6 +270,7 @@ pub async fn prepare(config: Arc<Config>, store: Store) -> anyhow::Result<Arc<Ct
         wake_writers: Arc::new(Notify::new()),
         pending,
         events,
+        activity: Mutex::default(),
         board,
         metrics: Arc::new(Metrics::new()),
     }))

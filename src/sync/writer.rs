@@ -91,6 +91,7 @@ async fn execute(ctx: &Ctx, e: OutboxEntry) {
             ops.push(Op::Audit { at_ms: now_ms(), payload: audit.to_string().into_bytes() });
             match ctx.store.commit(ops).await {
                 Ok(_) => {
+                    ctx.activity.lock().unwrap_or_else(|p| p.into_inner()).wrote(&e.instance, now_ms());
                     ctx.metrics.write(&e.instance, job.action.name(), WriteOutcome::Ok);
                     let latency_ms = now_ms() - job.origin_ms;
                     tracing::info!(flow = %job.flow, instance = %e.instance, op = job.action.name(), issue = %key, latency_ms, "written");

@@ -74,6 +74,7 @@ async fn plan_batch(ctx: &Ctx) -> anyhow::Result<Pass> {
     let busy = ctx.busy_issues();
     let (entries, skipped) =
         ctx.store.inbox_batch_skipping(BATCH, |instance, issue| busy.contains(&(instance.into(), issue.into())))?;
+    let backlog = entries.len() >= BATCH;
     let mut acked = repeats(&skipped);
     let now = now_ms();
     let mut wait = IDLE;
@@ -84,7 +85,7 @@ async fn plan_batch(ctx: &Ctx) -> anyhow::Result<Pass> {
             None => ready.push(g),
         }
     }
-    let planned = pair::plan(ctx, ready).await;
+    let planned = pair::plan(ctx, ready, backlog).await;
     acked.extend(planned.acked);
     if acked.is_empty() && planned.ops.is_empty() {
         return Ok(Pass::Wait(wait));
@@ -136,6 +137,14 @@ fn group(ctx: &Ctx, entries: Vec<InboxEntry>, acked: &mut Vec<u64>) -> Vec<Group
             continue;
         };
         let own = is_own(ctx, &change);
+        {
+            let mut activity = ctx.activity.lock().unwrap_or_else(|p| p.into_inner());
+            if own {
+                activity.echoed(&e.instance, change.seen_ms);
+            } else {
+                activity.changed((e.instance.clone(), e.issue.clone()), change.seen_ms);
+            }
+        }
         let g = groups.entry((e.instance.clone(), e.issue.clone())).or_insert_with(|| Group {
             instance: e.instance.clone(),
             seqs: vec![],

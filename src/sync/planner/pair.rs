@@ -9,7 +9,7 @@ use super::super::fields::side;
 use super::super::job::{Action, Job, Source, mark};
 use super::Group;
 use super::reads::{self, Got, Wanted};
-use crate::config::{CreatePolicy, OnDelete};
+use crate::config::{CreatePolicy, OnDelete, ReadTarget};
 use crate::jira::model::Issue;
 use crate::mapping;
 use crate::store::{LinkRecord, Op};
@@ -30,17 +30,17 @@ pub(super) struct Planned {
 enum Work {
     /// A secondary issue: read it under its flow's scope (every candidate
     /// flow's when unlinked) and, when linked, its mirror.
-    Secondary { link: Option<LinkRecord>, flows: Vec<usize> },
+    Secondary { link: Option<LinkRecord>, flows: Vec<usize>, read_mirror: bool },
     /// A primary issue: read it, then the secondary of every link it mirrors
     /// that is not settled.
     Primary { links: Vec<LinkRecord> },
 }
 
-pub(super) async fn plan(ctx: &Ctx, groups: Vec<Group>) -> Planned {
+pub(super) async fn plan(ctx: &Ctx, groups: Vec<Group>, backlog: bool) -> Planned {
     let mut out = Planned::default();
     let mut work = Vec::new();
     for g in groups {
-        match classify(ctx, &g) {
+        match classify(ctx, &g, backlog) {
             Class::Defer => {}
             Class::Done => out.acked.extend(g.seqs),
             Class::Work(w) => work.push((g, w)),
@@ -52,7 +52,9 @@ pub(super) async fn plan(ctx: &Ctx, groups: Vec<Group>) -> Planned {
     let found2 = if second.is_empty() { reads::Found::default() } else { second.read(ctx).await };
     for (g, w) in work {
         let result = match &w {
-            Work::Secondary { link, flows } => secondary(ctx, &g, link.as_ref(), flows, &found).await,
+            Work::Secondary { link, flows, read_mirror } => {
+                secondary(ctx, &g, link.as_ref(), flows, *read_mirror, &found).await
+            }
             Work::Primary { links } => primary(ctx, &g, links, &found, &found2).await,
         };
         match result {
@@ -83,7 +85,7 @@ enum Class {
     Work(Work),
 }
 
-fn classify(ctx: &Ctx, g: &Group) -> Class {
+fn classify(ctx: &Ctx, g: &Group, backlog: bool) -> Class {
     let issue = g.change.issue_id.as_str();
     if g.instance == ctx.primary.as_str() {
         let links = ctx.store.links_by_primary(issue).unwrap_or_default();
@@ -121,7 +123,27 @@ fn classify(ctx: &Ctx, g: &Group) -> Class {
     if flows.is_empty() {
         return Class::Done;
     }
-    Class::Work(Work::Secondary { link, flows })
+    let read_mirror = match (&link, flows.first()) {
+        (Some(l), Some(&i)) => backlog || !may_assume_mirror(ctx, &ctx.flows[i], l),
+        _ => false,
+    };
+    Class::Work(Work::Secondary { link, flows, read_mirror })
+}
+
+/// `read_target = "auto"`: the mirror may be taken to hold the shadow
+/// (saving its read) when nothing suggests otherwise. See
+/// [`crate::config::ReadTarget::Auto`] and [`Activity::quiet`](super::super::engine::Activity::quiet).
+fn may_assume_mirror(ctx: &Ctx, flow: &FlowRt, l: &LinkRecord) -> bool {
+    if flow.cfg.read_target != ReadTarget::Auto || flow.conflict == mapping::Conflict::NewestWins {
+        return false;
+    }
+    let Some(shadow) = shadow_of(ctx, l.id) else { return false };
+    let statuses = flow.status.to_primary.is_empty() && flow.status.to_secondary.is_empty();
+    if !(statuses || shadow.status_primary.is_some()) || !flow.rules.iter().all(|r| shadow.values.contains_key(&r.key))
+    {
+        return false;
+    }
+    ctx.activity.lock().unwrap_or_else(|p| p.into_inner()).quiet(ctx.primary.as_str(), &l.primary_issue, now_ms())
 }
 
 /// A link whose secondary issue is planned in this pass does not need its
@@ -151,12 +173,12 @@ fn first_reads(ctx: &Ctx, work: &[(Group, Work)]) -> Wanted {
     for (g, w) in work {
         let issue = g.change.issue_id.as_str();
         match w {
-            Work::Secondary { link, flows } => {
+            Work::Secondary { link, flows, read_mirror } => {
                 for &i in flows {
                     let f = &ctx.flows[i];
                     wanted.add(&g.instance, Some(&f.cfg.scope), issue, &field_ids(f, false));
                 }
-                if let (Some(l), Some(&i)) = (link, flows.first()) {
+                if let (Some(l), Some(&i), true) = (link, flows.first(), read_mirror) {
                     wanted.add(primary, None, &l.primary_issue, &field_ids(&ctx.flows[i], true));
                 }
             }
@@ -218,7 +240,14 @@ fn failed(e: &crate::jira::JiraError) -> reads::Failed {
     reads::Failed { retriable: e.is_retriable(), text: e.to_string() }
 }
 
-async fn secondary(ctx: &Ctx, g: &Group, link: Option<&LinkRecord>, flows: &[usize], found: &reads::Found) -> Outcome {
+async fn secondary(
+    ctx: &Ctx,
+    g: &Group,
+    link: Option<&LinkRecord>,
+    flows: &[usize],
+    read_mirror: bool,
+    found: &reads::Found,
+) -> Outcome {
     let issue_id = g.change.issue_id.as_str();
     for &i in flows {
         let flow = &ctx.flows[i];
@@ -233,6 +262,10 @@ async fn secondary(ctx: &Ctx, g: &Group, link: Option<&LinkRecord>, flows: &[usi
             out.add(create_mirror(ctx, flow, &source, &g.change));
             return Ok(Some(out));
         };
+        if !read_mirror {
+            out.add(plan_link(ctx, flow, l, &source, Mirror::Assumed, &g.change));
+            return Ok(Some(out));
+        }
         let mirror = match found.get(ctx.primary.as_str(), None, &l.primary_issue) {
             Got::Issue(m) => Some(m.clone()),
             Got::Missing => reads::confirm(ctx, ctx.primary.as_str(), &l.primary_issue, &field_ids(flow, true))
@@ -243,7 +276,7 @@ async fn secondary(ctx: &Ctx, g: &Group, link: Option<&LinkRecord>, flows: &[usi
         if let Some(m) = &mirror {
             out.saw(ctx.primary.as_str(), m);
         }
-        out.add(plan_link(ctx, flow, l, &source, mirror, &g.change));
+        out.add(plan_link(ctx, flow, l, &source, Mirror::from(mirror), &g.change));
         return Ok(Some(out));
     }
     // In no flow's scope: deleted, moved out, or never in.
@@ -286,7 +319,7 @@ async fn primary(ctx: &Ctx, g: &Group, links: &[LinkRecord], found: &reads::Foun
         match source {
             Some(s) => {
                 out.saw(&l.secondary, &s);
-                out.add(plan_link(ctx, flow, l, &s, Some(mirror), &g.change));
+                out.add(plan_link(ctx, flow, l, &s, Mirror::Read(mirror), &g.change));
             }
             None => out.add(gone(ctx, l, &g.change)),
         }
@@ -344,19 +377,41 @@ fn plan_link_gone_mirror(flow: &FlowRt, link: &LinkRecord) -> Output {
     Output { ops: vec![Op::LinkDelete { id: link.id }], ..Output::default() }
 }
 
-/// A linked pair, both sides read (`primary: None`: the mirror is gone).
+/// The primary side of a pair as the planner has it.
+enum Mirror {
+    Read(Issue),
+    /// Read, and not there: deleted.
+    Gone,
+    /// Not read: taken to hold the shadow (`read_target = "auto"`).
+    Assumed,
+}
+
+impl From<Option<Issue>> for Mirror {
+    fn from(i: Option<Issue>) -> Mirror {
+        i.map_or(Mirror::Gone, Mirror::Read)
+    }
+}
+
+/// A linked pair, the secondary read, the mirror read or assumed.
 fn plan_link(
     ctx: &Ctx,
     flow: &FlowRt,
     link: &LinkRecord,
     secondary: &Issue,
-    primary: Option<Issue>,
+    mirror: Mirror,
     change: &Change,
 ) -> Output {
-    let Some(primary) = primary else { return plan_link_gone_mirror(flow, link) };
-    let s_side = side(secondary, &flow.fields, false, status_of(secondary));
-    let p_side = side(&primary, &flow.fields, true, status_of(&primary));
     let shadow = shadow_of(ctx, link.id);
+    let (p_side, p_id, p_key) = match (mirror, &shadow) {
+        (Mirror::Gone, _) => return plan_link_gone_mirror(flow, link),
+        (Mirror::Read(p), _) => (side(&p, &flow.fields, true, status_of(&p)), p.id.to_string(), p.key.to_string()),
+        (Mirror::Assumed, Some(h)) => {
+            let side = mapping::Side { values: h.values.clone(), status: h.status_primary.clone(), updated_ms: 0 };
+            (side, link.primary_issue.clone(), link.primary_key.clone())
+        }
+        (Mirror::Assumed, None) => return Output::default(),
+    };
+    let s_side = side(secondary, &flow.fields, false, status_of(secondary));
     let plan = mapping::plan(&flow.rules, &flow.status, flow.conflict, &s_side, Some(&p_side), shadow.as_ref());
     let mut out = Output { ops: report(ctx, flow, link, &plan), ..Output::default() };
     let job = |target: Option<String>, action: Action| Job {
@@ -369,10 +424,10 @@ fn plan_link(
     };
     if !plan.to_primary.is_empty() || plan.primary_status.is_some() {
         let j = job(
-            Some(primary.key.to_string()),
+            Some(p_key.clone()),
             Action::Update { fields: plan.to_primary.clone(), status: plan.primary_status.clone() },
         );
-        out.ops.push(push(ctx.primary.as_str(), primary.id.as_str(), &j));
+        out.ops.push(push(ctx.primary.as_str(), &p_id, &j));
     }
     if !plan.to_secondary.is_empty() || plan.secondary_status.is_some() {
         let fields = plan
@@ -392,11 +447,11 @@ fn plan_link(
     } else {
         out.pending.push((link_pending_key(link.id), link_issues(&ctx.primary, link)));
     }
-    if link.secondary_key != secondary.key.as_str() || link.primary_key != primary.key.as_str() {
+    if link.secondary_key != secondary.key.as_str() || link.primary_key != p_key {
         // Keys follow moves; ids stay.
         out.ops.push(Op::LinkPut(LinkRecord {
             secondary_key: secondary.key.to_string(),
-            primary_key: primary.key.to_string(),
+            primary_key: p_key,
             ..link.clone()
         }));
     }
