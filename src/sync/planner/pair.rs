@@ -319,7 +319,7 @@ async fn primary(ctx: &Ctx, g: &Group, links: &[LinkRecord], found: &reads::Foun
         match source {
             Some(s) => {
                 out.saw(&l.secondary, &s);
-                out.add(plan_link(ctx, flow, l, &s, Mirror::Read(mirror), &g.change));
+                out.add(plan_link(ctx, flow, l, &s, Mirror::Read(Box::new(mirror)), &g.change));
             }
             None => out.add(gone(ctx, l, &g.change)),
         }
@@ -379,7 +379,7 @@ fn plan_link_gone_mirror(flow: &FlowRt, link: &LinkRecord) -> Output {
 
 /// The primary side of a pair as the planner has it.
 enum Mirror {
-    Read(Issue),
+    Read(Box<Issue>),
     /// Read, and not there: deleted.
     Gone,
     /// Not read: taken to hold the shadow (`read_target = "auto"`).
@@ -388,7 +388,7 @@ enum Mirror {
 
 impl From<Option<Issue>> for Mirror {
     fn from(i: Option<Issue>) -> Mirror {
-        i.map_or(Mirror::Gone, Mirror::Read)
+        i.map_or(Mirror::Gone, |i| Mirror::Read(Box::new(i)))
     }
 }
 
