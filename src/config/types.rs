@@ -170,10 +170,12 @@ pub enum ReadTarget {
     Always,
     /// Only when a change there may not have reached jirafed yet: it
     /// changed in the last minute, its site's webhooks are not confirmed
-    /// (jirafed's own writes not seen coming back), the policy is
-    /// `newest_wins`, or the inbox has a backlog. Otherwise the target is
-    /// taken to hold the last synced values: one read and one write per
-    /// change.
+    /// (jirafed's own writes not seen coming back), or the inbox has a
+    /// backlog. Otherwise the target is taken to hold the last synced
+    /// values: one read and one write per change. An edit made there whose
+    /// webhook is still on its way when jirafed writes is overwritten
+    /// without a conflict being seen. Applies to writes towards the
+    /// primary; a primary change always reads the secondary.
     Auto,
 }
 

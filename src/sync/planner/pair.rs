@@ -134,7 +134,9 @@ fn classify(ctx: &Ctx, g: &Group, backlog: bool) -> Class {
 /// (saving its read) when nothing suggests otherwise. See
 /// [`crate::config::ReadTarget::Auto`] and [`Activity::quiet`](super::super::engine::Activity::quiet).
 fn may_assume_mirror(ctx: &Ctx, flow: &FlowRt, l: &LinkRecord) -> bool {
-    if flow.cfg.read_target != ReadTarget::Auto || flow.conflict == mapping::Conflict::NewestWins {
+    // The policy does not matter here: a mirror taken to hold the shadow
+    // has not moved, so no conflict is possible to resolve.
+    if flow.cfg.read_target != ReadTarget::Auto {
         return false;
     }
     let Some(shadow) = shadow_of(ctx, l.id) else { return false };
