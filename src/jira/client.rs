@@ -7,25 +7,32 @@ use serde_json::{Map, Value, json};
 use tokio::sync::RwLock;
 
 use super::error::{ErrorKind, JiraError};
+use super::explain::{Action, Context, explain};
 use super::fields::FieldCatalogue;
-use super::limiter::Budget;
 use super::model::*;
 use super::richtext::Doc;
 use super::transport::{Call, Transport};
 use crate::config::{Flavour, InstanceConfig};
 use crate::ids::InstanceId;
 
+mod search;
+mod users;
+mod workflow;
+
+pub use search::Search;
+
 /// Entity property that carries a mirror's provenance.
 pub const ORIGIN_PROPERTY: &str = "jirafed.origin";
-
-/// Most workflow steps `transition_to` takes looking for a status.
-const MAX_TRANSITION_STEPS: usize = 6;
 
 pub struct JiraClient {
     pub id: InstanceId,
     pub flavour: Flavour,
     transport: Transport,
     fields: RwLock<Option<Arc<FieldCatalogue>>>,
+    /// The site's statuses (`GET /status`), read once when a path is sought.
+    statuses: RwLock<Option<Arc<Vec<StatusRef>>>>,
+    /// Workflow graphs learnt from the transitions Jira listed.
+    workflows: workflow::Workflows,
 }
 
 impl std::fmt::Debug for JiraClient {
@@ -44,7 +51,14 @@ impl JiraClient {
     }
 
     pub fn from_transport(id: InstanceId, flavour: Flavour, transport: Transport) -> JiraClient {
-        JiraClient { id, flavour, transport, fields: RwLock::new(None) }
+        JiraClient {
+            id,
+            flavour,
+            transport,
+            fields: RwLock::new(None),
+            statuses: RwLock::new(None),
+            workflows: workflow::Workflows::default(),
+        }
     }
 
     pub fn transport(&self) -> &Transport {
@@ -145,17 +159,6 @@ impl JiraClient {
         Self::decode("GET issue", Issue::parse(&self.get(&format!("issue/{key}"), &q).await?))
     }
 
-    /// Streams a search page by page.
-    pub fn search(&self, jql: impl Into<String>, fields: &[&str], page_size: usize) -> Search<'_> {
-        Search {
-            client: self,
-            jql: jql.into(),
-            fields: fields.iter().map(|f| f.to_string()).collect(),
-            page_size: page_size.max(1),
-            cursor: Cursor::Start,
-        }
-    }
-
     /// Creates an issue; with a provenance `mark` the issue carries it as a
     /// label and an entity property so that a retry can find it.
     pub async fn create_issue(
@@ -177,8 +180,13 @@ impl JiraClient {
                 body["properties"] = json!([{"key": ORIGIN_PROPERTY, "value": {"mark": m}}]);
             }
         }
-        let created =
-            self.json(Call::post(self.path("issue"), body)).await.map_err(|e| self.explain(e, project, issue_type))?;
+        let created = match self.json(Call::post(self.path("issue"), body)).await {
+            Ok(v) => v,
+            Err(e) => {
+                let ctx = self.context(Action::Create, None, Some(project), Some(issue_type));
+                return Err(self.explained(e, &ctx).await);
+            }
+        };
         let created = Self::decode("POST issue", IssueRef::parse(&created))?;
         if let Some(m) = mark {
             // Data Center takes no `properties` on create; set it explicitly
@@ -199,69 +207,44 @@ impl JiraClient {
     /// Sets fields (`fields` shape, already in this dialect).
     pub async fn edit_issue(&self, key: &str, fields: Map<String, Value>) -> Result<(), JiraError> {
         let call = Call::put(self.path(&format!("issue/{key}")), json!({"fields": fields})).issue(key);
-        self.transport.send(call).await.map(|_| ()).map_err(|e| self.explain_edit(e, key))
-    }
-
-    /// Adds words naming the field and screen to a 400 about fields.
-    fn explain(&self, e: JiraError, project: &str, issue_type: &str) -> JiraError {
-        if e.errors.is_empty() {
-            return e;
+        match self.transport.send(call).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.explain_for_issue(e, Action::Edit, key).await),
         }
-        let catalogue = self.fields.try_read().ok().and_then(|c| c.clone());
-        let named: Vec<String> =
-            e.errors.keys().map(|f| catalogue.as_ref().map(|c| c.describe(f)).unwrap_or_else(|| f.clone())).collect();
-        e.with_detail(format!("field {} on {} {project} {issue_type}", named.join(", "), self.id))
     }
 
-    fn explain_edit(&self, e: JiraError, key: &str) -> JiraError {
-        let project = key.split('-').next().unwrap_or(key).to_string();
-        self.explain(e, &project, &format!("issue {key}"))
+    fn context<'a>(
+        &'a self,
+        action: Action<'a>,
+        key: Option<&'a str>,
+        project: Option<&'a str>,
+        issue_type: Option<&'a str>,
+    ) -> Context<'a> {
+        Context { site: self.id.as_str(), action, key, project, issue_type }
+    }
+
+    /// Explains a failure, reading the field catalogue first when Jira
+    /// named fields (the slow path: the call has failed already).
+    async fn explained(&self, e: JiraError, ctx: &Context<'_>) -> JiraError {
+        let catalogue = if e.errors.is_empty() { None } else { self.fields().await.ok() };
+        explain(e, ctx, catalogue.as_deref())
+    }
+
+    /// Explains a failed write to an existing issue; when Jira named fields,
+    /// the issue's project and type are read too, to name the screen.
+    async fn explain_for_issue(&self, e: JiraError, action: Action<'_>, key: &str) -> JiraError {
+        if e.errors.is_empty() {
+            return explain(e, &self.context(action, Some(key), None, None), None);
+        }
+        let issue = self.issue(key, &["project", "issuetype"]).await.ok();
+        let project = issue.as_ref().and_then(|i| i.project.as_deref());
+        let issue_type = issue.as_ref().and_then(|i| i.issuetype.as_deref());
+        self.explained(e, &self.context(action, Some(key), project, issue_type)).await
     }
 
     pub async fn transitions(&self, key: &str) -> Result<Vec<Transition>, JiraError> {
         let v = self.get(&format!("issue/{key}/transitions"), &[("expand", "transitions.fields".into())]).await?;
         Ok(Transition::parse_list(&v))
-    }
-
-    /// Moves an issue to `target` status, through several transitions when
-    /// no direct one exists, filling fields a transition screen requires
-    /// (from `extra`, else the allowed value named like the target or the
-    /// first one). Returns the transitions taken.
-    pub async fn transition_to(
-        &self,
-        key: &str,
-        target: &str,
-        extra: &Map<String, Value>,
-    ) -> Result<Vec<String>, JiraError> {
-        let mut taken = Vec::new();
-        let mut seen: Vec<String> = Vec::new();
-        for _ in 0..MAX_TRANSITION_STEPS {
-            let issue = self.issue(key, &["status"]).await?;
-            let current = issue.status.map(|s| s.name).unwrap_or_default();
-            if current.eq_ignore_ascii_case(target) {
-                return Ok(taken);
-            }
-            seen.push(current.to_lowercase());
-            let options = self.transitions(key).await?;
-            let next =
-                options.iter().find(|t| t.to.as_ref().is_some_and(|s| s.name.eq_ignore_ascii_case(target))).or_else(
-                    || options.iter().find(|t| t.to.as_ref().is_some_and(|s| !seen.contains(&s.name.to_lowercase()))),
-                );
-            let Some(t) = next else {
-                return Err(refused(
-                    "POST transitions",
-                    format!("no transition of {key} on {} leads from {current:?} towards {target:?}", self.id),
-                ));
-            };
-            let body = json!({"transition": {"id": t.id}, "fields": screen_fields(t, target, extra)?});
-            let call = Call::post(self.path(&format!("issue/{key}/transitions")), body).issue(key);
-            self.transport.send(call).await?;
-            taken.push(t.name.clone());
-        }
-        Err(refused(
-            "POST transitions",
-            format!("{target:?} not reached within {MAX_TRANSITION_STEPS} transitions of {key} on {}", self.id),
-        ))
     }
 
     pub async fn delete_issue(&self, key: &str) -> Result<(), JiraError> {
@@ -279,18 +262,24 @@ impl JiraClient {
     }
 
     /// Links `source` to `destination` so that `source` shows the type's
-    /// outward text ("blocks"). Jira's POST body names these confusingly, so
-    /// the link is read back and, if it came out reversed, made again the
-    /// other way. Returns the link id.
+    /// outward text ("blocks"); returns the link id. Safe to call again: a
+    /// link that is already there is returned, not made twice. Jira's POST
+    /// body names the ends confusingly, so the new link is read back and, if
+    /// it came out reversed, made again the other way.
     pub async fn create_link(&self, type_name: &str, source: &str, destination: &str) -> Result<String, JiraError> {
+        let before = self.links_to(type_name, source, destination).await?;
+        if let Some(l) = before.iter().find(|l| l.direction == LinkDirection::Outward) {
+            return Ok(l.id.clone());
+        }
         for (inward, outward) in [(source, destination), (destination, source)] {
             let body =
                 json!({"type": {"name": type_name}, "inwardIssue": {"key": inward}, "outwardIssue": {"key": outward}});
             self.transport.send(Call::post(self.path("issueLink"), body).issue(source)).await?;
-            let found = self.find_link(type_name, source, destination).await?;
-            match found {
-                Some((id, LinkDirection::Outward)) => return Ok(id),
-                Some((id, LinkDirection::Inward)) => self.delete_link(&id).await?,
+            let after = self.links_to(type_name, source, destination).await?;
+            let new = after.into_iter().find(|l| !before.iter().any(|b| b.id == l.id));
+            match new {
+                Some(l) if l.direction == LinkDirection::Outward => return Ok(l.id),
+                Some(l) => self.delete_link(&l.id).await?,
                 None => break,
             }
         }
@@ -300,20 +289,16 @@ impl JiraClient {
         ))
     }
 
-    async fn find_link(
-        &self,
-        type_name: &str,
-        from: &str,
-        to: &str,
-    ) -> Result<Option<(String, LinkDirection)>, JiraError> {
+    /// `from`'s links of the type with `to` (by key or id), either way round.
+    async fn links_to(&self, type_name: &str, from: &str, to: &str) -> Result<Vec<IssueLink>, JiraError> {
         let links = self.links(from).await?;
         Ok(links
             .into_iter()
-            .find(|l| {
+            .filter(|l| {
                 l.link_type.name.eq_ignore_ascii_case(type_name)
                     && (l.other.key.as_str() == to || l.other.id.as_str() == to)
             })
-            .map(|l| (l.id, l.direction)))
+            .collect())
     }
 
     pub async fn delete_link(&self, id: &str) -> Result<(), JiraError> {
@@ -336,7 +321,7 @@ impl JiraClient {
         let body =
             json!({"globalId": global_id, "relationship": "federated with", "object": {"url": url, "title": title}});
         self.transport
-            .send(Call::post(self.path(&format!("issue/{key}/remotelink")), body).issue(key))
+            .send(Call::post(self.path(&format!("issue/{key}/remotelink")), body).issue(key).safe_to_repeat())
             .await
             .map(|_| ())
     }
@@ -360,13 +345,18 @@ impl JiraClient {
     /// Adds a comment; returns its id.
     pub async fn add_comment(&self, key: &str, body: &Doc) -> Result<String, JiraError> {
         let call = Call::post(self.path(&format!("issue/{key}/comment")), self.comment_body(body)).issue(key);
-        let v = self.json(call).await?;
-        Self::decode("POST comment", Comment::parse(&v).map(|c| c.id))
+        match self.json(call).await {
+            Ok(v) => Self::decode("POST comment", Comment::parse(&v).map(|c| c.id)),
+            Err(e) => Err(self.explain_for_issue(e, Action::AddComment, key).await),
+        }
     }
 
     pub async fn edit_comment(&self, key: &str, id: &str, body: &Doc) -> Result<(), JiraError> {
         let call = Call::put(self.path(&format!("issue/{key}/comment/{id}")), self.comment_body(body)).issue(key);
-        self.transport.send(call).await.map(|_| ())
+        match self.transport.send(call).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.explain_for_issue(e, Action::EditComment, key).await),
+        }
     }
 
     pub async fn delete_comment(&self, key: &str, id: &str) -> Result<(), JiraError> {
@@ -389,113 +379,5 @@ impl JiraClient {
     pub async fn delete_property(&self, key: &str, property: &str) -> Result<(), JiraError> {
         let call = Call::delete(self.path(&format!("issue/{key}/properties/{property}"))).issue(key);
         self.transport.send(call).await.map(|_| ())
-    }
-
-    /// Finds a user by e-mail (Cloud `query=`, Data Center `username=`).
-    pub async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRef>, JiraError> {
-        let param = match self.flavour {
-            Flavour::Cloud => "query",
-            Flavour::DataCenter => "username",
-        };
-        let v = self.get("user/search", &[(param, email.to_string())]).await?;
-        let users = v.as_array().map(|a| a.iter().filter_map(UserRef::parse).collect::<Vec<_>>()).unwrap_or_default();
-        Ok(users.into_iter().find(|u| u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email))))
-    }
-}
-
-/// Values for the fields a transition screen requires.
-fn screen_fields(t: &Transition, target: &str, extra: &Map<String, Value>) -> Result<Map<String, Value>, JiraError> {
-    let mut out = Map::new();
-    for f in t.fields.iter().filter(|f| f.required) {
-        if let Some(v) = extra.get(&f.id) {
-            out.insert(f.id.clone(), v.clone());
-            continue;
-        }
-        let pick = f
-            .allowed_values
-            .iter()
-            .find(|a| a.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(target)))
-            .or_else(|| f.allowed_values.first());
-        let Some(a) = pick else {
-            return Err(refused(
-                "POST transitions",
-                format!("transition {:?} requires field {} '{}' and no value is configured", t.name, f.id, f.name),
-            ));
-        };
-        let v = match (&a.id, &a.name) {
-            (_, Some(n)) => json!({"name": n}),
-            (Some(id), None) => json!({"id": id}),
-            (None, None) => continue,
-        };
-        out.insert(f.id.clone(), v);
-    }
-    Ok(out)
-}
-
-enum Cursor {
-    Start,
-    Token(String),
-    StartAt(usize),
-    Done,
-}
-
-/// A search being read page by page: Cloud `search/jql` with
-/// `nextPageToken`, Data Center `search` with `startAt`.
-pub struct Search<'a> {
-    client: &'a JiraClient,
-    jql: String,
-    fields: Vec<String>,
-    page_size: usize,
-    cursor: Cursor,
-}
-
-impl Search<'_> {
-    /// Whether the last page has been read.
-    pub fn is_done(&self) -> bool {
-        matches!(self.cursor, Cursor::Done)
-    }
-
-    /// The next page, or `None` after the last.
-    pub async fn next_page(&mut self) -> Result<Option<Vec<Issue>>, JiraError> {
-        let c = self.client;
-        let (page, next) = match (&self.cursor, c.flavour) {
-            (Cursor::Done, _) => return Ok(None),
-            (cursor, Flavour::Cloud) => {
-                let mut body = json!({"jql": self.jql, "fields": self.fields, "maxResults": self.page_size});
-                if let Cursor::Token(t) = cursor {
-                    body["nextPageToken"] = json!(t);
-                }
-                let call = Call { budget: Budget::Read, ..Call::post(c.path("search/jql"), body) };
-                let v = c.json(call).await?;
-                let next =
-                    v["nextPageToken"].as_str().filter(|_| v["isLast"] != true).map(|t| Cursor::Token(t.to_string()));
-                (v, next.unwrap_or(Cursor::Done))
-            }
-            (cursor, Flavour::DataCenter) => {
-                let start = if let Cursor::StartAt(n) = cursor { *n } else { 0 };
-                let call = Call::get(c.path("search"))
-                    .query("jql", self.jql.clone())
-                    .query("startAt", start.to_string())
-                    .query("maxResults", self.page_size.to_string())
-                    .query("fields", self.fields.join(","));
-                let v = c.json(call).await?;
-                let got = v["issues"].as_array().map(Vec::len).unwrap_or(0);
-                let total = v["total"].as_u64().unwrap_or(0) as usize;
-                let next = if got == 0 || start + got >= total { Cursor::Done } else { Cursor::StartAt(start + got) };
-                (v, next)
-            }
-        };
-        self.cursor = next;
-        let issues = page["issues"].as_array().map(|a| a.iter().filter_map(Issue::parse).collect()).unwrap_or_default();
-        Ok(Some(issues))
-    }
-
-    /// Reads every page (for small searches; the poller streams instead).
-    pub async fn all(mut self) -> Result<Vec<Issue>, JiraError> {
-        let mut out = Vec::new();
-        while let Some(page) = self.next_page().await? {
-            out.extend(page);
-        }
-        Ok(out)
     }
 }

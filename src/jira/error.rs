@@ -9,7 +9,11 @@ use std::time::Duration;
 /// What went wrong with one call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorKind {
-    /// No answer: connection refused or reset, DNS, TLS.
+    /// No connection could be made (refused, DNS, TLS handshake, connect
+    /// timeout): the request never left, so sending it again is always safe.
+    Connect,
+    /// No answer on an open connection (reset, closed early): the site may
+    /// have acted on the request.
     Network,
     /// No answer in time.
     Timeout,
@@ -64,10 +68,26 @@ impl JiraError {
     /// 4xx is permanent until the config or the site changes.
     pub fn is_retriable(&self) -> bool {
         match self.kind {
-            ErrorKind::Network | ErrorKind::Timeout => true,
+            ErrorKind::Connect | ErrorKind::Network | ErrorKind::Timeout => true,
             ErrorKind::Status(s) => s == 429 || s >= 500,
             ErrorKind::Decode | ErrorKind::Refused => false,
         }
+    }
+
+    /// Whether the site surely did not act on the request: it refused it
+    /// for the rate (429), or no connection was ever made.
+    pub fn surely_not_applied(&self) -> bool {
+        matches!(self.kind, ErrorKind::Connect | ErrorKind::Status(429))
+    }
+
+    /// Whether the transport may send the same request again at once. An
+    /// idempotent call may be repeated after any retriable failure; one that
+    /// must not run twice (creating an issue, a comment, a link; a
+    /// transition) only when it surely did not take effect. Otherwise the
+    /// error goes back to the caller, which may retry the whole operation
+    /// after checking what happened (the writer's outbox, a create's mark).
+    pub fn may_resend(&self, idempotent: bool) -> bool {
+        self.is_retriable() && (idempotent || self.surely_not_applied())
     }
 
     pub fn is_rate_limited(&self) -> bool {
@@ -122,6 +142,7 @@ impl JiraError {
 impl fmt::Display for JiraError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
+            ErrorKind::Connect => write!(f, "{}: cannot connect", self.call)?,
             ErrorKind::Network => write!(f, "{}: no connection", self.call)?,
             ErrorKind::Timeout => write!(f, "{}: timed out", self.call)?,
             ErrorKind::Status(s) => write!(f, "{}: HTTP {s}", self.call)?,
@@ -176,5 +197,28 @@ mod tests {
         assert!(!st(400) && !st(401) && !st(403) && !st(404) && !st(409));
         assert!(JiraError::new(ErrorKind::Network, "x").is_retriable());
         assert!(JiraError::new(ErrorKind::Timeout, "x").is_retriable());
+        assert!(JiraError::new(ErrorKind::Connect, "x").is_retriable());
+    }
+
+    #[test]
+    fn only_calls_that_surely_did_not_happen_are_resent_when_not_idempotent() {
+        let kinds = [
+            (ErrorKind::Connect, true, true),
+            (ErrorKind::Status(429), true, true),
+            (ErrorKind::Network, true, false),
+            (ErrorKind::Timeout, true, false),
+            (ErrorKind::Status(502), true, false),
+            (ErrorKind::Status(500), true, false),
+            (ErrorKind::Status(400), false, false),
+            (ErrorKind::Decode, false, false),
+            (ErrorKind::Refused, false, false),
+        ];
+        for (kind, idempotent, not_idempotent) in kinds {
+            let e = JiraError::new(kind.clone(), "POST /rest/api/3/issue");
+            assert_eq!(e.may_resend(true), idempotent, "{kind:?} idempotent");
+            assert_eq!(e.may_resend(false), not_idempotent, "{kind:?} not idempotent");
+            // What the transport does not repeat, the caller still may.
+            assert_eq!(e.is_retriable(), idempotent, "{kind:?} for the caller");
+        }
     }
 }

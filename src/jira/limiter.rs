@@ -47,11 +47,52 @@ type Bucket = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Du
 struct Lane {
     bucket: Bucket,
     turn: tokio::sync::Mutex<()>,
+    tokens: Tokens,
 }
 
 impl Lane {
     fn new(rate: f64, burst: u32, clock: &TokioClock) -> Lane {
-        Lane { bucket: RateLimiter::direct_with_clock(quota(rate, burst), clock.clone()), turn: Default::default() }
+        let quota = quota(rate, burst);
+        Lane {
+            bucket: RateLimiter::direct_with_clock(quota, clock.clone()),
+            turn: Default::default(),
+            tokens: Tokens::new(quota),
+        }
+    }
+}
+
+/// The tokens left in a bucket, for `/status`. governor cannot be asked
+/// without spending one, so the lane keeps the same GCRA account beside it:
+/// the theoretical arrival time of the next token after each one taken.
+struct Tokens {
+    interval: Duration,
+    burst: u32,
+    next_due: Mutex<Option<Duration>>,
+}
+
+impl Tokens {
+    fn new(quota: Quota) -> Tokens {
+        Tokens { interval: quota.replenish_interval(), burst: quota.burst_size().get(), next_due: Mutex::new(None) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Duration>> {
+        self.next_due.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// One token was taken at `now`.
+    fn taken(&self, now: Duration) {
+        let mut due = self.lock();
+        *due = Some(due.unwrap_or(now).max(now) + self.interval);
+    }
+
+    /// Whole tokens available at `now`: a full bucket holds `burst`, and one
+    /// comes back every `interval` after the last was due.
+    fn left(&self, now: Duration) -> u32 {
+        let Some(due) = *self.lock() else { return self.burst };
+        let capacity = self.interval.saturating_mul(self.burst);
+        let room = (now + capacity).saturating_sub(due);
+        let whole = room.as_nanos() / self.interval.as_nanos().max(1);
+        u32::try_from(whole).unwrap_or(u32::MAX).min(self.burst)
     }
 }
 
@@ -96,6 +137,10 @@ pub struct LimiterState {
     pub writes_per_second: f64,
     pub reads_per_second: f64,
     pub burst: u32,
+    /// Write tokens left now (at most `burst`).
+    pub write_tokens: u32,
+    /// Read tokens left now (reads have a burst of at least a second's worth).
+    pub read_tokens: u32,
     pub in_flight: u32,
     pub max_in_flight: u32,
     pub write_paused_until: Option<DateTime<Utc>>,
@@ -195,8 +240,12 @@ impl Limiter {
             if self.paused_until(budget, issue).is_some() {
                 return false;
             }
+            let now = self.clock.now();
             match lane.bucket.check() {
-                Ok(()) => return true,
+                Ok(()) => {
+                    lane.tokens.taken(now);
+                    return true;
+                }
                 Err(not_until) => tokio::time::sleep(not_until.wait_time_from(self.clock.now())).await,
             }
         }
@@ -242,11 +291,14 @@ impl Limiter {
             Some(wall_now + chrono::Duration::from_std(left).ok()?)
         };
         let available = u32::try_from(self.slots.available_permits()).unwrap_or(u32::MAX);
+        let clock_now = self.clock.now();
         let p = self.pauses();
         LimiterState {
             writes_per_second: self.writes_per_second,
             reads_per_second: self.reads_per_second,
             burst: self.burst,
+            write_tokens: self.write.tokens.left(clock_now),
+            read_tokens: self.read.tokens.left(clock_now),
             in_flight: self.max_in_flight.saturating_sub(available),
             max_in_flight: self.max_in_flight,
             write_paused_until: wall(p.write),
@@ -390,6 +442,38 @@ mod tests {
         drop(l.acquire(Budget::Write, None).await);
         assert_eq!(start.elapsed(), ms(3000));
         assert_eq!(l.state().write_paused_until, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_state_shows_the_tokens_left_in_each_budget() {
+        let l = Limiter::new(20.0, 10.0, 3, 8);
+        let tokens = |l: &Limiter| (l.state().write_tokens, l.state().read_tokens);
+        assert_eq!(tokens(&l), (3, 20), "full buckets; reads get a second's worth");
+        drop(l.acquire(Budget::Write, None).await);
+        drop(l.acquire(Budget::Write, None).await);
+        drop(l.acquire(Budget::Read, None).await);
+        assert_eq!(tokens(&l), (1, 19));
+        drop(l.acquire(Budget::Write, None).await);
+        assert_eq!(l.state().write_tokens, 0, "the burst is spent");
+        tokio::time::advance(ms(99)).await;
+        assert_eq!(l.state().write_tokens, 0, "not a whole token yet");
+        tokio::time::advance(ms(1)).await;
+        assert_eq!(l.state().write_tokens, 1, "one per 100 ms comes back");
+        // A token taken as soon as it is due leaves the bucket empty again.
+        drop(l.acquire(Budget::Write, None).await);
+        assert_eq!(l.state().write_tokens, 0);
+        tokio::time::advance(ms(250)).await;
+        assert_eq!(l.state().write_tokens, 2);
+        tokio::time::advance(ms(10_000)).await;
+        assert_eq!(tokens(&l), (3, 20), "never more than the burst");
+        // The account agrees with governor: the bucket lets exactly that many through at once.
+        let start = Instant::now();
+        for _ in 0..3 {
+            drop(l.acquire(Budget::Write, None).await);
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        drop(l.acquire(Budget::Write, None).await);
+        assert_eq!(start.elapsed(), ms(100));
     }
 
     #[test]

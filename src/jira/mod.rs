@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod error;
+pub mod explain;
 pub mod fields;
 pub mod limiter;
 pub mod model;

@@ -124,9 +124,11 @@ pub struct FieldMeta {
 }
 
 impl FieldMeta {
-    /// `id` is taken from `fieldId`, `key`, or the map key the entry sat under.
+    /// `id` is the map key the entry sat under (editmeta, transition
+    /// screens: the id a write uses, whatever the entry's `key` says), else
+    /// `fieldId`, else `key`.
     pub fn parse(v: &Value, map_key: Option<&str>) -> Option<FieldMeta> {
-        let id = s(v, "fieldId").or_else(|| s(v, "key")).or_else(|| map_key.map(str::to_string))?;
+        let id = map_key.map(str::to_string).or_else(|| s(v, "fieldId")).or_else(|| s(v, "key"))?;
         let allowed = v.get("allowedValues").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
         Some(FieldMeta {
             id,

@@ -7,6 +7,13 @@
 //! is unmaintained, RUSTSEC-2025-0012); a 429 pauses the whole budget of the
 //! instance (or one issue) until `Retry-After`, then the call is retried;
 //! any other 4xx is permanent and returned at once with Jira's own words.
+//!
+//! A call that must not run twice (POST create, comment, link, transition:
+//! [`Call::idempotent`] false) is sent again only when the site surely did
+//! not act on it: a 429, or no connection at all. After a 5xx, a timeout or
+//! a lost connection Jira may have applied it, so the retriable error goes
+//! back to the caller, which checks before trying again
+//! ([`JiraError::may_resend`] decides).
 
 use std::error::Error as _;
 use std::fmt;
@@ -42,13 +49,24 @@ pub struct Call {
     pub budget: Budget,
     /// The issue key or id the call writes to, for per-issue pauses.
     pub issue: Option<String>,
+    /// Whether sending the call twice does no more than sending it once.
+    pub idempotent: bool,
 }
 
 impl Call {
-    /// GET spends from the read budget, every other method from the write one.
+    /// GET spends from the read budget, every other method from the write
+    /// one. GET, PUT and DELETE are idempotent; a POST is not unless marked
+    /// with [`Call::safe_to_repeat`].
     pub fn new(method: Method, path: impl Into<String>, body: Option<Value>) -> Call {
         let budget = if method == Method::GET { Budget::Read } else { Budget::Write };
-        Call { method, path: path.into(), query: Vec::new(), body, budget, issue: None }
+        let idempotent = method != Method::POST;
+        Call { method, path: path.into(), query: Vec::new(), body, budget, issue: None, idempotent }
+    }
+
+    /// Marks a POST that may be sent twice (a search, an upsert by key).
+    pub fn safe_to_repeat(mut self) -> Call {
+        self.idempotent = true;
+        self
     }
 
     pub fn get(path: impl Into<String>) -> Call {
@@ -234,15 +252,28 @@ impl Transport {
         let op = call.label();
         let mut failures = self.retry.backoff(self.retry.max_attempts.saturating_sub(1));
         let mut rate_limits = self.retry.backoff(self.retry.max_rate_limited);
+        // Whether an earlier attempt may have reached the site unanswered.
+        let mut maybe_applied = false;
         loop {
             let permit = self.limiter.acquire(call.budget, call.issue.as_deref()).await;
             let outcome = self.attempt(&call, &op).await;
             drop(permit);
             let err = match outcome {
                 Ok(reply) => return Ok(reply),
-                Err(e) if !e.is_retriable() => return Err(e),
                 Err(e) => e,
             };
+            if maybe_applied && call.method == Method::DELETE && err.is_not_found() {
+                // The earlier attempt deleted it; its answer was lost.
+                tracing::info!(instance = %self.instance, op = %op, "already deleted by an earlier attempt");
+                return Ok(Reply { status: 204, headers: HeaderMap::new(), body: Vec::new() });
+            }
+            if !err.may_resend(call.idempotent) {
+                if err.is_retriable() {
+                    tracing::warn!(instance = %self.instance, op = %op, error = %err, "not resent: the site may have acted on it");
+                }
+                return Err(err);
+            }
+            maybe_applied |= !err.surely_not_applied();
             if err.is_rate_limited() {
                 let Some(fallback) = rate_limits.next() else { return Err(err) };
                 self.pause_after_429(&call, &op, &err, fallback);
@@ -376,7 +407,14 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 fn transport_error(e: &reqwest::Error, op: &str) -> JiraError {
-    let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Network };
+    // A connect timeout is a connect error too: nothing was sent.
+    let kind = if e.is_connect() {
+        ErrorKind::Connect
+    } else if e.is_timeout() {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Network
+    };
     let detail = match e.source() {
         Some(cause) => error_chain(cause),
         None => e.to_string(),
@@ -414,6 +452,9 @@ mod tests {
         for c in [Call::post("/x", Value::Null), Call::put("/x", Value::Null), Call::delete("/x")] {
             assert_eq!(c.budget, Budget::Write);
         }
+        assert!(Call::get("/x").idempotent && Call::put("/x", Value::Null).idempotent && Call::delete("/x").idempotent);
+        assert!(!Call::post("/x", Value::Null).idempotent, "a POST may create something twice");
+        assert!(Call::post("/x", Value::Null).safe_to_repeat().idempotent);
         let c = Call::put("/rest/api/3/issue/EMEA-1?notifyUsers=false", Value::Null).query("a", "b").issue("EMEA-1");
         assert_eq!(c.label(), "PUT /rest/api/3/issue/EMEA-1");
         assert_eq!(c.query, [("a".to_string(), "b".to_string())]);

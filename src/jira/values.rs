@@ -236,6 +236,100 @@ mod tests {
         assert_eq!(write_value(Flavour::Cloud, Some(&points), &FieldValue::Labels(vec![])), None, "incompatible");
     }
 
+    const BOTH: [Flavour; 2] = [Flavour::Cloud, Flavour::DataCenter];
+
+    /// Reads `raw` by `schema`, checks the value, and checks that both
+    /// dialects write `written` back.
+    fn both_ways(schema: &FieldSchema, raw: Value, value: FieldValue, written: Value) {
+        assert_eq!(read_value(Some(schema), &raw), value, "reading {raw}");
+        for flavour in BOTH {
+            assert_eq!(write_value(flavour, Some(schema), &value), Some(written.clone()), "{flavour:?} {value:?}");
+        }
+    }
+
+    #[test]
+    fn dates_are_days_and_keep_the_day_written() {
+        let due = schema("date", None, Some("duedate"), None);
+        let day = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+        both_ways(&due, json!("2024-02-29"), FieldValue::Date(day), json!("2024-02-29"));
+        let start = schema("date", None, None, Some("datepicker"));
+        assert_eq!(read_value(Some(&start), &json!("29/02/2024")), FieldValue::Other(json!("29/02/2024")), "kept raw");
+        // A date-time written into a date field keeps the day of its own
+        // zone: late evening in Sydney is still that day there.
+        let sydney = parse_timestamp("2024-02-29T23:30:00.000+1100").unwrap();
+        for flavour in BOTH {
+            assert_eq!(write_value(flavour, Some(&due), &FieldValue::DateTime(sydney)), Some(json!("2024-02-29")));
+        }
+    }
+
+    #[test]
+    fn datetimes_keep_their_instant_and_zone() {
+        let when = schema("datetime", None, None, Some("datetime"));
+        let berlin = parse_timestamp("2024-01-05T10:15:30.123+0100").unwrap();
+        assert_eq!(berlin.offset().local_minus_utc(), 3600);
+        both_ways(
+            &when,
+            json!("2024-01-05T10:15:30.123+0100"),
+            FieldValue::DateTime(berlin),
+            json!("2024-01-05T10:15:30.123+0100"),
+        );
+        // RFC 3339 with a half-hour zone, and UTC, come out in Jira's form.
+        let kolkata = read_value(Some(&when), &json!("2024-01-05T14:45:30.123+05:30"));
+        assert_eq!(kolkata, FieldValue::DateTime(berlin), "the same instant");
+        let FieldValue::DateTime(k) = kolkata else { unreachable!() };
+        assert_eq!(k.offset().local_minus_utc(), 19_800, "its zone is kept");
+        for flavour in BOTH {
+            assert_eq!(
+                write_value(flavour, Some(&when), &FieldValue::DateTime(k)),
+                Some(json!("2024-01-05T14:45:30.123+0530"))
+            );
+        }
+        let utc = read_value(Some(&when), &json!("2024-01-05T09:15:30Z"));
+        assert_eq!(write_value(Flavour::Cloud, Some(&when), &utc), Some(json!("2024-01-05T09:15:30.000+0000")));
+        assert_eq!(read_value(Some(&when), &json!("yesterday")), FieldValue::Other(json!("yesterday")));
+    }
+
+    #[test]
+    fn multi_options_components_versions_and_labels_go_by_name() {
+        let multi = schema("array", Some("option"), None, Some("multiselect"));
+        both_ways(
+            &multi,
+            json!([{"self": "x", "value": "Platform", "id": "10001"}, {"value": "Apps", "id": "10002"}]),
+            FieldValue::Options(vec!["Platform".into(), "Apps".into()]),
+            json!([{"value": "Platform"}, {"value": "Apps"}]),
+        );
+        let components = schema("array", Some("component"), Some("components"), None);
+        both_ways(
+            &components,
+            json!([{"self": "x", "id": "10000", "name": "Backend"}, {"id": "10001", "name": "Web UI"}]),
+            FieldValue::Named(vec!["Backend".into(), "Web UI".into()]),
+            json!([{"name": "Backend"}, {"name": "Web UI"}]),
+        );
+        let versions = schema("array", Some("version"), Some("fixVersions"), None);
+        both_ways(
+            &versions,
+            json!([{"id": "10100", "name": "2.1", "released": false, "archived": false}]),
+            FieldValue::Named(vec!["2.1".into()]),
+            json!([{"name": "2.1"}]),
+        );
+        let labels = schema("array", Some("string"), Some("labels"), None);
+        both_ways(
+            &labels,
+            json!(["customer", "jirafed-emea-10001"]),
+            FieldValue::Labels(vec!["customer".into(), "jirafed-emea-10001".into()]),
+            json!(["customer", "jirafed-emea-10001"]),
+        );
+        // Labels and multi-options carry each other's values.
+        for flavour in BOTH {
+            let tags = FieldValue::Labels(vec!["a".into(), "b".into()]);
+            assert_eq!(write_value(flavour, Some(&multi), &tags), Some(json!([{"value": "a"}, {"value": "b"}])));
+            let chosen = FieldValue::Options(vec!["x".into()]);
+            assert_eq!(write_value(flavour, Some(&labels), &chosen), Some(json!(["x"])));
+            assert_eq!(write_value(flavour, Some(&components), &tags), None, "labels are no components");
+            assert_eq!(write_value(flavour, Some(&versions), &FieldValue::Empty), Some(json!([])), "cleared");
+        }
+    }
+
     #[test]
     fn kinds_know_what_fits_where() {
         let num = ValueKind::of(Some(&schema("number", None, None, Some("float"))));

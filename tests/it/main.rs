@@ -7,6 +7,8 @@ mod daemon_http;
 mod jira_client;
 mod jira_model;
 mod jira_transport;
+mod jira_workflow;
+mod jira_writes;
 mod sim_api;
 mod sim_conformance;
 mod sim_faults;

@@ -6,6 +6,7 @@
 pub mod openapi;
 pub mod receiver;
 pub mod shape;
+pub mod stub;
 pub mod world;
 
 use std::path::PathBuf;

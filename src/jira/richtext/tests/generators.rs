@@ -227,3 +227,94 @@ pub(super) fn any_doc() -> impl Strategy<Value = Doc> {
     });
     vec(block, 0..=5).prop_map(|blocks| Doc { blocks }.normalised())
 }
+
+/// A readable word: nothing wiki escapes, so it must show as it is.
+fn word() -> impl Strategy<Value = String> {
+    "[a-z]{4,8}"
+}
+
+type Adf = (serde_json::Value, Vec<String>);
+
+fn text_node(w: String) -> Adf {
+    (serde_json::json!({"type": "text", "text": w}), vec![w])
+}
+
+/// An inline node the model lacks (or a text run with marks it lacks),
+/// with the words it shows.
+fn unsupported_inline() -> impl Strategy<Value = Adf> {
+    use serde_json::json;
+    prop_oneof![
+        word().prop_map(|w| (json!({"type": "status", "attrs": {"text": w, "color": "blue", "localId": "1"}}), vec![w])),
+        word().prop_map(|w| (json!({"type": "emoji", "attrs": {"shortName": format!(":{w}:"), "text": w}}), vec![w])),
+        word().prop_map(|w| (json!({"type": "placeholder", "attrs": {"text": w}}), vec![w])),
+        word().prop_map(|w| (json!({"type": "inlineCard", "attrs": {"url": format!("https://example.com/{w}")}}), vec![w])),
+        word().prop_map(|w| (json!({"type": "mediaInline", "attrs": {"id": "1", "name": w}}), vec![w])),
+        word().prop_map(|w| (json!({"type": "fooWidget", "attrs": {"text": w}}), vec![w])),
+        word().prop_map(|w| {
+            let marks = json!([{"type": "textColor", "attrs": {"color": "#ff5630"}}, {"type": "subsup", "attrs": {"type": "sub"}}]);
+            (json!({"type": "text", "text": w, "marks": marks}), vec![w])
+        }),
+    ]
+}
+
+fn inline_run() -> impl Strategy<Value = Vec<Adf>> {
+    vec(prop_oneof![2 => word().prop_map(text_node), 3 => unsupported_inline()], 1..=4)
+}
+
+fn paragraph_of(nodes: Vec<Adf>) -> Adf {
+    let (content, words): (Vec<_>, Vec<_>) = nodes.into_iter().unzip();
+    (serde_json::json!({"type": "paragraph", "content": content}), words.concat())
+}
+
+fn wrap(ty: &str, attrs: serde_json::Value, inner: Vec<Adf>) -> Adf {
+    let (content, words): (Vec<_>, Vec<_>) = inner.into_iter().unzip();
+    (serde_json::json!({"type": ty, "attrs": attrs, "content": content}), words.concat())
+}
+
+/// A block the model lacks, holding supported and unsupported content,
+/// with every word inside it.
+pub(super) fn unsupported_block() -> impl Strategy<Value = Adf> {
+    use serde_json::json;
+    let media = word().prop_map(|w| {
+        let media = json!({"type": "media", "attrs": {"id": "abc", "type": "file", "collection": "c", "alt": w}});
+        (json!({"type": "mediaSingle", "attrs": {"layout": "center"}, "content": [media]}), vec![w])
+    });
+    let leaf = prop_oneof![
+        3 => inline_run().prop_map(paragraph_of),
+        1 => media,
+        1 => word().prop_map(|w| (json!({"type": "blockCard", "attrs": {"url": format!("https://example.com/{w}")}}), vec![w])),
+        1 => word().prop_map(|w| (json!({"type": "extension", "attrs": {"extensionKey": w, "extensionType": "x"}}), vec![w])),
+    ];
+    leaf.prop_recursive(3, 24, 3, |inner| {
+        let blocks = vec(inner, 1..=3);
+        prop_oneof![
+            blocks.clone().prop_map(|b| wrap("panel", json!({"panelType": "info"}), b)),
+            (word(), blocks.clone()).prop_map(|(title, b)| {
+                let (v, words) = wrap("expand", json!({"title": title}), b);
+                (v, [vec![title], words].concat())
+            }),
+            blocks.clone().prop_map(|b| wrap("nestedExpand", json!({}), b)),
+            blocks.clone().prop_map(|b| {
+                let column = wrap("layoutColumn", json!({"width": 50}), b);
+                wrap("layoutSection", json!({}), vec![column])
+            }),
+            blocks.clone().prop_map(|b| wrap("bodiedExtension", json!({"extensionKey": "k"}), b)),
+            blocks.clone().prop_map(|b| wrap("unknownContainer", json!({}), b)),
+            vec(inline_run(), 1..=3).prop_map(|items| {
+                let items = items.into_iter().map(|i| wrap("taskItem", json!({"state": "TODO", "localId": "t"}), i));
+                wrap("taskList", json!({"localId": "l"}), items.collect())
+            }),
+            vec(inline_run(), 1..=3).prop_map(|items| {
+                let items = items.into_iter().map(|i| wrap("decisionItem", json!({"state": "DECIDED"}), i));
+                wrap("decisionList", json!({}), items.collect())
+            }),
+            // Inside what the model knows: list items, quotes, table cells.
+            blocks.clone().prop_map(|b| wrap("bulletList", json!({}), vec![wrap("listItem", json!({}), b)])),
+            blocks.clone().prop_map(|b| wrap("blockquote", json!({}), b)),
+            blocks.prop_map(|b| {
+                let cell = wrap("tableCell", json!({}), b);
+                wrap("table", json!({}), vec![wrap("tableRow", json!({}), vec![cell])])
+            }),
+        ]
+    })
+}

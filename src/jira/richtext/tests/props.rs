@@ -4,7 +4,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::Doc;
-use super::generators::{any_doc, wiki_doc};
+use super::generators::{any_doc, unsupported_block, wiki_doc};
 
 /// The letters of the plain text, sorted: what must survive any conversion (list numbers,
 /// ordering of flattened blocks and formatting may change).
@@ -193,6 +193,18 @@ proptest! {
         let d = Doc::from_adf(&v);
         prop_assert_eq!(Doc::from_adf(&d.to_adf()), d.clone());
         let _ = (d.to_wiki(), d.to_plain_text());
+    }
+
+    #[test]
+    fn unsupported_nodes_keep_their_words(blocks in prop::collection::vec(unsupported_block(), 1..=4)) {
+        let (content, words): (Vec<Value>, Vec<Vec<String>>) = blocks.into_iter().unzip();
+        let adf = json!({"type": "doc", "version": 1, "content": content});
+        let d = Doc::from_adf(&adf);
+        let (plain, wiki) = (d.to_plain_text(), d.to_wiki());
+        for w in words.concat() {
+            prop_assert!(plain.contains(&w), "{:?} vanished from the plain text {:?} of {}", w, plain, adf);
+            prop_assert!(wiki.contains(&w), "{:?} vanished from the wiki {:?} of {}", w, wiki, adf);
+        }
     }
 
     #[test]

@@ -1,0 +1,178 @@
+//! Searches, streamed page by page, and reading many issues at once.
+
+use serde_json::json;
+
+use super::JiraClient;
+use crate::config::Flavour;
+use crate::jira::error::JiraError;
+use crate::jira::limiter::Budget;
+use crate::jira::model::Issue;
+use crate::jira::transport::Call;
+
+/// Most keys or ids in one `key in (...)` clause: Jira Cloud's own bulk
+/// limit, and a JQL text every site accepts.
+const BULK_CHUNK: usize = 100;
+
+impl JiraClient {
+    /// Streams a search page by page.
+    pub fn search(&self, jql: impl Into<String>, fields: &[&str], page_size: usize) -> Search<'_> {
+        Search {
+            client: self,
+            jql: jql.into(),
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+            page_size: page_size.max(1),
+            cursor: Cursor::Start,
+        }
+    }
+
+    /// Reads many issues, by key or id, with the named fields: a search for
+    /// `key in (...)` (Jira's key clause takes ids too) per 100 of them,
+    /// page by page. Issues that do not exist or that the technical user
+    /// cannot see are left out, as are strings that are no key or id.
+    pub async fn issues(&self, keys_or_ids: &[&str], fields: &[&str]) -> Result<Vec<Issue>, JiraError> {
+        let mut wanted: Vec<&str> = Vec::new();
+        for k in keys_or_ids.iter().copied().filter(|k| is_key_or_id(k)) {
+            if !wanted.iter().any(|w| w.eq_ignore_ascii_case(k)) {
+                wanted.push(k);
+            }
+        }
+        let mut out = Vec::new();
+        for chunk in wanted.chunks(BULK_CHUNK) {
+            out.extend(self.issues_chunk(chunk.to_vec(), fields).await?);
+        }
+        Ok(out)
+    }
+
+    async fn issues_chunk(&self, mut keys: Vec<&str>, fields: &[&str]) -> Result<Vec<Issue>, JiraError> {
+        // Jira refuses the whole query when one key names no issue (deleted,
+        // or never made): leave those out and ask again.
+        while !keys.is_empty() {
+            let list: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+            let jql = format!("key in ({}) ORDER BY key ASC", list.join(", "));
+            match self.search(jql, fields, BULK_CHUNK).all().await {
+                Ok(found) => return Ok(found),
+                Err(e) if e.status() == Some(400) => {
+                    let unknown = unknown_keys(&e);
+                    let before = keys.len();
+                    keys.retain(|k| !unknown.iter().any(|u| u.eq_ignore_ascii_case(k)));
+                    if keys.len() == before {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Vec::new())
+    }
+}
+
+/// `EMEA-12` or `10042`: only what can be put in JQL as it is.
+fn is_key_or_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 255 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// The keys a 400 names: "An issue with key 'EMEA-9' does not exist for
+/// field 'key'.", "The issue key 'x' for field 'key' is invalid."
+fn unknown_keys(e: &JiraError) -> Vec<String> {
+    e.messages
+        .iter()
+        .filter_map(|m| {
+            let (_, rest) = m.split_once("key '")?;
+            let (key, _) = rest.split_once('\'')?;
+            Some(key.to_string())
+        })
+        .collect()
+}
+
+enum Cursor {
+    Start,
+    Token(String),
+    StartAt(usize),
+    Done,
+}
+
+/// A search being read page by page: Cloud `search/jql` with
+/// `nextPageToken`, Data Center `search` with `startAt`.
+pub struct Search<'a> {
+    client: &'a JiraClient,
+    jql: String,
+    fields: Vec<String>,
+    page_size: usize,
+    cursor: Cursor,
+}
+
+impl Search<'_> {
+    /// Whether the last page has been read.
+    pub fn is_done(&self) -> bool {
+        matches!(self.cursor, Cursor::Done)
+    }
+
+    /// The next page, or `None` after the last.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Issue>>, JiraError> {
+        let c = self.client;
+        let (page, next) = match (&self.cursor, c.flavour) {
+            (Cursor::Done, _) => return Ok(None),
+            (cursor, Flavour::Cloud) => {
+                let mut body = json!({"jql": self.jql, "fields": self.fields, "maxResults": self.page_size});
+                if let Cursor::Token(t) = cursor {
+                    body["nextPageToken"] = json!(t);
+                }
+                let call = Call { budget: Budget::Read, ..Call::post(c.path("search/jql"), body) }.safe_to_repeat();
+                let v = c.json(call).await?;
+                let next =
+                    v["nextPageToken"].as_str().filter(|_| v["isLast"] != true).map(|t| Cursor::Token(t.to_string()));
+                (v, next.unwrap_or(Cursor::Done))
+            }
+            (cursor, Flavour::DataCenter) => {
+                let start = if let Cursor::StartAt(n) = cursor { *n } else { 0 };
+                let call = Call::get(c.path("search"))
+                    .query("jql", self.jql.clone())
+                    .query("startAt", start.to_string())
+                    .query("maxResults", self.page_size.to_string())
+                    .query("fields", self.fields.join(","));
+                let v = c.json(call).await?;
+                let got = v["issues"].as_array().map(Vec::len).unwrap_or(0);
+                let total = v["total"].as_u64().unwrap_or(0) as usize;
+                let next = if got == 0 || start + got >= total { Cursor::Done } else { Cursor::StartAt(start + got) };
+                (v, next)
+            }
+        };
+        self.cursor = next;
+        let issues = page["issues"].as_array().map(|a| a.iter().filter_map(Issue::parse).collect()).unwrap_or_default();
+        Ok(Some(issues))
+    }
+
+    /// Reads every page (for small searches; the poller streams instead).
+    pub async fn all(mut self) -> Result<Vec<Issue>, JiraError> {
+        let mut out = Vec::new();
+        while let Some(page) = self.next_page().await? {
+            out.extend(page);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jira::ErrorKind;
+
+    #[test]
+    fn only_keys_and_ids_go_into_jql() {
+        for ok in ["EMEA-12", "10042", "MY_PROJ-1"] {
+            assert!(is_key_or_id(ok), "{ok}");
+        }
+        for bad in ["", "EMEA-1\" OR project = X", "a b", "EMEA-1)", "x'"] {
+            assert!(!is_key_or_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_keys_a_400_names_are_found() {
+        let mut e = JiraError::new(ErrorKind::Status(400), "GET /rest/api/2/search");
+        e.read_body(
+            br#"{"errorMessages":["An issue with key 'APAC-99' does not exist for field 'key'.","The issue key 'x-' for field 'key' is invalid.","Something else."]}"#,
+        );
+        assert_eq!(unknown_keys(&e), ["APAC-99", "x-"]);
+    }
+}
