@@ -12,7 +12,7 @@ use jirafed::jira::model::LinkDirection;
 use jirafed::jira::richtext::Doc;
 use jirafed::jira::transport::{RecordedCall, Transport};
 use jirafed::jira::values::{FieldValue, read_value, write_value};
-use jirafed::sim::{Simulator, default_world};
+use jirafed::sim::default_world;
 use serde_json::{Map, Value, json};
 
 use super::support::openapi::Spec;
@@ -430,7 +430,7 @@ async fn field_errors_name_the_field_the_screen_and_the_issue() {
     for site in world.sites.iter_mut().filter(|s| s.name == "emea" || s.name == "apac") {
         site.off_screen = vec!["Story Points".into()];
     }
-    let sim = Sim { sim: Simulator::start(&world).await.expect("simulator"), http: reqwest::Client::new() };
+    let sim = Sim::start_world(&world).await;
     let mut messages = Vec::new();
     for (site, project) in [("emea", "EMEA"), ("apac", "APAC")] {
         let (c, _) = client(&sim, site);

@@ -14,5 +14,6 @@ mod sim_conformance;
 mod sim_faults;
 mod sim_permissions;
 mod support;
+mod sync_accept;
 mod sync_crash;
 mod sync_e2e;

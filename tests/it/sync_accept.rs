@@ -55,7 +55,8 @@ async fn wait_hub(w: &World, mirror: &str, name: &str, want: &Value) {
 }
 
 async fn put(w: &World, site: &str, key: &str, fields: Value) {
-    let r = w.sim.call(site, "PUT", &format!("{}/issue/{key}", w.sim.api(site)), Some(&json!({"fields": fields}))).await;
+    let r =
+        w.sim.call(site, "PUT", &format!("{}/issue/{key}", w.sim.api(site)), Some(&json!({"fields": fields}))).await;
     assert_eq!(r.status, 204, "edit of {site} {key}: {}", r.body);
 }
 
@@ -225,7 +226,9 @@ async fn both_sides_edited_converge(policy: ConflictPolicy, want: &str) {
     // The secondary's edit is the newer one (newest_wins compares to the ms).
     let updated = |site: &'static str, key: String| {
         let w = &w;
-        async move { w.sim.get(site, &format!("/rest/api/2/issue/{key}?fields=updated")).await.body["fields"]["updated"].clone() }
+        async move {
+            w.sim.get(site, &format!("/rest/api/2/issue/{key}?fields=updated")).await.body["fields"]["updated"].clone()
+        }
     };
     let hub_updated = updated("hub", mirror.clone()).await;
     wait_until(WITHIN, "a later secondary edit", || async {
