@@ -19,7 +19,7 @@ mod search;
 mod users;
 mod workflow;
 
-pub use search::Search;
+pub use search::{RECONCILE_MAX, Search};
 
 /// Entity property that carries a mirror's provenance.
 pub const ORIGIN_PROPERTY: &str = "jirafed.origin";

@@ -99,6 +99,14 @@ pub fn search(site: &SiteData, query: &str, caller: &str, tz: Tz) -> Result<Vec<
             errors.push(format!("The value '{value}' does not exist for the field 'project'."));
         }
     }
+    // Like Jira, an issue clause naming an issue that does not exist (or
+    // that the caller cannot see) fails the whole query.
+    for value in q.literal_values("key") {
+        let found = site.issue_id(&value).and_then(|id| site.issues.get(&id));
+        if !found.is_some_and(|i| browsable(&i.project)) {
+            errors.push(format!("An issue with key '{value}' does not exist for field 'key'."));
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }

@@ -1,6 +1,7 @@
 //! The reads of one planning pass, batched: the issues wanted from one site
 //! (and, for scope checks, under one flow's scope) are read with one search
-//! per 50 ids, `id in (...)`, instead of one call each.
+//! per 50 ids, `id in (...)` (on Cloud with `reconcileIssues`, so as fresh
+//! as direct reads), instead of one call each.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -9,7 +10,7 @@ use crate::jira::JiraError;
 use crate::jira::model::Issue;
 
 /// Ids per search.
-const IDS_PER_SEARCH: usize = 50;
+const IDS_PER_SEARCH: usize = crate::jira::client::RECONCILE_MAX;
 
 /// Where an issue is read from: a site, and optionally a JQL scope it must
 /// be in (issues outside it are not returned).
@@ -38,15 +39,10 @@ impl Wanted {
         for ((instance, scope), (ids, fields)) in self.by_source {
             let Some(client) = ctx.client(&instance) else { continue };
             let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-            let ids: Vec<&String> = ids.iter().collect();
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
             for chunk in ids.chunks(IDS_PER_SEARCH) {
-                let list = chunk.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
-                let jql = match &scope {
-                    Some(s) => format!("({s}) AND id in ({list})"),
-                    None => format!("id in ({list})"),
-                };
                 let source = (instance.clone(), scope.clone());
-                match client.search(jql, &fields, IDS_PER_SEARCH).all().await {
+                match client.issues_by_id(scope.as_deref(), chunk, &fields).await {
                     Ok(issues) => {
                         for issue in issues {
                             found.issues.insert((source.clone(), issue.id.to_string()), issue);
