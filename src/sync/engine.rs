@@ -125,6 +125,8 @@ pub struct Ctx {
     /// Recent changes and echoes, for deciding when a write's target must
     /// be read first (`read_target = "auto"`).
     pub activity: Mutex<Activity>,
+    /// (instance, e-mail) -> when looked up, and the user found there.
+    pub users: Mutex<HashMap<(String, String), (i64, Option<crate::jira::model::UserRef>)>>,
     pub board: Arc<StatusBoard>,
     pub metrics: Arc<Metrics>,
 }
@@ -271,6 +273,7 @@ pub async fn prepare(config: Arc<Config>, store: Store) -> anyhow::Result<Arc<Ct
         pending,
         events,
         activity: Mutex::default(),
+        users: Mutex::default(),
         board,
         metrics: Arc::new(Metrics::new()),
     }))

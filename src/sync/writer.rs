@@ -182,13 +182,21 @@ async fn fields_json(
         let mut value = to_jira(v, kind);
         if let FieldValue::User(u) = &value {
             let found = match u.email.as_deref() {
-                Some(email) => client.find_user_by_email(email).await?,
-                None => None,
+                Some(email) => user_by_email(ctx, client, email).await,
+                None => Ok(None),
             };
             match found {
-                Some(found) => value = FieldValue::User(found),
-                None => {
+                Ok(Some(found)) => value = FieldValue::User(found),
+                Ok(None) => {
                     report(ctx, job, client, id, "no user with this e-mail on the site; left unset");
+                    out.skipped.push(id.clone());
+                    continue;
+                }
+                Err(e) if e.is_retriable() => return Err(e),
+                // Several users could be the one: never guess; the rest of
+                // the write goes through.
+                Err(e) => {
+                    report(ctx, job, client, id, &format!("{e}; left unset"));
                     out.skipped.push(id.clone());
                     continue;
                 }
@@ -202,6 +210,28 @@ async fn fields_json(
         }
     }
     Ok(out)
+}
+
+/// How long a user found (or not found) by e-mail is remembered.
+const USER_CACHE_MS: i64 = 10 * 60 * 1000;
+
+/// A user of `client`'s site by e-mail, remembered for a while so that
+/// writes do not search for the same person again and again.
+async fn user_by_email(
+    ctx: &Ctx,
+    client: &JiraClient,
+    email: &str,
+) -> Result<Option<crate::jira::model::UserRef>, JiraError> {
+    let key = (client.id.to_string(), email.to_lowercase());
+    let now = now_ms();
+    if let Some((at, found)) = ctx.users.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        if now - at < USER_CACHE_MS {
+            return Ok(found.clone());
+        }
+    }
+    let found = client.find_user_by_email(email).await?;
+    ctx.users.lock().unwrap_or_else(|p| p.into_inner()).insert(key, (now, found.clone()));
+    Ok(found)
 }
 
 /// A value that could not be written: logged and shown as the flow's last

@@ -269,3 +269,63 @@ async fn both_sides_edited_secondary_wins() {
 async fn both_sides_edited_newest_wins() {
     both_sides_edited_converge(ConflictPolicy::NewestWins, "secondary says").await;
 }
+
+/// The hub applies creates (and every other write) but loses half of the
+/// answers: the writer never sends a create twice blindly; it looks for the
+/// provenance mark before trying again. Every issue ends with one mirror.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_create_answers_never_make_a_second_mirror() {
+    let w = World::start("60s").await;
+    w.register_webhooks().await;
+    let faults = json!({"lost_response_rate": 0.5});
+    assert_eq!(w.sim.control("hub", "POST", "/_sim/faults", Some(&faults)).await.status, 200);
+    let mut keys = Vec::new();
+    for n in 0..12 {
+        keys.push(w.sim.create("emea", "EMEA", &format!("lossy {n}"), json!({"labels": ["lossy"]})).await);
+    }
+    for k in &keys {
+        w.mirror_of("emea", k, Duration::from_secs(60)).await;
+    }
+    let hub = w.sim.stats("hub").await;
+    assert!(hub["errors_injected"].as_u64().unwrap_or(0) > 0, "answers were lost: {hub}");
+    w.sim.control("hub", "DELETE", "/_sim/faults", None).await;
+    let search = json!({"jql": "project = PORT AND labels = lossy", "fields": ["labels"], "maxResults": 100});
+    let found = w.sim.call("hub", "POST", "/rest/api/3/search/jql", Some(&search)).await.body;
+    let mut marks: Vec<String> = found["issues"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|i| i["fields"]["labels"].as_array().cloned().unwrap_or_default())
+        .filter_map(|l| l.as_str().filter(|l| l.starts_with("jirafed-")).map(String::from))
+        .collect();
+    let all = marks.len();
+    marks.sort();
+    marks.dedup();
+    assert_eq!((all, marks.len()), (keys.len(), keys.len()), "one mirror per source issue: {found}");
+}
+
+/// A deleted secondary issue (webhook `jira:issue_deleted`) leaves its
+/// mirror labelled `jirafed-source-deleted` (demo flows: on_delete =
+/// label) and unlinked; its neighbours keep syncing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_source_labels_its_mirror_and_the_others_keep_syncing() {
+    let w = World::start("60s").await;
+    w.register_webhooks().await;
+    let gone = w.sim.create("apac", "APAC", "to be deleted", json!({})).await;
+    let kept = w.sim.create("apac", "APAC", "kept", json!({})).await;
+    let gone_mirror = w.mirror_of("apac", &gone, WITHIN).await;
+    let kept_mirror = w.mirror_of("apac", &kept, WITHIN).await;
+    let r = w.sim.call("apac", "DELETE", &format!("/rest/api/2/issue/{gone}"), None).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    put(&w, "apac", &kept, json!({"summary": "kept (edited)"})).await;
+    wait_hub(&w, &kept_mirror, "summary", &json!("kept (edited)")).await;
+    wait_until(WITHIN, "the mirror labelled", || async {
+        let labels = w.sim.get("hub", &format!("/rest/api/2/issue/{gone_mirror}?fields=labels")).await.body;
+        let labelled =
+            labels["fields"]["labels"].as_array().is_some_and(|l| l.iter().any(|l| l == "jirafed-source-deleted"));
+        labelled.then_some(())
+    })
+    .await;
+    let links = w.status().await["links"].as_u64().unwrap_or(0);
+    assert_eq!(links, 1, "only `kept` is still linked");
+}

@@ -255,10 +255,30 @@ async fn a_refused_write_is_dead_lettered_and_retried_without_blocking_others() 
     })
     .await;
     assert!(listed.contains("cannot be set"), "Jira's own error text is shown: {listed}");
+    // A later change of the same issue waits behind its dead letter (so
+    // nothing is applied out of order); other issues are not held up.
+    let edit = |k: &str, summary: String| {
+        let path = format!("/rest/api/3/issue/{k}");
+        async move {
+            let r = s.call("emea", "PUT", &path, Some(&json!({"fields": {"summary": summary}}))).await;
+            assert_eq!(r.status, 204);
+        }
+    };
+    edit(&keys[0], format!("{} v3", keys[0])).await;
+    edit(&keys[1], format!("{} v3", keys[1])).await;
+    w.wait_field("hub", &mirrors[1], "summary", json!(format!("{} v3", keys[1])), WITHIN).await;
+    super::support::wait_until(WITHIN, "the v3 write queued behind the dead letter", || async {
+        let hub = &w.daemon().ctx.store;
+        (hub.outbox_depth("hub").unwrap_or(0) >= 1).then_some(())
+    })
+    .await;
+    let held = s.get("hub", &format!("/rest/api/2/issue/{bad}?fields=summary")).await.body;
+    assert_eq!(held["fields"]["summary"], "batch 0", "nothing reaches the dead-lettered issue: {held}");
     s.control("hub", "DELETE", "/_sim/faults", None).await;
     let (ok, text) = jirafed_cli(&["dead-letters", "--socket", &socket, "retry", "--all"]);
     assert!(ok, "{text}");
-    w.wait_field("hub", &bad, "summary", json!(format!("{} v2", keys[0])), WITHIN).await;
+    // The retried write, then the one queued behind it.
+    w.wait_field("hub", &bad, "summary", json!(format!("{} v3", keys[0])), WITHIN).await;
     let (ok, text) = jirafed_cli(&["dead-letters", "--socket", &socket, "list"]);
     assert!(ok && text.contains("no dead letters"), "{text}");
 }
