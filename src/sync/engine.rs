@@ -50,6 +50,9 @@ pub enum EngineEvent {
     },
 }
 
+/// When a user was looked up by e-mail, and who was found.
+pub type UserLookup = (i64, Option<crate::jira::model::UserRef>);
+
 /// A change of an issue this recent may still have webhooks on the way.
 pub const HOT: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long after a write its echo may take before the site's webhooks
@@ -126,7 +129,7 @@ pub struct Ctx {
     /// be read first (`read_target = "auto"`).
     pub activity: Mutex<Activity>,
     /// (instance, e-mail) -> when looked up, and the user found there.
-    pub users: Mutex<HashMap<(String, String), (i64, Option<crate::jira::model::UserRef>)>>,
+    pub users: Mutex<HashMap<(String, String), UserLookup>>,
     pub board: Arc<StatusBoard>,
     pub metrics: Arc<Metrics>,
 }
