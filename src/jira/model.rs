@@ -375,6 +375,7 @@ pub struct Project {
     pub name: String,
     pub issue_types: Vec<String>,
     pub components: Vec<String>,
+    pub versions: Vec<String>,
 }
 
 impl Project {
@@ -391,6 +392,7 @@ impl Project {
             name: s(v, "name").unwrap_or_default(),
             issue_types: names("issueTypes"),
             components: names("components"),
+            versions: names("versions"),
         })
     }
 }

@@ -130,6 +130,9 @@ pub struct Ctx {
     pub activity: Mutex<Activity>,
     /// (instance, e-mail) -> when looked up, and the user found there.
     pub users: Mutex<HashMap<(String, String), UserLookup>>,
+    /// (instance, project key) -> when read, and the project (its
+    /// components and versions).
+    pub projects: Mutex<HashMap<(String, String), (i64, crate::jira::model::Project)>>,
     pub board: Arc<StatusBoard>,
     pub metrics: Arc<Metrics>,
 }
@@ -277,6 +280,7 @@ pub async fn prepare(config: Arc<Config>, store: Store) -> anyhow::Result<Arc<Ct
         events,
         activity: Mutex::default(),
         users: Mutex::default(),
+        projects: Mutex::default(),
         board,
         metrics: Arc::new(Metrics::new()),
     }))

@@ -160,6 +160,9 @@ struct Written {
     /// Field ids (on this site) not written: a user not found by e-mail, a
     /// field missing from the site's catalogue.
     skipped: Vec<String>,
+    /// Field ids written without some of their values (components or
+    /// versions the project lacks).
+    partial: Vec<(String, Vec<String>)>,
 }
 
 /// Canonical values as this site's `fields` JSON. Users are found by
@@ -171,7 +174,7 @@ async fn fields_json(
     fields: &std::collections::BTreeMap<String, mapping::Value>,
 ) -> Result<Written, JiraError> {
     let catalogue = client.fields().await?;
-    let mut out = Written { json: Map::new(), skipped: Vec::new() };
+    let mut out = Written { json: Map::new(), skipped: Vec::new(), partial: Vec::new() };
     for (id, v) in fields {
         let Some(info) = catalogue.by_id(id) else {
             report(ctx, job, client, id, "the field is not in the site's field list; not written");
@@ -202,6 +205,19 @@ async fn fields_json(
                 }
             }
         }
+        if let (FieldValue::Named(names), Some(items)) =
+            (&mut value, info.schema.as_ref().and_then(|s| s.items.clone()))
+        {
+            if let Some(missing) = missing_names(ctx, client, job, &items, names).await? {
+                let why = format!("no {items} named {} in the project; left out", missing.join(", "));
+                report(ctx, job, client, id, &why);
+                if names.is_empty() && !missing.is_empty() {
+                    out.skipped.push(id.clone());
+                    continue;
+                }
+                out.partial.push((id.clone(), names.clone()));
+            }
+        }
         match write_value(client.flavour, info.schema.as_ref(), &value) {
             Some(json) => {
                 out.json.insert(id.clone(), json);
@@ -210,6 +226,64 @@ async fn fields_json(
         }
     }
     Ok(out)
+}
+
+/// The names of `items` (components or versions) that the target project
+/// lacks, removed from `names`; `None` when all exist (or the kind is not
+/// one a project lists). Writing them would make Jira refuse the whole
+/// write; they are reported instead.
+async fn missing_names(
+    ctx: &Ctx,
+    client: &JiraClient,
+    job: &Job,
+    items: &str,
+    names: &mut Vec<String>,
+) -> Result<Option<Vec<String>>, JiraError> {
+    if !matches!(items, "component" | "version") || names.is_empty() {
+        return Ok(None);
+    }
+    let project = match &job.action {
+        Action::Create { project, .. } => project.clone(),
+        _ => match job.target_key.as_deref().and_then(|k| k.rsplit_once('-')) {
+            Some((p, _)) => p.to_string(),
+            None => return Ok(None),
+        },
+    };
+    let known = project_names(ctx, client, &project, items, false).await?;
+    let mut missing: Vec<String> = names.iter().filter(|n| !known.iter().any(|k| k == *n)).cloned().collect();
+    if !missing.is_empty() {
+        // Made since the cache was filled? Look once more before leaving them out.
+        let known = project_names(ctx, client, &project, items, true).await?;
+        missing.retain(|n| !known.iter().any(|k| k == n));
+    }
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    names.retain(|n| !missing.contains(n));
+    Ok(Some(missing))
+}
+
+/// A project's component or version names, cached like users.
+async fn project_names(
+    ctx: &Ctx,
+    client: &JiraClient,
+    project: &str,
+    items: &str,
+    fresh: bool,
+) -> Result<Vec<String>, JiraError> {
+    let key = (client.id.to_string(), project.to_string());
+    let now = now_ms();
+    if !fresh {
+        if let Some((at, p)) = ctx.projects.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            if now - at < USER_CACHE_MS {
+                return Ok(if items == "component" { p.components.clone() } else { p.versions.clone() });
+            }
+        }
+    }
+    let p = client.project(project).await?;
+    let names = if items == "component" { p.components.clone() } else { p.versions.clone() };
+    ctx.projects.lock().unwrap_or_else(|p| p.into_inner()).insert(key, (now, p));
+    Ok(names)
 }
 
 /// How long a user found (or not found) by e-mail is remembered.
@@ -250,20 +324,32 @@ fn shadow_after(
     ctx: &Ctx,
     job: &Job,
     target: &InstanceId,
-    skipped: &[String],
+    written: &Written,
     created: bool,
 ) -> Option<mapping::Shadow> {
     let mut shadow = job.shadow_after.clone()?;
-    if skipped.is_empty() {
+    let skipped = &written.skipped;
+    if skipped.is_empty() && written.partial.is_empty() {
         return Some(shadow);
     }
     let flow = ctx.flow(&job.flow)?;
+    let on_primary = *target == ctx.primary;
+    // Written in part: the shadow holds what was written, in primary space.
+    for (id, names) in &written.partial {
+        let field = |f: &&super::fields::ResolvedField| if on_primary { &f.primary.id } else { &f.secondary.id } == id;
+        let Some(f) = flow.fields.iter().find(field) else { continue };
+        let translate = |n: &String| match f.values.iter().find(|(s, _)| s == n) {
+            Some((_, p)) if !on_primary => p.clone(),
+            _ => n.clone(),
+        };
+        let value = mapping::Value::Choices(names.iter().map(translate).collect()).normalise();
+        shadow.values.insert(f.key.clone(), value);
+    }
     let before: Option<mapping::Shadow> = match job.link {
         Some(l) if !created => ctx.store.shadow(l).ok().flatten().and_then(|v| serde_json::from_value(v).ok()),
         _ => None,
     };
     for id in skipped {
-        let on_primary = *target == ctx.primary;
         let Some(f) = flow.fields.iter().find(|f| if on_primary { &f.primary.id } else { &f.secondary.id } == id)
         else {
             continue;
@@ -309,7 +395,7 @@ async fn update(
     .await;
     match result {
         Ok(()) => {
-            let shadow = shadow_after(ctx, job, &client.id, &written.skipped, false);
+            let shadow = shadow_after(ctx, job, &client.id, &written, false);
             Ok((key, shadow_op(job.link, &shadow).into_iter().collect()))
         }
         // The target is gone (deleted or moved out of sight): the planner
@@ -378,7 +464,7 @@ async fn create(ctx: &Ctx, client: &JiraClient, e: &OutboxEntry, job: &Job) -> O
         None => client.create_issue(project, issue_type, written.json.clone(), Some(mark)).await?,
     };
     let key = created.key.to_string();
-    let shadow = shadow_after(ctx, job, &client.id, &written.skipped, true).unwrap_or_default();
+    let shadow = shadow_after(ctx, job, &client.id, &written, true).unwrap_or_default();
     let link = LinkRecord {
         id: 0,
         flow: job.flow.clone(),

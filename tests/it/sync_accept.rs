@@ -329,3 +329,29 @@ async fn a_deleted_source_labels_its_mirror_and_the_others_keep_syncing() {
     let links = w.status().await["links"].as_u64().unwrap_or(0);
     assert_eq!(links, 1, "only `kept` is still linked");
 }
+
+/// A component the primary project lacks is reported and left out: the
+/// mirror is still created with everything else, nothing is dead-lettered,
+/// and later edits keep flowing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_missing_on_the_primary_is_reported_not_fatal() {
+    let w = World::start_with("60s", |c| {
+        c.flows[0].fields.push(jirafed::config::FieldMapping {
+            secondary: "components".into(),
+            primary: "components".into(),
+            direction: jirafed::config::Direction::ToPrimary,
+            values: Default::default(),
+        })
+    })
+    .await;
+    w.register_webhooks().await;
+    let key = w.sim.create("emea", "EMEA", "with a component", json!({"components": [{"name": "Core"}]})).await;
+    let mirror = w.mirror_of("emea", &key, WITHIN).await;
+    assert_eq!(field(&w, "hub", &mirror, "components").await, json!([]), "PORT has no component Core");
+    let status = w.status().await;
+    let error = status["flows"]["emea-delivery"]["last_error"].as_str().unwrap_or_default().to_string();
+    assert!(error.contains("no component named Core"), "reported: {status}");
+    assert_eq!(status["dead_letters"], 0, "{status}");
+    put(&w, "emea", &key, json!({"summary": "still flowing"})).await;
+    wait_hub(&w, &mirror, "summary", &json!("still flowing")).await;
+}
