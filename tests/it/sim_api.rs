@@ -365,3 +365,23 @@ async fn links_comments_and_transitions_bump_updated() {
         assert!(a3 > a2, "{site}: a transition bumps updated: {a2} -> {a3}");
     }
 }
+
+/// `id`/`issue` name the key field and take numeric ids; a key clause
+/// naming an issue that does not exist fails the query, as on Jira.
+#[tokio::test]
+async fn jql_reads_issues_by_id_and_refuses_missing_ones() {
+    let s = Sim::start().await;
+    let id = s.get("apac", "/rest/api/2/issue/APAC-1?fields=summary").await.body["id"].as_str().unwrap().to_string();
+    for jql in [format!("id in ({id})"), format!("issue = {id}"), format!("key in ({id}, APAC-1)")] {
+        let r = s.call("apac", "POST", "/rest/api/2/search", Some(&json!({"jql": jql, "fields": ["key"]}))).await;
+        assert_eq!(r.status, 200, "{jql}: {}", r.body);
+        let keys: Vec<&str> = r.body["issues"].as_array().unwrap().iter().filter_map(|i| i["key"].as_str()).collect();
+        assert_eq!(keys, ["APAC-1"], "{jql}");
+    }
+    let r = s.call("apac", "POST", "/rest/api/2/search", Some(&json!({"jql": "key in (APAC-1, APAC-999)"}))).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["errorMessages"][0], "An issue with key 'APAC-999' does not exist for field 'key'.");
+    let body = json!({"jql": "id in (99999)", "reconcileIssues": [99999]});
+    let r = s.call("emea", "POST", "/rest/api/3/search/jql", Some(&body)).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+}
