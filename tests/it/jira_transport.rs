@@ -116,11 +116,15 @@ async fn five_hundred_writes_under_faults_all_land_in_order_within_the_limits() 
 
     // The site refills 14 writes/s; the client sends 20/s of which ~18
     // survive the injected 5xx, so the site's bucket of 20 runs dry every
-    // few seconds and answers 429 until the client pauses.
+    // few seconds and answers 429 with `Retry-After: 2` (and stays closed
+    // that long) until the client pauses.
     faults(
         &s,
         "emea",
-        json!({"error_rate": 0.1, "latency_ms": LATENCY_MS, "write_rate": {"per_second": 14.0, "burst": 20}}),
+        json!({
+            "error_rate": 0.1, "latency_ms": LATENCY_MS,
+            "write_rate": {"per_second": 14.0, "burst": 20, "retry_after": 2},
+        }),
     )
     .await;
     let started = Instant::now();
@@ -161,6 +165,7 @@ async fn five_hundred_writes_under_faults_all_land_in_order_within_the_limits() 
     assert!(limited > 0 && failed > 0, "the run met 429s ({limited}) and 5xx ({failed})");
     assert_eq!(t.limiter().state().rate_limited_total, limited as u64, "every 429 paused the limiter");
     let retry_after_ms = probe_retry_after(&s).await;
+    assert_eq!(retry_after_ms, 2_000, "the bursts of 429s said Retry-After: 2");
     assert_quiet_after_each_429(&log, LATENCY_MS, retry_after_ms);
     assert_write_rate(&log, RATE, BURST);
     eprintln!("500 writes in {took:?}: {} requests, {limited} x 429, {failed} x 5xx", log.len());
@@ -169,7 +174,7 @@ async fn five_hundred_writes_under_faults_all_land_in_order_within_the_limits() 
 /// The Retry-After the simulator sends for a short bucket wait, read from
 /// a real 429 (so the quiet-window check does not guess it).
 async fn probe_retry_after(s: &Sim) -> i64 {
-    faults(s, "emea", json!({"write_rate": {"per_second": 14.0, "burst": 1}})).await;
+    faults(s, "emea", json!({"write_rate": {"per_second": 14.0, "burst": 1, "retry_after": 2}})).await;
     let body = json!({"fields": {"summary": "probe"}});
     let first = s.call("emea", "PUT", "/rest/api/3/issue/EMEA-1", Some(&body)).await;
     let second = s.call("emea", "PUT", "/rest/api/3/issue/EMEA-1", Some(&body)).await;
