@@ -172,7 +172,15 @@ fn config_for(sim: &Simulator, state: &std::path::Path) -> Result<Config, String
         vars.push((format!("{up}__WRITES_PER_SECOND"), "1000".to_string()));
         vars.push((format!("{up}__BURST"), "100".to_string()));
     }
-    config::load_with(&path, &vars, &|_: &str| None).map_err(|e| e.to_string())
+    let mut cfg = config::load_with(&path, &vars, &|_: &str| None).map_err(|e| e.to_string())?;
+    // PROPAGATION_READ_TARGET=always measures the flows reading the mirror
+    // before every write.
+    if std::env::var("PROPAGATION_READ_TARGET").as_deref() == Ok("always") {
+        for f in &mut cfg.flows {
+            f.read_target = config::ReadTarget::Always;
+        }
+    }
+    Ok(cfg)
 }
 
 /// The benchmark's own REST calls, to take out of the sites' counters.

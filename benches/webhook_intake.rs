@@ -1,7 +1,8 @@
 //! Durable webhook intake under load: the real `jirafed run` binary as a
 //! child process (its sites: the simulator, in this process), and signed
 //! `jira:issue_updated` deliveries (a real Jira Cloud body from
-//! shared/jira-reference, a unique `X-Atlassian-Webhook-Identifier` each)
+//! shared/jira-reference, a unique `X-Atlassian-Webhook-Identifier` and
+//! issue version (`updated`) each)
 //! sent from this process over N keep-alive HTTP/1.1 connections for 10 s.
 //! Every 2xx means the change was committed (fsync'd) to the inbox first.
 //! Prints accepted webhooks/s (target >= 5,000) and p50/p99 latency (target
@@ -18,6 +19,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use jirafed::daemon::Daemon;
@@ -72,10 +74,15 @@ async fn run() -> Result<(), String> {
     }
 
     let body = std::fs::read(reference_dir()?.join(BODY)).map_err(|e| format!("{BODY}: {e}"))?;
-    // Sent as is by every request; leaked once so that no request copies it.
-    let body: &'static [u8] = Box::leak(body.into_boxed_slice());
-    let signature = jirafed::sim::signature(SECRET, body);
-    let load = Arc::new(Load { http, url: format!("{base}/webhooks/emea"), body, signature });
+    let text = String::from_utf8(body).map_err(|e| e.to_string())?;
+    let (prefix, suffix) = text.split_once(UPDATED).ok_or(format!("{BODY} has no `updated` {UPDATED}"))?;
+    let load = Arc::new(Load {
+        http,
+        url: format!("{base}/webhooks/emea"),
+        prefix: prefix.to_string(),
+        suffix: suffix.to_string(),
+        next: AtomicU64::new(0),
+    });
     blast(&load, connections, WARMUP, "warmup").await;
 
     let commits_before = commit_count(&target);
@@ -86,7 +93,7 @@ async fn run() -> Result<(), String> {
     let cpu = Cpu::now(&target).minus(&cpu_before);
     let commits = commit_count(&target).zip(commits_before).map(|(a, b)| a - b);
 
-    report(&result, took, connections, body.len(), commits);
+    report(&result, took, connections, text.len(), commits);
     cpu.report(&target, took, result.accepted);
     let metrics = load.http.get(format!("{base}/metrics")).send().await.map_err(|e| e.to_string())?;
     let metrics = metrics.text().await.map_err(|e| e.to_string())?;
@@ -163,11 +170,31 @@ impl Cpu {
     }
 }
 
+/// The reference body's `issue.fields.updated`: every delivery gets its own
+/// (one version of the issue each, as distinct events have), or jirafed
+/// would rightly drop all but the first as the same version.
+const UPDATED: &str = "\"updated\": \"2019-02-15T19:10:01.805-0800\"";
+
 struct Load {
     http: reqwest::Client,
     url: String,
-    body: &'static [u8],
-    signature: String,
+    /// The body before and after its `updated`.
+    prefix: String,
+    suffix: String,
+    next: AtomicU64,
+}
+
+impl Load {
+    /// The next delivery: its body (a version of its own) and signature.
+    fn delivery(&self) -> (Vec<u8>, String) {
+        let n = self.next.fetch_add(1, Ordering::Relaxed) as i64;
+        let base = chrono::DateTime::parse_from_rfc3339("2019-02-15T19:10:01.805-08:00").unwrap_or_default();
+        let at = base + chrono::Duration::milliseconds(n);
+        let updated = format!("\"updated\": \"{}\"", at.format("%Y-%m-%dT%H:%M:%S%.3f%z"));
+        let body = format!("{}{updated}{}", self.prefix, self.suffix).into_bytes();
+        let signature = jirafed::sim::signature(SECRET, &body);
+        (body, signature)
+    }
 }
 
 #[derive(Default)]
@@ -189,6 +216,7 @@ async fn blast(load: &Arc<Load>, connections: usize, span: Duration, tag: &'stat
             let mut n = 0u64;
             while Instant::now() < until {
                 n += 1;
+                let (body, signature) = load.delivery();
                 let sent = Instant::now();
                 let resp = load
                     .http
@@ -196,8 +224,8 @@ async fn blast(load: &Arc<Load>, connections: usize, span: Duration, tag: &'stat
                     .header("content-type", "application/json")
                     .header("X-Atlassian-Webhook-Identifier", format!("{tag}-{c}-{n}"))
                     .header("X-Atlassian-Webhook-Flow", "Primary")
-                    .header("X-Hub-Signature", &load.signature)
-                    .body(load.body)
+                    .header("X-Hub-Signature", signature)
+                    .body(body)
                     .send()
                     .await;
                 match resp {

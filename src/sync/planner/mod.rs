@@ -41,6 +41,16 @@ pub async fn run(ctx: Arc<Ctx>, cancel: CancellationToken) {
                 IDLE
             }
         };
+        if wait < IDLE {
+            // Only bursts still settling: nothing can be planned before
+            // `wait` has passed (a new change needs as long to settle), so
+            // new changes need not wake the planner to read the batch again.
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+            continue;
+        }
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = ctx.wake_planner.notified() => {}
