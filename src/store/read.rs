@@ -115,13 +115,7 @@ impl Store {
     /// `None`), by id: page through all links with flat memory by passing the
     /// last id of each page.
     pub fn links_after(&self, after: Option<u64>, limit: usize) -> Result<Vec<LinkRecord>, StoreError> {
-        let start = match after {
-            None => 0,
-            Some(id) => match id.checked_add(1) {
-                Some(next) => next,
-                None => return Ok(Vec::new()),
-            },
-        };
+        let Some(start) = page_start(after) else { return Ok(Vec::new()) };
         self.read("page links", |r| {
             let links = r.table(Tbl::Links)?;
             let lo = u64_key(start);
@@ -227,13 +221,7 @@ impl Store {
     /// with `None`), ready or not, blocked or not, by seq: pages through the
     /// whole outbox with flat memory.
     pub fn outbox_after(&self, after: Option<u64>, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
-        let start = match after {
-            None => 0,
-            Some(seq) => match seq.checked_add(1) {
-                Some(next) => next,
-                None => return Ok(Vec::new()),
-            },
-        };
+        let Some(start) = page_start(after) else { return Ok(Vec::new()) };
         self.read("page outbox", |r| {
             let lo = u64_key(start);
             let mut out = Vec::with_capacity(limit.min(1024));
@@ -336,6 +324,14 @@ impl Store {
             out.reverse();
             Ok(out)
         })
+    }
+}
+
+/// The first key of the page after `after` (`None` after the last u64).
+fn page_start(after: Option<u64>) -> Option<u64> {
+    match after {
+        None => Some(0),
+        Some(n) => n.checked_add(1),
     }
 }
 
