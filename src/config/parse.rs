@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
-use url::Url;
 
 use super::reader::{Choice, Ctx, Table};
 use super::secret::{Environment, Secret, SecretSource, read_secret_file, resolve_secret_path};
@@ -232,33 +231,15 @@ impl Reader<'_> {
         Some(inst)
     }
 
-    fn url(&self, t: &Table) -> Option<Url> {
+    fn url(&self, t: &Table) -> Option<BaseUrl> {
         let text = t.required_string("url", "the site's base URL, e.g. \"https://acme.atlassian.net\"")?;
-        let mut url = match Url::parse(text.trim()) {
-            Ok(u) => u,
+        match text.parse::<BaseUrl>() {
+            Ok(url) => Some(url),
             Err(e) => {
-                t.problem("url", format!("invalid URL {text:?} ({e}); expected an http(s) URL"));
-                return None;
+                t.problem("url", e.to_string());
+                None
             }
-        };
-        let problem = if !matches!(url.scheme(), "http" | "https") {
-            Some(format!("URL {text:?} has scheme {:?}; expected http or https", url.scheme()))
-        } else if url.host_str().is_none_or(str::is_empty) {
-            Some(format!("URL {text:?} has no host"))
-        } else if !url.username().is_empty() || url.password().is_some() {
-            Some("URL carries credentials; put them in [auth] instead".to_string())
-        } else if url.query().is_some() || url.fragment().is_some() {
-            Some(format!("URL {text:?} has a query or fragment; expected a base URL only"))
-        } else {
-            None
-        };
-        if let Some(p) = problem {
-            t.problem("url", p);
-            return None;
         }
-        let trimmed = url.path().trim_end_matches('/').to_string();
-        url.set_path(&trimmed);
-        Some(url)
     }
 
     /// Reads one secret from `<base>_file`, `<base>_env` or inline `<base>`.

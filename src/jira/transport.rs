@@ -218,7 +218,7 @@ impl Transport {
         let limiter = Limiter::new(cfg.reads_per_second, cfg.writes_per_second, cfg.burst, cfg.max_in_flight);
         Ok(Transport {
             instance: id.to_string(),
-            base_url: cfg.url.as_str().trim_end_matches('/').to_string(),
+            base_url: cfg.url.as_str().to_string(),
             http,
             auth: auth_header(&cfg.auth).map_err(|e| format!("instance {id}: {e}"))?,
             limiter,

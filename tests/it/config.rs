@@ -321,7 +321,7 @@ fn the_base_config_is_valid_and_normalised() {
     let cfg = dir.load(BASE, &[]).expect("base config is valid");
     assert_eq!(cfg.instances.len(), 3);
     assert_eq!(cfg.primary().id.as_str(), "hub");
-    assert_eq!(cfg.instance("hub").map(|i| i.url.as_str()), Some("https://acme.atlassian.net/"));
+    assert_eq!(cfg.instance("hub").map(|i| i.url.as_str()), Some("https://acme.atlassian.net"));
     assert_eq!(cfg.instance("emea").map(|i| i.url.as_str()), Some("https://jira.emea.acme.internal/jira"));
     assert_eq!(cfg.instance("emea").map(|i| i.poll_interval.as_secs()), Some(60));
     assert_eq!(cfg.daemon.state_dir, dir.dir.path().join("state"));
@@ -376,7 +376,7 @@ fn environment_overrides_apply_and_are_named_in_errors() {
             &[("JIRAFED_INSTANCES__HUB__URL", "https://other.atlassian.net"), ("JIRAFED_INSTANCES__EMEA__BURST", "7")],
         )
         .expect("valid");
-    assert_eq!(cfg.instance("hub").map(|i| i.url.as_str()), Some("https://other.atlassian.net/"));
+    assert_eq!(cfg.instance("hub").map(|i| i.url.as_str()), Some("https://other.atlassian.net"));
     assert_eq!(cfg.instance("emea").map(|i| i.burst), Some(7));
     let err = dir.load(BASE, &[("JIRAFED_INSTANCES__EMEA__POLL_INTERVAL", "never")]).expect_err("bad");
     assert!(err.to_string().contains("environment variable JIRAFED_INSTANCES__EMEA__POLL_INTERVAL"), "{err}");
