@@ -2,6 +2,7 @@
 //! overrides with `__` between levels), validated into typed structs, every
 //! problem reported at once with its origin and key path.
 
+mod ca;
 mod flows;
 mod parse;
 mod reader;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Format, Toml};
 
+pub use ca::read_ca_file;
 pub use reader::Problem;
 pub use secret::{Environment, ProcessEnv, Secret, SecretSource};
 pub use types::*;

@@ -194,12 +194,7 @@ impl Reader<'_> {
             t.get("auth");
         }
         let webhook_secret = self.secret(t, "webhook_secret").map(|(s, _)| s);
-        let ca_file = t.string("ca_file").map(|p| self.path(&p));
-        if let Some(ca) = &ca_file {
-            if !ca.is_file() {
-                t.problem("ca_file", format!("file {} does not exist; expected a PEM certificate file", ca.display()));
-            }
-        }
+        let ca_file = self.ca_file(t);
         // Read every key before giving up on a missing one, so that a bad role
         // does not make the other keys look unknown.
         let writes_per_second = t.positive_f64("writes_per_second", defaults::WRITES_PER_SECOND);
@@ -240,6 +235,17 @@ impl Reader<'_> {
                 None
             }
         }
+    }
+
+    /// `ca_file` resolves like a secret file, so one credentials folder
+    /// can hold both; it is read now so that a bad file fails `check`.
+    fn ca_file(&self, t: &Table) -> Option<PathBuf> {
+        let given = t.string("ca_file")?;
+        let path = resolve_secret_path(Path::new(&given), self.config_dir, self.env);
+        if let Err(e) = super::ca::read_ca_file(&path) {
+            t.problem("ca_file", e);
+        }
+        Some(path)
     }
 
     /// Reads one secret from `<base>_file`, `<base>_env` or inline `<base>`.
