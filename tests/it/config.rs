@@ -298,7 +298,17 @@ fn cases() -> Vec<Case> {
             format!("flows = \"all\"\n{}", BASE.split("[[flows]]").next().unwrap_or_default()),
             "flows",
         ),
-        case("toml_syntax", replace("[instances.apac]", "[instances.apac"), ""),
+        case("toml_syntax", replace("[instances.apac]", "[instances.apac"), "line 18, column 16: instances.apac"),
+        case(
+            "toml_syntax_value",
+            replace("direction = \"both\"\n  values", "direction = both\n  values"),
+            "line 44, column 15: flows[1].fields[0].direction",
+        ),
+        case(
+            "toml_syntax_in_a_secret",
+            replace("token_file = \"hub-token\" }", &format!("token = \"{HUB_TOKEN} }}")),
+            "instances.hub.auth",
+        ),
     ];
     v.push(Case {
         name: "env_override_bad",
