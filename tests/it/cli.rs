@@ -78,6 +78,31 @@ fn a_broken_config_exits_1_and_lists_every_problem() {
     }
 }
 
+/// Settings this version checks but does not act on pass `check`, each
+/// with a warning that names it, so nobody waits for what will not happen.
+#[test]
+fn settings_not_acted_on_yet_pass_check_with_a_warning_each() {
+    let dir = ConfigDir::new();
+    let cfg = BASE
+        .replacen(
+            "primary_project = \"PORT\"",
+            "primary_project = \"PORT\"\ncreate = \"both\"\nlinks = { types = { Blocks = \"Dependency\" } }\nhierarchy = { parent = true }",
+            1,
+        )
+        .replacen("scope = \"project = APAC\"", "scope = \"project = APAC\"\ncreate = \"to_secondary\"", 1);
+    let path = dir.write(&cfg);
+    let out = jirafed(&["check", "--offline", "--config", &path.display().to_string()], &[("APAC_TOKEN", "x")]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("OK"), "{t}");
+    let warnings: Vec<&str> = t.lines().filter(|l| l.trim_start().starts_with("warning:")).collect();
+    assert_eq!(warnings.len(), 4, "{t}");
+    for path in ["flows[0].create", "flows[0].links", "flows[0].hierarchy.parent", "flows[1].create"] {
+        let w = warnings.iter().find(|w| w.contains(&format!(": {path}: "))).unwrap_or_else(|| panic!("{path}: {t}"));
+        assert!(w.contains("by this version"), "{w}");
+    }
+}
+
 #[test]
 fn a_missing_config_file_is_named() {
     let out = jirafed(&["check", "--offline", "--config", "/nonexistent/jirafed.toml"], &[]);
