@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jirafed::config::{Auth, Flavour, InstanceConfig, Role, Secret, SecretSource, defaults};
+use jirafed::config::{Auth, BaseUrl, Flavour, InstanceConfig, Role, Secret, SecretSource, defaults};
 use jirafed::ids::InstanceId;
 use jirafed::jira::{Call, Transport};
 use jirafed::sim::{Simulator, default_world};
@@ -96,7 +96,7 @@ fn instance(base: &str) -> Result<InstanceConfig, String> {
         id: InstanceId::new(SITE),
         role: Role::Secondary,
         flavour: Flavour::Cloud,
-        url: url::Url::parse(base).map_err(|e| e.to_string())?,
+        url: base.parse::<BaseUrl>().map_err(|e| e.to_string())?,
         auth: Auth::CloudToken {
             email: "sync-bot@example.com".into(),
             token: Secret::new("sim-token"),

@@ -2,10 +2,12 @@
 //! overrides with `__` between levels), validated into typed structs, every
 //! problem reported at once with its origin and key path.
 
+mod ca;
 mod flows;
 mod parse;
 mod reader;
 mod secret;
+mod syntax;
 mod types;
 
 use std::path::{Path, PathBuf};
@@ -13,8 +15,10 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Format, Toml};
 
+pub use ca::read_ca_file;
 pub use reader::Problem;
 pub use secret::{Environment, ProcessEnv, Secret, SecretSource};
+pub use syntax::SyntaxError;
 pub use types::*;
 
 /// Prefix of environment overrides, e.g. `JIRAFED_INSTANCES__HUB__URL`.
@@ -29,6 +33,8 @@ pub const CLI_ENV_VARS: &[&str] = &["JIRAFED_CONFIG", "JIRAFED_LOG_FORMAT", "JIR
 pub enum ConfigError {
     #[error("config file {file}: {message}")]
     Unreadable { file: PathBuf, message: String },
+    #[error("config file {file}, {error}")]
+    Syntax { file: PathBuf, error: SyntaxError },
     #[error("{}", render_problems(file, problems))]
     Invalid { file: PathBuf, problems: Vec<Problem> },
 }
@@ -51,7 +57,7 @@ impl ConfigError {
     /// Every problem, one per line item (a read error counts as one).
     pub fn problems(&self) -> Vec<String> {
         match self {
-            ConfigError::Unreadable { .. } => vec![self.to_string()],
+            ConfigError::Unreadable { .. } | ConfigError::Syntax { .. } => vec![self.to_string()],
             ConfigError::Invalid { problems, .. } => problems.iter().map(ToString::to_string).collect(),
         }
     }
@@ -71,7 +77,7 @@ pub fn load_with(path: &Path, vars: &[(String, String)], env: &dyn Environment) 
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::Unreadable { file: path.to_path_buf(), message: format!("cannot read: {e}") })?;
     if let Err(e) = toml::from_str::<toml::Table>(&text) {
-        return Err(ConfigError::Unreadable { file: path.to_path_buf(), message: format!("not valid TOML: {e}") });
+        return Err(ConfigError::Syntax { file: path.to_path_buf(), error: syntax::describe(&text, &e) });
     }
     let figment = Figment::from(Toml::file_exact(path)).merge(parse::EnvOverrides::new(vars));
     let root =

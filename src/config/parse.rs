@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
-use url::Url;
 
 use super::reader::{Choice, Ctx, Table};
 use super::secret::{Environment, Secret, SecretSource, read_secret_file, resolve_secret_path};
@@ -195,12 +194,7 @@ impl Reader<'_> {
             t.get("auth");
         }
         let webhook_secret = self.secret(t, "webhook_secret").map(|(s, _)| s);
-        let ca_file = t.string("ca_file").map(|p| self.path(&p));
-        if let Some(ca) = &ca_file {
-            if !ca.is_file() {
-                t.problem("ca_file", format!("file {} does not exist; expected a PEM certificate file", ca.display()));
-            }
-        }
+        let ca_file = self.ca_file(t);
         // Read every key before giving up on a missing one, so that a bad role
         // does not make the other keys look unknown.
         let writes_per_second = t.positive_f64("writes_per_second", defaults::WRITES_PER_SECOND);
@@ -232,33 +226,26 @@ impl Reader<'_> {
         Some(inst)
     }
 
-    fn url(&self, t: &Table) -> Option<Url> {
+    fn url(&self, t: &Table) -> Option<BaseUrl> {
         let text = t.required_string("url", "the site's base URL, e.g. \"https://acme.atlassian.net\"")?;
-        let mut url = match Url::parse(text.trim()) {
-            Ok(u) => u,
+        match text.parse::<BaseUrl>() {
+            Ok(url) => Some(url),
             Err(e) => {
-                t.problem("url", format!("invalid URL {text:?} ({e}); expected an http(s) URL"));
-                return None;
+                t.problem("url", e.to_string());
+                None
             }
-        };
-        let problem = if !matches!(url.scheme(), "http" | "https") {
-            Some(format!("URL {text:?} has scheme {:?}; expected http or https", url.scheme()))
-        } else if url.host_str().is_none_or(str::is_empty) {
-            Some(format!("URL {text:?} has no host"))
-        } else if !url.username().is_empty() || url.password().is_some() {
-            Some("URL carries credentials; put them in [auth] instead".to_string())
-        } else if url.query().is_some() || url.fragment().is_some() {
-            Some(format!("URL {text:?} has a query or fragment; expected a base URL only"))
-        } else {
-            None
-        };
-        if let Some(p) = problem {
-            t.problem("url", p);
-            return None;
         }
-        let trimmed = url.path().trim_end_matches('/').to_string();
-        url.set_path(&trimmed);
-        Some(url)
+    }
+
+    /// `ca_file` resolves like a secret file, so one credentials folder
+    /// can hold both; it is read now so that a bad file fails `check`.
+    fn ca_file(&self, t: &Table) -> Option<PathBuf> {
+        let given = t.string("ca_file")?;
+        let path = resolve_secret_path(Path::new(&given), self.config_dir, self.env);
+        if let Err(e) = super::ca::read_ca_file(&path) {
+            t.problem("ca_file", e);
+        }
+        Some(path)
     }
 
     /// Reads one secret from `<base>_file`, `<base>_env` or inline `<base>`.

@@ -2,8 +2,10 @@
 //! in `docs/configuration.md`.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use url::Url;
@@ -105,6 +107,95 @@ impl Flavour {
     }
 }
 
+/// A site's base URL: http or https, a host, maybe a base path (a Data
+/// Center context path such as `/jira`, or Cloud's scoped-token gateway
+/// `https://api.atlassian.com/ex/jira/{cloudId}`), and never a trailing
+/// slash, so that request paths are appended as `{base}/rest/...`.
+/// `url::Url` renders an empty path as `/`, hence the separate text.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct BaseUrl {
+    url: Url,
+    text: String,
+}
+
+/// Why a text is not a [`BaseUrl`]; the message names the value (unless it
+/// carries credentials) and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BaseUrlError(String);
+
+impl BaseUrl {
+    /// The normalised form, e.g. `https://acme.atlassian.net` or
+    /// `https://jira.acme.internal/jira`.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The parsed URL (its path is `/` for a site at the root).
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+}
+
+impl TryFrom<Url> for BaseUrl {
+    type Error = BaseUrlError;
+
+    fn try_from(url: Url) -> Result<Self, BaseUrlError> {
+        let shown = url.as_str().to_string();
+        BaseUrl::check(url, &shown)
+    }
+}
+
+impl BaseUrl {
+    /// Validates and normalises `url`; `shown` is how errors quote it (the
+    /// text as the operator wrote it).
+    fn check(mut url: Url, shown: &str) -> Result<Self, BaseUrlError> {
+        let problem = if !matches!(url.scheme(), "http" | "https") {
+            Some(format!("URL {shown:?} has scheme {:?}; expected http or https", url.scheme()))
+        } else if url.host_str().is_none_or(str::is_empty) {
+            Some(format!("URL {shown:?} has no host; expected an http(s) URL with a host"))
+        } else if !url.username().is_empty() || url.password().is_some() {
+            Some("URL carries credentials; put them in [auth] instead".to_string())
+        } else if url.query().is_some() || url.fragment().is_some() {
+            Some(format!("URL {shown:?} has a query or fragment; expected a base URL only"))
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            return Err(BaseUrlError(p));
+        }
+        let path = url.path().trim_end_matches('/').to_string();
+        url.set_path(&path);
+        let text = url.as_str().trim_end_matches('/').to_string();
+        Ok(BaseUrl { url, text })
+    }
+}
+
+impl FromStr for BaseUrl {
+    type Err = BaseUrlError;
+
+    fn from_str(s: &str) -> Result<Self, BaseUrlError> {
+        let url = Url::parse(s.trim()).map_err(|e| {
+            // A text that does not parse may still hold credentials.
+            let shown = if s.contains('@') { "(not shown: it contains '@')".to_string() } else { format!("{s:?}") };
+            BaseUrlError(format!("invalid URL {shown} ({e}); expected an http(s) URL"))
+        })?;
+        BaseUrl::check(url, s.trim())
+    }
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.text)
+    }
+}
+
 /// How jirafed authenticates to one site.
 #[derive(Debug, Clone)]
 pub enum Auth {
@@ -123,7 +214,7 @@ pub struct InstanceConfig {
     pub role: Role,
     pub flavour: Flavour,
     /// Base URL without trailing slash; may carry a context path.
-    pub url: Url,
+    pub url: BaseUrl,
     pub auth: Auth,
     /// Secret that signs this site's webhooks (`X-Hub-Signature`).
     pub webhook_secret: Option<Secret>,
@@ -304,4 +395,36 @@ pub struct FlowConfig {
     pub status: StatusMap,
     pub links: LinkMap,
     pub hierarchy: Hierarchy,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BaseUrl;
+
+    #[test]
+    fn base_urls_lose_trailing_slashes_and_keep_their_path() {
+        for (given, normal) in [
+            ("https://acme.atlassian.net", "https://acme.atlassian.net"),
+            ("https://acme.atlassian.net/", "https://acme.atlassian.net"),
+            ("https://ACME.atlassian.net//", "https://acme.atlassian.net"),
+            ("http://127.0.0.1:8080/jira/", "http://127.0.0.1:8080/jira"),
+            ("https://api.atlassian.com/ex/jira/1a2b-3c4d", "https://api.atlassian.com/ex/jira/1a2b-3c4d"),
+        ] {
+            let url: BaseUrl = given.parse().unwrap_or_else(|e| panic!("{given}: {e}"));
+            assert_eq!(url.as_str(), normal);
+            assert_eq!(url.to_string(), normal);
+            assert_eq!(format!("{url:?}"), format!("{normal:?}"));
+            assert_eq!(BaseUrl::try_from(url.url().clone()).as_ref(), Ok(&url));
+        }
+    }
+
+    #[test]
+    fn base_urls_refuse_what_is_not_a_site() {
+        for bad in
+            ["ftp://x.example", "not a url", "https://bot:pw@x.example", "https://x.example/?a=1", "https://x/#f"]
+        {
+            let err = bad.parse::<BaseUrl>().expect_err(bad).to_string();
+            assert!(!err.contains("pw"), "{err}");
+        }
+    }
 }

@@ -23,8 +23,8 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use base64::Engine as _;
 use rand::Rng as _;
+use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
-use reqwest::{Certificate, Method};
 use serde_json::Value;
 
 use super::error::{ErrorKind, JiraError};
@@ -207,7 +207,7 @@ impl Transport {
             .gzip(true)
             .use_rustls_tls();
         if let Some(path) = &cfg.ca_file {
-            for cert in read_ca_file(path).map_err(|e| format!("instance {id}: {e}"))? {
+            for cert in crate::config::read_ca_file(path).map_err(|e| format!("instance {id}: ca_file: {e}"))? {
                 builder = builder.add_root_certificate(cert);
             }
         }
@@ -218,7 +218,7 @@ impl Transport {
         let limiter = Limiter::new(cfg.reads_per_second, cfg.writes_per_second, cfg.burst, cfg.max_in_flight);
         Ok(Transport {
             instance: id.to_string(),
-            base_url: cfg.url.as_str().trim_end_matches('/').to_string(),
+            base_url: cfg.url.as_str().to_string(),
             http,
             auth: auth_header(&cfg.auth).map_err(|e| format!("instance {id}: {e}"))?,
             limiter,
@@ -380,17 +380,6 @@ fn auth_header(auth: &Auth) -> Result<HeaderValue, String> {
     let mut value = HeaderValue::from_str(&text).map_err(|_| "the credential has characters HTTP cannot carry")?;
     value.set_sensitive(true);
     Ok(value)
-}
-
-fn read_ca_file(path: &std::path::Path) -> Result<Vec<Certificate>, String> {
-    let shown = path.display();
-    let pem = std::fs::read(path).map_err(|e| format!("ca_file {shown}: cannot read it: {e}"))?;
-    let certs =
-        Certificate::from_pem_bundle(&pem).map_err(|e| format!("ca_file {shown}: not PEM certificates: {e}"))?;
-    if certs.is_empty() {
-        return Err(format!("ca_file {shown}: no certificate in it (expected -----BEGIN CERTIFICATE-----)"));
-    }
-    Ok(certs)
 }
 
 /// A reqwest error with its causes, without the URL (which names the site

@@ -18,31 +18,47 @@ fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
-/// The example config with its secret files present (in a credentials
-/// directory, as systemd's LoadCredential= provides them).
+/// The example config checked as the README's snippet does it: the secret
+/// files and the CA certificate in one credentials directory (as systemd's
+/// LoadCredential= provides them) and the `*_env` variables set.
 #[test]
 fn the_example_config_checks_clean_offline() {
-    let creds = tempfile::tempdir().expect("tempdir");
-    for name in ["hub-token", "hub-webhook-secret", "emea-pat", "emea-webhook-secret"] {
-        write_private(&creds.path().join(name), "dummy-secret-value");
+    const FILES: [&str; 6] = [
+        "hub-token",
+        "hub-webhook-secret",
+        "emea-pat",
+        "emea-webhook-secret",
+        "legacy-password",
+        "legacy-webhook-secret",
+    ];
+    const VARS: [&str; 4] =
+        ["JIRA_APAC_TOKEN", "JIRA_APAC_WEBHOOK_SECRET", "JIRA_NORDICS_PAT", "JIRA_STAGING_PASSWORD"];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    for name in FILES.iter().chain(&VARS).chain(&["tests/it/fixtures/isrg-root-x1.pem", "acme-internal-ca.pem"]) {
+        assert!(readme.contains(name), "the README's example check lacks {name}");
     }
-    let ca = creds.path().join("ca.pem");
-    std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\n").expect("write ca");
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/jirafed.example.toml");
-    let out = jirafed(
-        &["check", "--offline", "--config", &example.display().to_string()],
-        &[
-            ("CREDENTIALS_DIRECTORY", &creds.path().display().to_string()),
-            ("JIRA_APAC_TOKEN", "dummy"),
-            ("JIRA_APAC_WEBHOOK_SECRET", "dummy"),
-            ("JIRAFED_INSTANCES__EMEA__CA_FILE", &ca.display().to_string()),
-        ],
-    );
+    let creds = tempfile::tempdir().expect("tempdir");
+    for name in FILES {
+        write_private(&creds.path().join(name), "dummy-secret-value\n");
+    }
+    std::fs::copy(root.join("tests/it/fixtures/isrg-root-x1.pem"), creds.path().join("acme-internal-ca.pem"))
+        .expect("copy CA");
+    let example = root.join("config/jirafed.example.toml");
+    let creds_dir = creds.path().display().to_string();
+    let mut envs = vec![("CREDENTIALS_DIRECTORY", creds_dir.as_str())];
+    envs.extend(VARS.iter().map(|v| (*v, "dummy-secret-value")));
+    let out = jirafed(&["check", "--offline", "--config", &example.display().to_string()], &envs);
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert!(t.contains("valid") && t.contains("OK"), "{t}");
     assert!(t.contains("emea-delivery") && t.contains("apac-support"), "{t}");
+    for id in ["hub", "emea", "apac", "nordics", "legacy", "staging"] {
+        assert!(t.lines().any(|l| l.trim_start().starts_with(id)), "instance {id} listed: {t}");
+    }
+    assert!(t.contains("https://acme.atlassian.net  "), "no trailing slash: {t}");
     assert!(!t.contains("dummy-secret-value"), "{t}");
+    assert!(!t.contains("readable by everyone") && !t.contains("inline secret"), "{t}");
 }
 
 #[test]
@@ -59,6 +75,31 @@ fn a_broken_config_exits_1_and_lists_every_problem() {
     assert!(t.contains("3 problem(s)"), "{t}");
     for needle in ["instances.emea.flavour", "daemon.listen", "flows[0].create"] {
         assert!(t.contains(needle), "missing {needle}: {t}");
+    }
+}
+
+/// Settings this version checks but does not act on pass `check`, each
+/// with a warning that names it, so nobody waits for what will not happen.
+#[test]
+fn settings_not_acted_on_yet_pass_check_with_a_warning_each() {
+    let dir = ConfigDir::new();
+    let cfg = BASE
+        .replacen(
+            "primary_project = \"PORT\"",
+            "primary_project = \"PORT\"\ncreate = \"both\"\nlinks = { types = { Blocks = \"Dependency\" } }\nhierarchy = { parent = true }",
+            1,
+        )
+        .replacen("scope = \"project = APAC\"", "scope = \"project = APAC\"\ncreate = \"to_secondary\"", 1);
+    let path = dir.write(&cfg);
+    let out = jirafed(&["check", "--offline", "--config", &path.display().to_string()], &[("APAC_TOKEN", "x")]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("OK"), "{t}");
+    let warnings: Vec<&str> = t.lines().filter(|l| l.trim_start().starts_with("warning:")).collect();
+    assert_eq!(warnings.len(), 4, "{t}");
+    for path in ["flows[0].create", "flows[0].links", "flows[0].hierarchy.parent", "flows[1].create"] {
+        let w = warnings.iter().find(|w| w.contains(&format!(": {path}: "))).unwrap_or_else(|| panic!("{path}: {t}"));
+        assert!(w.contains("by this version"), "{w}");
     }
 }
 

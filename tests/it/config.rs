@@ -298,7 +298,17 @@ fn cases() -> Vec<Case> {
             format!("flows = \"all\"\n{}", BASE.split("[[flows]]").next().unwrap_or_default()),
             "flows",
         ),
-        case("toml_syntax", replace("[instances.apac]", "[instances.apac"), ""),
+        case("toml_syntax", replace("[instances.apac]", "[instances.apac"), "line 18, column 16: instances.apac"),
+        case(
+            "toml_syntax_value",
+            replace("direction = \"both\"\n  values", "direction = both\n  values"),
+            "line 44, column 15: flows[1].fields[0].direction",
+        ),
+        case(
+            "toml_syntax_in_a_secret",
+            replace("token_file = \"hub-token\" }", &format!("token = \"{HUB_TOKEN} }}")),
+            "instances.hub.auth",
+        ),
     ];
     v.push(Case {
         name: "env_override_bad",
@@ -321,7 +331,7 @@ fn the_base_config_is_valid_and_normalised() {
     let cfg = dir.load(BASE, &[]).expect("base config is valid");
     assert_eq!(cfg.instances.len(), 3);
     assert_eq!(cfg.primary().id.as_str(), "hub");
-    assert_eq!(cfg.instance("hub").map(|i| i.url.as_str()), Some("https://acme.atlassian.net/"));
+    assert_eq!(cfg.instance("hub").map(|i| i.url.as_str()), Some("https://acme.atlassian.net"));
     assert_eq!(cfg.instance("emea").map(|i| i.url.as_str()), Some("https://jira.emea.acme.internal/jira"));
     assert_eq!(cfg.instance("emea").map(|i| i.poll_interval.as_secs()), Some(60));
     assert_eq!(cfg.daemon.state_dir, dir.dir.path().join("state"));
@@ -376,7 +386,7 @@ fn environment_overrides_apply_and_are_named_in_errors() {
             &[("JIRAFED_INSTANCES__HUB__URL", "https://other.atlassian.net"), ("JIRAFED_INSTANCES__EMEA__BURST", "7")],
         )
         .expect("valid");
-    assert_eq!(cfg.instance("hub").map(|i| i.url.as_str()), Some("https://other.atlassian.net/"));
+    assert_eq!(cfg.instance("hub").map(|i| i.url.as_str()), Some("https://other.atlassian.net"));
     assert_eq!(cfg.instance("emea").map(|i| i.burst), Some(7));
     let err = dir.load(BASE, &[("JIRAFED_INSTANCES__EMEA__POLL_INTERVAL", "never")]).expect_err("bad");
     assert!(err.to_string().contains("environment variable JIRAFED_INSTANCES__EMEA__POLL_INTERVAL"), "{err}");
@@ -448,4 +458,53 @@ fn a_wrongly_typed_inline_secret_is_not_echoed() {
     let err = dir.load(&text, &[]).expect_err("bad type").to_string();
     assert!(err.contains("instances.hub.auth.token"), "{err}");
     assert!(!err.contains("123987456"), "{err}");
+}
+
+/// `ca_file` resolves like a secret file and must hold usable PEM
+/// certificates, so `check --offline` refuses what the HTTPS setup would.
+#[test]
+fn ca_file_resolves_like_a_secret_file_and_must_be_pem() {
+    let ca = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/isrg-root-x1.pem"))
+        .expect("fixture");
+    let dir = ConfigDir::new();
+    std::fs::write(dir.dir.path().join("ca.pem"), &ca).expect("write ca");
+    let with_ca = |ca_file: &str| {
+        replace(
+            "auth = { bearer_file = \"emea-pat\" }",
+            &format!("auth = {{ bearer_file = \"emea-pat\" }}\nca_file = \"{ca_file}\""),
+        )
+    };
+    let emea_ca = |cfg: &Config| cfg.instance("emea").and_then(|i| i.ca_file.clone());
+    // Relative, no credentials directory: next to the config file.
+    let cfg = dir.load(&with_ca("ca.pem"), &[]).expect("valid");
+    assert_eq!(emea_ca(&cfg), Some(dir.dir.path().join("ca.pem")));
+    // Absolute: as given.
+    let other = tempfile::tempdir().expect("tempdir");
+    let abs = other.path().join("site-ca.pem");
+    std::fs::write(&abs, &ca).expect("write ca");
+    let cfg = dir.load(&with_ca(&abs.display().to_string()), &[]).expect("valid");
+    assert_eq!(emea_ca(&cfg), Some(abs.clone()));
+    // Relative with a credentials directory: there, beside the secrets.
+    for name in ["hub-token", "emea-pat"] {
+        write_private(&other.path().join(name), "secret");
+    }
+    let creds = other.path().display().to_string();
+    let env = move |k: &str| match k {
+        "CREDENTIALS_DIRECTORY" => Some(creds.clone()),
+        "APAC_TOKEN" => Some(APAC_TOKEN.to_string()),
+        _ => None,
+    };
+    let cfg = config::load_with(&dir.write(&with_ca("site-ca.pem")), &[], &env).expect("valid");
+    assert_eq!(emea_ca(&cfg), Some(abs));
+    // Missing, not PEM, PEM without a usable certificate: each named.
+    std::fs::write(dir.dir.path().join("text.pem"), "no certificate here\n").expect("write");
+    let bad_der = "-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----\n";
+    std::fs::write(dir.dir.path().join("bad-der.pem"), bad_der).expect("write");
+    for (file, expect) in
+        [("missing.pem", "cannot read"), ("text.pem", "holds no certificate"), ("bad-der.pem", "TLS cannot use")]
+    {
+        let err = dir.scrub(&dir.load(&with_ca(file), &[]).expect_err(file).to_string());
+        let named = err.contains("instances.emea.ca_file: ") && err.contains(&format!("[DIR]/{file}"));
+        assert!(named && err.contains(expect), "{err}");
+    }
 }

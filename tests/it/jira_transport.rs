@@ -229,7 +229,7 @@ async fn secrets_never_show_in_debug_or_errors() {
     assert!(!format!("{dc:?}").contains("sim-pat"));
     // A network error names the call, not the credentials.
     let mut cfg = instance_config(&s, "emea", 10.0, 5);
-    cfg.url = url::Url::parse("http://127.0.0.1:1").unwrap();
+    cfg.url = "http://127.0.0.1:1".parse().unwrap();
     let dead = Transport::new(&cfg).unwrap().with_retry(quick_retry(2));
     let err = dead.send(Call::get("/rest/api/3/myself")).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Connect, "nothing answers on port 1: {err}");
@@ -393,7 +393,7 @@ impl Stub {
     async fn transport(addr: std::net::SocketAddr, path: &str) -> Transport {
         let s = Sim::start().await;
         let mut cfg = instance_config(&s, "apac", 10.0, 5);
-        cfg.url = url::Url::parse(&format!("http://{addr}{path}")).unwrap();
+        cfg.url = format!("http://{addr}{path}").parse().unwrap();
         Transport::new(&cfg).unwrap()
     }
 }

@@ -184,7 +184,7 @@ pub fn instance_config(sim: &Sim, site: &str, writes_per_second: f64, burst: u32
         id: InstanceId::new(site),
         role: if site == "hub" { Role::Primary } else { Role::Secondary },
         flavour,
-        url: url::Url::parse(&sim.base(site)).expect("simulator URL"),
+        url: sim.base(site).parse().expect("simulator URL"),
         auth,
         webhook_secret: None,
         writes_per_second,

@@ -129,7 +129,7 @@ pub fn stub_config(url: &str, flavour: Flavour) -> InstanceConfig {
         id: InstanceId::new("stub"),
         role: Role::Secondary,
         flavour,
-        url: url::Url::parse(url).expect("url"),
+        url: url.parse().expect("url"),
         auth,
         webhook_secret: None,
         writes_per_second: 100.0,
