@@ -2,6 +2,7 @@
 //! can act on. Without `--offline` the sites are checked too
 //! (`check_sites.rs`); `--offline` skips them but still reads every secret.
 
+use crate::config::Choice;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -61,14 +62,15 @@ fn render_ok(cfg: &Config, offline: bool) -> String {
     for f in &cfg.flows {
         let _ = writeln!(
             out,
-            "  {:<20} {} <-> {} project {}  ({} field mapping(s), create {:?}, conflict {:?})",
+            "  {:<20} {} <-> {} project {}  ({} field mapping(s), create {}, conflict {}, read_target {})",
             f.name.as_str(),
             f.secondary.as_str(),
             cfg.primary().id.as_str(),
             f.primary_project,
             f.fields.len(),
-            f.create,
-            f.conflict
+            f.create.config_name(),
+            f.conflict.config_name(),
+            f.read_target.config_name()
         );
     }
     if cfg.flows.is_empty() {

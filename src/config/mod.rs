@@ -16,7 +16,7 @@ use figment::Figment;
 use figment::providers::{Format, Toml};
 
 pub use ca::read_ca_file;
-pub use reader::Problem;
+pub use reader::{Choice, Problem};
 pub use secret::{Environment, ProcessEnv, Secret, SecretSource};
 pub use syntax::SyntaxError;
 pub use types::*;

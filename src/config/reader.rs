@@ -82,8 +82,13 @@ impl<'a> Ctx<'a> {
 }
 
 /// A closed set of string values a key accepts.
-pub trait Choice: Sized + Copy + 'static {
+pub trait Choice: Sized + Copy + PartialEq + 'static {
     const ALL: &'static [(&'static str, Self)];
+
+    /// The value as the config file spells it.
+    fn config_name(self) -> &'static str {
+        Self::ALL.iter().find(|(_, v)| *v == self).map_or("?", |(n, _)| n)
+    }
 }
 
 /// How a value is quoted in an error message: secrets never show.
