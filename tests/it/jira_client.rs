@@ -281,6 +281,15 @@ async fn exercise(c: &JiraClient, site: &str, project: &str) {
     assert_eq!(got, BTreeSet::from([key, other.key.as_str()]));
     assert!(bulk.iter().all(|i| i.status.is_some() && i.fields.contains_key("summary")));
 
+    // By id, under a scope, fresh (Cloud: reconcileIssues); an id that names
+    // no issue is left out, an issue outside the scope is not returned.
+    let ids: Vec<String> = bulk.iter().map(|i| i.id.to_string()).chain(["99999999".to_string()]).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let by_id = c.issues_by_id(None, &refs, &["summary"]).await.expect("by id");
+    assert_eq!(by_id.len(), 2, "the missing id is left out");
+    let scoped = c.issues_by_id(Some(&format!("key = {key}")), &refs, &["summary"]).await.expect("scoped");
+    assert_eq!(scoped.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(), [key]);
+
     c.delete_issue(other.key.as_str()).await.expect("delete");
     assert!(c.issue(other.key.as_str(), &[]).await.expect_err("gone").is_not_found());
     let bulk = c.issues(&[key, other.key.as_str()], &["summary"]).await.expect("bulk");
