@@ -13,6 +13,10 @@
 //!
 //! `cargo bench --bench webhook_intake`; results go to docs/benchmarks.md.
 //! `WEBHOOK_INTAKE_CONNECTIONS=64` changes N (default 32).
+//! `WEBHOOK_INTAKE_RATE=5000` offers that many deliveries per second in all
+//! (open loop: each connection sends on a fixed schedule, and latency counts
+//! from the scheduled time, so a slow answer is not hidden by the sender
+//! waiting for it) instead of as many as the daemon takes.
 //! `WEBHOOK_INTAKE_IN_PROCESS=1` runs the daemon inside this process instead,
 //! to count the store's group commits (`Store::commit_count`).
 
@@ -53,6 +57,8 @@ async fn run() -> Result<(), String> {
         .and_then(|v| v.parse().ok())
         .filter(|n: &usize| *n > 0)
         .unwrap_or(CONNECTIONS);
+    let rate: Option<f64> =
+        std::env::var("WEBHOOK_INTAKE_RATE").ok().and_then(|v| v.parse().ok()).filter(|r: &f64| *r > 0.0);
     println!("webhook_intake: load average before the run: {}", loadavg());
     let sim = Simulator::start(&default_world(0)).await?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -82,6 +88,7 @@ async fn run() -> Result<(), String> {
         prefix: prefix.to_string(),
         suffix: suffix.to_string(),
         next: AtomicU64::new(0),
+        rate,
     });
     blast(&load, connections, WARMUP, "warmup").await;
 
@@ -182,6 +189,8 @@ struct Load {
     prefix: String,
     suffix: String,
     next: AtomicU64,
+    /// Offered deliveries per second in all (open loop), or as fast as answered.
+    rate: Option<f64>,
 }
 
 impl Load {
@@ -205,19 +214,31 @@ struct Outcome {
     latencies_ms: Vec<f64>,
 }
 
-/// `connections` senders, each sending one delivery after another, until `span` has passed.
+/// `connections` senders, each sending one delivery after another (or on
+/// its schedule, with a rate), until `span` has passed.
 async fn blast(load: &Arc<Load>, connections: usize, span: Duration, tag: &'static str) -> Outcome {
-    let until = Instant::now() + span;
+    let start = Instant::now();
+    let until = start + span;
     let mut set = JoinSet::new();
     for c in 0..connections {
         let load = load.clone();
+        // Open loop: connection c sends at start + (c + k * connections) / rate.
+        let step = load.rate.map(|r| Duration::from_secs_f64(connections as f64 / r));
+        let offset = load.rate.map(|r| Duration::from_secs_f64(c as f64 / r)).unwrap_or_default();
         set.spawn(async move {
             let mut out = Outcome::default();
             let mut n = 0u64;
+            let mut due = start + offset;
             while Instant::now() < until {
                 n += 1;
+                if step.is_some() {
+                    tokio::time::sleep_until(due.into()).await;
+                }
                 let (body, signature) = load.delivery();
-                let sent = Instant::now();
+                let sent = if step.is_some() { due } else { Instant::now() };
+                if let Some(step) = step {
+                    due += step;
+                }
                 let resp = load
                     .http
                     .post(&load.url)
