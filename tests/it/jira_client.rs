@@ -276,7 +276,7 @@ async fn exercise(c: &JiraClient, site: &str, project: &str) {
     // real Jira, whose key clause takes ids; the simulator matches keys only.)
     let missing = format!("{project}-999");
     let wanted = [key, other.key.as_str(), missing.as_str(), key, "not a key"];
-    let bulk = c.issues(&wanted, &["summary", "status"]).await.expect("bulk");
+    let bulk = c.issues(None, &wanted, &["summary", "status"]).await.expect("bulk");
     let got: BTreeSet<&str> = bulk.iter().map(|i| i.key.as_str()).collect();
     assert_eq!(got, BTreeSet::from([key, other.key.as_str()]));
     assert!(bulk.iter().all(|i| i.status.is_some() && i.fields.contains_key("summary")));
@@ -285,14 +285,14 @@ async fn exercise(c: &JiraClient, site: &str, project: &str) {
     // no issue is left out, an issue outside the scope is not returned.
     let ids: Vec<String> = bulk.iter().map(|i| i.id.to_string()).chain(["99999999".to_string()]).collect();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let by_id = c.issues_by_id(None, &refs, &["summary"]).await.expect("by id");
+    let by_id = c.issues(None, &refs, &["summary"]).await.expect("by id");
     assert_eq!(by_id.len(), 2, "the missing id is left out");
-    let scoped = c.issues_by_id(Some(&format!("key = {key}")), &refs, &["summary"]).await.expect("scoped");
+    let scoped = c.issues(Some(&format!("key = {key}")), &refs, &["summary"]).await.expect("scoped");
     assert_eq!(scoped.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(), [key]);
 
     c.delete_issue(other.key.as_str()).await.expect("delete");
     assert!(c.issue(other.key.as_str(), &[]).await.expect_err("gone").is_not_found());
-    let bulk = c.issues(&[key, other.key.as_str()], &["summary"]).await.expect("bulk");
+    let bulk = c.issues(None, &[key, other.key.as_str()], &["summary"]).await.expect("bulk");
     assert_eq!(bulk.len(), 1, "the deleted one is left out");
 }
 
@@ -492,7 +492,7 @@ async fn cloud_users_who_hide_their_address_are_found_when_unambiguous() {
     assert!(err.to_string().contains("twice@example.com matches 2 active users"), "{err}");
 }
 
-/// Bulk reads go 100 keys to a search, and leave out keys Jira refuses
+/// Bulk reads go 50 keys to a search, and leave out keys Jira refuses
 /// because no issue has them (deleted since).
 #[tokio::test]
 async fn bulk_reads_are_chunked_and_leave_out_keys_jira_refuses() {
@@ -517,7 +517,7 @@ async fn bulk_reads_are_chunked_and_leave_out_keys_jira_refuses() {
     let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
     for flavour in [Flavour::Cloud, Flavour::DataCenter] {
         let c = site.client(flavour, None);
-        let got = c.issues(&refs, &["summary"]).await.expect("bulk");
+        let got = c.issues(None, &refs, &["summary"]).await.expect("bulk");
         assert_eq!(got.len(), 149, "{flavour:?}: all but X-7");
         assert!(got.iter().all(|i| i.key.as_str() != "X-7" && i.fields["summary"] == i.key.as_str()));
     }
@@ -526,9 +526,10 @@ async fn bulk_reads_are_chunked_and_leave_out_keys_jira_refuses() {
         .iter()
         .map(|s| s.param("jql").or_else(|| s.body["jql"].as_str().map(str::to_string)).unwrap_or_default())
         .collect();
-    assert_eq!(searches.len(), 6, "per flavour: a refused chunk, the chunk again, the second chunk");
+    assert_eq!(searches.len(), 8, "per flavour: a refused chunk, the chunk again, the second and third chunks");
     assert!(searches[0].starts_with("key in (\"X-1\", \"X-2\", ") && searches[0].ends_with(") ORDER BY key ASC"));
-    assert!(!searches[1].contains("\"X-7\"") && searches[1].contains("\"X-100\")"), "{}", searches[1]);
-    assert!(searches[2].starts_with("key in (\"X-101\", ") && searches[2].contains("\"X-150\")"));
-    assert_eq!(site.count("POST /rest/api/3/search/jql") + site.count("GET /rest/api/2/search"), 6);
+    assert!(!searches[1].contains("\"X-7\"") && searches[1].contains("\"X-50\")"), "{}", searches[1]);
+    assert!(searches[2].starts_with("key in (\"X-51\", ") && searches[2].contains("\"X-100\")"));
+    assert!(searches[3].starts_with("key in (\"X-101\", ") && searches[3].contains("\"X-150\")"));
+    assert_eq!(site.count("POST /rest/api/3/search/jql") + site.count("GET /rest/api/2/search"), 8);
 }

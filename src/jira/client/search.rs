@@ -9,10 +9,8 @@ use crate::jira::limiter::Budget;
 use crate::jira::model::Issue;
 use crate::jira::transport::Call;
 
-/// Most keys or ids in one `key in (...)` clause: Jira Cloud's own bulk
-/// limit, and a JQL text every site accepts.
-const BULK_CHUNK: usize = 100;
-/// Most ids Cloud's `reconcileIssues` takes in one search.
+/// Most keys or ids in one `key in (...)` clause: what Cloud's
+/// `reconcileIssues` takes in one search.
 pub const RECONCILE_MAX: usize = 50;
 
 impl JiraClient {
@@ -28,58 +26,19 @@ impl JiraClient {
         }
     }
 
-    /// The issues among `ids` (numeric) that match `scope` (any issue with
-    /// `None`), with the named fields, in searches of up to 50. On Cloud the
-    /// ids are passed as `reconcileIssues`, so that the answer is as fresh as
-    /// a direct read (the search index may lag behind writes otherwise). Ids
-    /// Jira says name no issue it shows (deleted, or not visible) are left
-    /// out; an issue outside the scope is simply not returned.
-    pub async fn issues_by_id(
+    /// Reads many issues, by key or id, with the named fields: a search for
+    /// `key in (...)` (Jira's key clause takes ids too) per 50 of them,
+    /// within `scope` when given (an issue outside it is not returned). On
+    /// Cloud the ids are passed as `reconcileIssues`, so that the answer is
+    /// as fresh as a direct read (the search index may lag behind writes
+    /// otherwise). Issues that do not exist or that the technical user
+    /// cannot see are left out, as are strings that are no key or id.
+    pub async fn issues(
         &self,
         scope: Option<&str>,
-        ids: &[&str],
+        keys_or_ids: &[&str],
         fields: &[&str],
     ) -> Result<Vec<Issue>, JiraError> {
-        let ids: Vec<&str> =
-            ids.iter().copied().filter(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit())).collect();
-        let mut out = Vec::new();
-        for chunk in ids.chunks(RECONCILE_MAX) {
-            let mut chunk = chunk.to_vec();
-            while !chunk.is_empty() {
-                let list = chunk.join(", ");
-                let jql = match scope {
-                    Some(s) => format!("({s}) AND id in ({list})"),
-                    None => format!("id in ({list})"),
-                };
-                let mut search = self.search(jql, fields, RECONCILE_MAX);
-                if self.flavour == Flavour::Cloud {
-                    search.reconcile = chunk.iter().filter_map(|i| i.parse().ok()).collect();
-                }
-                match search.all().await {
-                    Ok(found) => {
-                        out.extend(found);
-                        break;
-                    }
-                    Err(e) if e.status() == Some(400) => {
-                        let unknown = unknown_keys(&e);
-                        let before = chunk.len();
-                        chunk.retain(|k| !unknown.iter().any(|u| u == k));
-                        if chunk.len() == before {
-                            return Err(e);
-                        }
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Reads many issues, by key or id, with the named fields: a search for
-    /// `key in (...)` (Jira's key clause takes ids too) per 100 of them,
-    /// page by page. Issues that do not exist or that the technical user
-    /// cannot see are left out, as are strings that are no key or id.
-    pub async fn issues(&self, keys_or_ids: &[&str], fields: &[&str]) -> Result<Vec<Issue>, JiraError> {
         let mut wanted: Vec<&str> = Vec::new();
         for k in keys_or_ids.iter().copied().filter(|k| is_key_or_id(k)) {
             if !wanted.iter().any(|w| w.eq_ignore_ascii_case(k)) {
@@ -87,19 +46,32 @@ impl JiraClient {
             }
         }
         let mut out = Vec::new();
-        for chunk in wanted.chunks(BULK_CHUNK) {
-            out.extend(self.issues_chunk(chunk.to_vec(), fields).await?);
+        for chunk in wanted.chunks(RECONCILE_MAX) {
+            out.extend(self.issues_chunk(scope, chunk.to_vec(), fields).await?);
         }
         Ok(out)
     }
 
-    async fn issues_chunk(&self, mut keys: Vec<&str>, fields: &[&str]) -> Result<Vec<Issue>, JiraError> {
+    async fn issues_chunk(
+        &self,
+        scope: Option<&str>,
+        mut keys: Vec<&str>,
+        fields: &[&str],
+    ) -> Result<Vec<Issue>, JiraError> {
         // Jira refuses the whole query when one key names no issue (deleted,
         // or never made): leave those out and ask again.
         while !keys.is_empty() {
             let list: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
-            let jql = format!("key in ({}) ORDER BY key ASC", list.join(", "));
-            match self.search(jql, fields, BULK_CHUNK).all().await {
+            let clause = format!("key in ({})", list.join(", "));
+            let jql = match scope {
+                Some(s) => format!("({s}) AND {clause} ORDER BY key ASC"),
+                None => format!("{clause} ORDER BY key ASC"),
+            };
+            let mut search = self.search(jql, fields, RECONCILE_MAX);
+            if self.flavour == Flavour::Cloud {
+                search.reconcile = keys.iter().filter_map(|k| k.parse().ok()).collect();
+            }
+            match search.all().await {
                 Ok(found) => return Ok(found),
                 Err(e) if e.status() == Some(400) => {
                     let unknown = unknown_keys(&e);

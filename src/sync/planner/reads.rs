@@ -1,6 +1,6 @@
 //! The reads of one planning pass, batched: the issues wanted from one site
 //! (and, for scope checks, under one flow's scope) are read with one search
-//! per 50 ids, `id in (...)` (on Cloud with `reconcileIssues`, so as fresh
+//! per 50 ids, `key in (...)` (on Cloud with `reconcileIssues`, so as fresh
 //! as direct reads), instead of one call each.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -42,7 +42,7 @@ impl Wanted {
             let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
             for chunk in ids.chunks(IDS_PER_SEARCH) {
                 let source = (instance.clone(), scope.clone());
-                match client.issues_by_id(scope.as_deref(), chunk, &fields).await {
+                match client.issues(scope.as_deref(), chunk, &fields).await {
                     Ok(issues) => {
                         for issue in issues {
                             found.issues.insert((source.clone(), issue.id.to_string()), issue);
