@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod error_text;
 pub mod http;
 pub mod ids;
 pub mod jira;

@@ -23,19 +23,11 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<Certificate>, String> {
     for cert in &certs {
         trial = trial.add_root_certificate(cert.clone());
     }
-    trial
-        .build()
-        .map_err(|e| format!("{shown} holds a certificate TLS cannot use ({}); expected CA certificates", chain(&e)))?;
+    trial.build().map_err(|e| {
+        format!(
+            "{shown} holds a certificate TLS cannot use ({}); expected CA certificates",
+            crate::error_text::with_causes(&e)
+        )
+    })?;
     Ok(certs)
-}
-
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

@@ -30,6 +30,7 @@ use serde_json::Value;
 use super::error::{ErrorKind, JiraError};
 use super::limiter::{Budget, Limiter};
 use crate::config::{Auth, InstanceConfig};
+use crate::error_text::with_causes;
 
 /// The `RateLimit-Reason` of Jira Cloud's per-issue write limit: only writes
 /// to that issue must wait.
@@ -213,7 +214,7 @@ impl Transport {
         }
         let http = builder.build().map_err(|e| {
             let ca = cfg.ca_file.as_ref().map(|p| format!(" (ca_file {})", p.display())).unwrap_or_default();
-            format!("instance {id}: cannot set up HTTPS{ca}: {}", error_chain(&e))
+            format!("instance {id}: cannot set up HTTPS{ca}: {}", with_causes(&e))
         })?;
         let limiter = Limiter::new(cfg.reads_per_second, cfg.writes_per_second, cfg.burst, cfg.max_in_flight);
         Ok(Transport {
@@ -382,19 +383,6 @@ fn auth_header(auth: &Auth) -> Result<HeaderValue, String> {
     Ok(value)
 }
 
-/// A reqwest error with its causes, without the URL (which names the site
-/// but adds nothing the call label does not say).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
 fn transport_error(e: &reqwest::Error, op: &str) -> JiraError {
     // A connect timeout is a connect error too: nothing was sent.
     let kind = if e.is_connect() {
@@ -404,8 +392,10 @@ fn transport_error(e: &reqwest::Error, op: &str) -> JiraError {
     } else {
         ErrorKind::Network
     };
+    // The causes without reqwest's own text, which adds the URL: it names
+    // the site but says nothing the call label does not.
     let detail = match e.source() {
-        Some(cause) => error_chain(cause),
+        Some(cause) => with_causes(cause),
         None => e.to_string(),
     };
     JiraError::new(kind, op).with_detail(detail)
