@@ -50,8 +50,33 @@ pub enum EngineEvent {
     },
 }
 
-/// When a user was looked up by e-mail, and who was found.
-pub type UserLookup = (i64, Option<crate::jira::model::UserRef>);
+/// How long an answer in a [`SiteCache`] is used before it is asked again.
+const SITE_CACHE_MS: i64 = 10 * 60 * 1000;
+
+/// Answers a site gave (a user by e-mail, a project), by (instance, name),
+/// used for [`SITE_CACHE_MS`] so that writes do not ask again and again.
+pub struct SiteCache<V> {
+    entries: Mutex<HashMap<(String, String), (i64, V)>>,
+}
+
+impl<V> Default for SiteCache<V> {
+    fn default() -> Self {
+        SiteCache { entries: Mutex::default() }
+    }
+}
+
+impl<V: Clone> SiteCache<V> {
+    pub fn get(&self, instance: &str, name: &str, now_ms: i64) -> Option<V> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let (at, v) = entries.get(&(instance.to_string(), name.to_string()))?;
+        (now_ms - at < SITE_CACHE_MS).then(|| v.clone())
+    }
+
+    pub fn put(&self, instance: &str, name: &str, now_ms: i64, v: V) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.insert((instance.to_string(), name.to_string()), (now_ms, v));
+    }
+}
 
 /// A change of an issue this recent may still have webhooks on the way.
 pub const HOT: std::time::Duration = std::time::Duration::from_secs(60);
@@ -128,11 +153,10 @@ pub struct Ctx {
     /// Recent changes and echoes, for deciding when a write's target must
     /// be read first (`read_target = "auto"`).
     pub activity: Mutex<Activity>,
-    /// (instance, e-mail) -> when looked up, and the user found there.
-    pub users: Mutex<HashMap<(String, String), UserLookup>>,
-    /// (instance, project key) -> when read, and the project (its
-    /// components and versions).
-    pub projects: Mutex<HashMap<(String, String), (i64, crate::jira::model::Project)>>,
+    /// (instance, e-mail) -> the user found there, if any.
+    pub users: SiteCache<Option<crate::jira::model::UserRef>>,
+    /// (instance, project key) -> the project (its components and versions).
+    pub projects: SiteCache<crate::jira::model::Project>,
     pub board: Arc<StatusBoard>,
     pub metrics: Arc<Metrics>,
 }
@@ -279,8 +303,8 @@ pub async fn prepare(config: Arc<Config>, store: Store) -> anyhow::Result<Arc<Ct
         pending,
         events,
         activity: Mutex::default(),
-        users: Mutex::default(),
-        projects: Mutex::default(),
+        users: SiteCache::default(),
+        projects: SiteCache::default(),
         board,
         metrics: Arc::new(Metrics::new()),
     }))

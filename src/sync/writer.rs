@@ -263,7 +263,7 @@ async fn missing_names(
     Ok(Some(missing))
 }
 
-/// A project's component or version names, cached like users.
+/// A project's component or version names.
 async fn project_names(
     ctx: &Ctx,
     client: &JiraClient,
@@ -271,23 +271,16 @@ async fn project_names(
     items: &str,
     fresh: bool,
 ) -> Result<Vec<String>, JiraError> {
-    let key = (client.id.to_string(), project.to_string());
+    let names =
+        |p: &crate::jira::model::Project| if items == "component" { p.components.clone() } else { p.versions.clone() };
     let now = now_ms();
-    if !fresh {
-        if let Some((at, p)) = ctx.projects.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-            if now - at < USER_CACHE_MS {
-                return Ok(if items == "component" { p.components.clone() } else { p.versions.clone() });
-            }
-        }
+    if let Some(p) = ctx.projects.get(client.id.as_str(), project, now).filter(|_| !fresh) {
+        return Ok(names(&p));
     }
     let p = client.project(project).await?;
-    let names = if items == "component" { p.components.clone() } else { p.versions.clone() };
-    ctx.projects.lock().unwrap_or_else(|p| p.into_inner()).insert(key, (now, p));
-    Ok(names)
+    ctx.projects.put(client.id.as_str(), project, now, p.clone());
+    Ok(names(&p))
 }
-
-/// How long a user found (or not found) by e-mail is remembered.
-const USER_CACHE_MS: i64 = 10 * 60 * 1000;
 
 /// A user of `client`'s site by e-mail, remembered for a while so that
 /// writes do not search for the same person again and again.
@@ -296,15 +289,12 @@ async fn user_by_email(
     client: &JiraClient,
     email: &str,
 ) -> Result<Option<crate::jira::model::UserRef>, JiraError> {
-    let key = (client.id.to_string(), email.to_lowercase());
-    let now = now_ms();
-    if let Some((at, found)) = ctx.users.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-        if now - at < USER_CACHE_MS {
-            return Ok(found.clone());
-        }
+    let (email, now) = (email.to_lowercase(), now_ms());
+    if let Some(found) = ctx.users.get(client.id.as_str(), &email, now) {
+        return Ok(found);
     }
-    let found = client.find_user_by_email(email).await?;
-    ctx.users.lock().unwrap_or_else(|p| p.into_inner()).insert(key, (now, found.clone()));
+    let found = client.find_user_by_email(&email).await?;
+    ctx.users.put(client.id.as_str(), &email, now, found.clone());
     Ok(found)
 }
 
