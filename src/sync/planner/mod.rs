@@ -97,6 +97,7 @@ async fn plan_batch(ctx: &Ctx) -> anyhow::Result<Pass> {
     }
     let planned = pair::plan(ctx, ready, backlog).await;
     acked.extend(planned.acked);
+    let planned = planned.out;
     if acked.is_empty() && planned.ops.is_empty() {
         return Ok(Pass::Wait(wait));
     }

@@ -14,15 +14,11 @@ use crate::jira::model::Issue;
 use crate::mapping;
 use crate::store::{LinkRecord, Op};
 
-/// What planning a pass produced.
+/// What planning a pass produced: the issues' output, and the changes it
+/// acknowledges.
 #[derive(Default)]
 pub(super) struct Planned {
-    pub(super) ops: Vec<Op>,
-    /// Pending keys with the issues they pair, for jobs pushed.
-    pub(super) pending: Vec<(String, Vec<IssuePair>)>,
-    /// Versions read (instance, issue id, updated ms), remembered so that a
-    /// poll or webhook for the same version is a duplicate.
-    pub(super) seen: Vec<(String, String, i64)>,
+    pub(super) out: Output,
     pub(super) acked: Vec<u64>,
 }
 
@@ -37,16 +33,16 @@ enum Work {
 }
 
 pub(super) async fn plan(ctx: &Ctx, groups: Vec<Group>, backlog: bool) -> Planned {
-    let mut out = Planned::default();
+    let mut planned = Planned::default();
     let mut work = Vec::new();
     for g in groups {
         match classify(ctx, &g, backlog) {
             Class::Defer => {}
-            Class::Done => out.acked.extend(g.seqs),
+            Class::Done => planned.acked.extend(g.seqs),
             Class::Work(w) => work.push((g, w)),
         }
     }
-    covered(&mut work, &mut out);
+    covered(&mut work, &mut planned.acked);
     let found = first_reads(ctx, &work).read(ctx).await;
     let second = second_reads(ctx, &work, &found);
     let found2 = if second.is_empty() { reads::Found::default() } else { second.read(ctx).await };
@@ -59,10 +55,8 @@ pub(super) async fn plan(ctx: &Ctx, groups: Vec<Group>, backlog: bool) -> Planne
         };
         match result {
             Ok(Some(o)) => {
-                out.ops.extend(o.ops);
-                out.pending.extend(o.pending);
-                out.seen.extend(o.seen);
-                out.acked.extend(g.seqs);
+                planned.out.add(o);
+                planned.acked.extend(g.seqs);
             }
             Ok(None) => {}
             Err(f) if f.retriable => {
@@ -70,11 +64,11 @@ pub(super) async fn plan(ctx: &Ctx, groups: Vec<Group>, backlog: bool) -> Planne
             }
             Err(f) => {
                 tracing::warn!(instance = %g.instance, error = %f.text, "change dropped: the issue cannot be read");
-                out.acked.extend(g.seqs);
+                planned.acked.extend(g.seqs);
             }
         }
     }
-    out
+    planned
 }
 
 enum Class {
@@ -150,7 +144,7 @@ fn may_assume_mirror(ctx: &Ctx, flow: &FlowRt, l: &LinkRecord) -> bool {
 
 /// A link whose secondary issue is planned in this pass does not need its
 /// primary side planned too: the secondary's plan reads both sides.
-fn covered(work: &mut Vec<(Group, Work)>, out: &mut Planned) {
+fn covered(work: &mut Vec<(Group, Work)>, acked: &mut Vec<u64>) {
     let claimed: HashSet<u64> = work
         .iter()
         .filter_map(|(_, w)| match w {
@@ -162,7 +156,7 @@ fn covered(work: &mut Vec<(Group, Work)>, out: &mut Planned) {
         let Work::Primary { links } = w else { return true };
         links.retain(|l| !claimed.contains(&l.id));
         if links.is_empty() {
-            out.acked.append(&mut g.seqs);
+            acked.append(&mut g.seqs);
             return false;
         }
         true
@@ -213,13 +207,14 @@ fn second_reads(ctx: &Ctx, work: &[(Group, Work)], found: &reads::Found) -> Want
     wanted
 }
 
-/// One issue's planning: ops and pending keys, or `None` to keep the
-/// change for later.
+/// Planning output: ops to commit, pending keys with the issues they pair
+/// (for jobs pushed), and versions read (instance, issue id, updated ms),
+/// remembered so that a poll or webhook of the same version is a duplicate.
 #[derive(Default)]
-struct Output {
-    ops: Vec<Op>,
-    pending: Vec<(String, Vec<IssuePair>)>,
-    seen: Vec<(String, String, i64)>,
+pub(super) struct Output {
+    pub(super) ops: Vec<Op>,
+    pub(super) pending: Vec<(String, Vec<IssuePair>)>,
+    pub(super) seen: Vec<(String, String, i64)>,
 }
 
 impl Output {
