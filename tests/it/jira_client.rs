@@ -5,8 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use jirafed::config::{Auth, Flavour, InstanceConfig, Role, Secret, SecretSource};
-use jirafed::ids::InstanceId;
+use jirafed::config::{Auth, Flavour, InstanceConfig, Secret, SecretSource};
 use jirafed::jira::client::JiraClient;
 use jirafed::jira::model::LinkDirection;
 use jirafed::jira::richtext::Doc;
@@ -17,33 +16,18 @@ use serde_json::{Map, Value, json};
 
 use super::support::openapi::Spec;
 use super::support::stub::{Seen, Stub};
-use super::support::{Sim, reference_dir};
+use super::support::{Sim, reference_dir, sim_secret, site_config};
 
 fn config(sim: &Sim, site: &str) -> InstanceConfig {
     let info = sim.sim.site(site).expect("site");
-    let auth = match info.flavour {
-        Flavour::Cloud => Auth::CloudToken {
-            email: "sync-bot@example.com".into(),
-            token: Secret::new("sim-token"),
-            source: SecretSource::Inline,
-        },
-        Flavour::DataCenter => Auth::Bearer { token: Secret::new("sim-pat"), source: SecretSource::Inline },
-    };
     InstanceConfig {
-        id: InstanceId::new(site),
-        role: Role::Secondary,
-        flavour: info.flavour,
-        url: info.base_url.parse().expect("url"),
-        auth,
-        webhook_secret: None,
         writes_per_second: 200.0,
         burst: 50,
         reads_per_second: 200.0,
         max_in_flight: 8,
         poll_interval: std::time::Duration::from_secs(60),
         poll_overlap: std::time::Duration::from_secs(120),
-        ca_file: None,
-        timeout: std::time::Duration::from_secs(10),
+        ..site_config(site, &info.base_url, info.flavour, sim_secret(info.flavour))
     }
 }
 

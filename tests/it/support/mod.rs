@@ -167,33 +167,54 @@ impl Sim {
     }
 }
 
-/// An instance config for simulated `site`, as sync-bot (Basic email + API
-/// token on Cloud, a Bearer PAT on Data Center), with the given write budget.
-/// Reads get 50/s so that test set-up and checks are not slowed down.
-pub fn instance_config(sim: &Sim, site: &str, writes_per_second: f64, burst: u32) -> InstanceConfig {
-    let flavour = sim.flavour(site);
+/// An instance config for `id` at `url`, as sync-bot: Basic email + API
+/// token `secret` on Cloud, a Bearer PAT `secret` on Data Center; 100
+/// reads and writes a second (burst 20), a 10 s timeout, defaults else.
+pub fn site_config(id: &str, url: &str, flavour: Flavour, secret: &str) -> InstanceConfig {
     let auth = match flavour {
         Flavour::Cloud => Auth::CloudToken {
             email: "sync-bot@example.com".into(),
-            token: Secret::new("sim-token"),
+            token: Secret::new(secret),
             source: SecretSource::Inline,
         },
-        Flavour::DataCenter => Auth::Bearer { token: Secret::new("sim-pat"), source: SecretSource::Inline },
+        Flavour::DataCenter => Auth::Bearer { token: Secret::new(secret), source: SecretSource::Inline },
     };
     InstanceConfig {
-        id: InstanceId::new(site),
-        role: if site == "hub" { Role::Primary } else { Role::Secondary },
+        id: InstanceId::new(id),
+        role: Role::Secondary,
         flavour,
-        url: sim.base(site).parse().expect("simulator URL"),
+        url: url.parse().expect("url"),
         auth,
         webhook_secret: None,
-        writes_per_second,
-        burst,
-        reads_per_second: 50.0,
+        writes_per_second: 100.0,
+        burst: 20,
+        reads_per_second: 100.0,
         max_in_flight: defaults::MAX_IN_FLIGHT,
         poll_interval: defaults::POLL_INTERVAL,
         poll_overlap: defaults::POLL_OVERLAP,
         ca_file: None,
         timeout: Duration::from_secs(10),
+    }
+}
+
+/// The simulator's credential for sync-bot on a site of `flavour`.
+pub fn sim_secret(flavour: Flavour) -> &'static str {
+    match flavour {
+        Flavour::Cloud => "sim-token",
+        Flavour::DataCenter => "sim-pat",
+    }
+}
+
+/// An instance config for simulated `site`, as sync-bot (Basic email + API
+/// token on Cloud, a Bearer PAT on Data Center), with the given write budget.
+/// Reads get 50/s so that test set-up and checks are not slowed down.
+pub fn instance_config(sim: &Sim, site: &str, writes_per_second: f64, burst: u32) -> InstanceConfig {
+    let flavour = sim.flavour(site);
+    InstanceConfig {
+        role: if site == "hub" { Role::Primary } else { Role::Secondary },
+        writes_per_second,
+        burst,
+        reads_per_second: 50.0,
+        ..site_config(site, &sim.base(site), flavour, sim_secret(flavour))
     }
 }

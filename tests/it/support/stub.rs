@@ -8,8 +8,7 @@ use std::sync::{Arc, Mutex};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use jirafed::config::{Auth, Flavour, InstanceConfig, Role, Secret, SecretSource, defaults};
-use jirafed::ids::InstanceId;
+use jirafed::config::{Flavour, InstanceConfig};
 use jirafed::jira::client::JiraClient;
 use jirafed::jira::transport::{RecordedCall, RetryConfig, Transport};
 use serde_json::Value;
@@ -117,28 +116,9 @@ pub fn quick_retry(max_attempts: usize) -> RetryConfig {
 
 /// An instance config for a site at `url` (no simulator behind it).
 pub fn stub_config(url: &str, flavour: Flavour) -> InstanceConfig {
-    let auth = match flavour {
-        Flavour::Cloud => Auth::CloudToken {
-            email: "sync-bot@example.com".into(),
-            token: Secret::new("stub-token"),
-            source: SecretSource::Inline,
-        },
-        Flavour::DataCenter => Auth::Bearer { token: Secret::new("stub-pat"), source: SecretSource::Inline },
+    let secret = match flavour {
+        Flavour::Cloud => "stub-token",
+        Flavour::DataCenter => "stub-pat",
     };
-    InstanceConfig {
-        id: InstanceId::new("stub"),
-        role: Role::Secondary,
-        flavour,
-        url: url.parse().expect("url"),
-        auth,
-        webhook_secret: None,
-        writes_per_second: 100.0,
-        burst: 20,
-        reads_per_second: 100.0,
-        max_in_flight: defaults::MAX_IN_FLIGHT,
-        poll_interval: defaults::POLL_INTERVAL,
-        poll_overlap: defaults::POLL_OVERLAP,
-        ca_file: None,
-        timeout: std::time::Duration::from_secs(10),
-    }
+    super::site_config("stub", url, flavour, secret)
 }
