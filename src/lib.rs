@@ -8,6 +8,7 @@ pub mod admin_cli;
 pub mod check;
 pub mod check_sites;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod demo;

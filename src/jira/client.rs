@@ -3,15 +3,17 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::sync::RwLock;
 
 use super::error::{ErrorKind, JiraError};
 use super::explain::{Action, Context, explain};
 use super::fields::FieldCatalogue;
+use super::mark::{Mark, ORIGIN_PROPERTY};
 use super::model::*;
 use super::richtext::Doc;
 use super::transport::{Call, Transport};
+use super::values::{FieldValue, FieldWrites};
 use crate::config::{Flavour, InstanceConfig};
 use crate::ids::InstanceId;
 
@@ -19,10 +21,7 @@ mod search;
 mod users;
 mod workflow;
 
-pub use search::{RECONCILE_MAX, Search};
-
-/// Entity property that carries a mirror's provenance.
-pub const ORIGIN_PROPERTY: &str = "jirafed.origin";
+pub use search::{Cursor, Page, RECONCILE_MAX, Search};
 
 pub struct JiraClient {
     pub id: InstanceId,
@@ -165,20 +164,22 @@ impl JiraClient {
         &self,
         project: &str,
         issue_type: &str,
-        mut fields: Map<String, Value>,
-        mark: Option<&str>,
+        fields: &FieldWrites,
+        mark: Option<&Mark>,
     ) -> Result<IssueRef, JiraError> {
+        let mut fields = fields.clone();
+        if let Some(m) = mark {
+            match fields.get_mut("labels") {
+                Some(FieldValue::Labels(labels)) => m.keep_in(labels),
+                _ => fields.set_id("labels", FieldValue::Labels(vec![m.to_string()])),
+            }
+        }
+        let mut fields = fields.to_json(self.flavour).map_err(|e| refused("POST issue", e))?;
         fields.insert("project".into(), json!({"key": project}));
         fields.insert("issuetype".into(), json!({"name": issue_type}));
         let mut body = json!({"fields": fields});
-        if let Some(m) = mark {
-            let labels = body["fields"]["labels"].as_array().cloned().unwrap_or_default();
-            let mut labels: Vec<Value> = labels.into_iter().filter(|l| l.as_str() != Some(m)).collect();
-            labels.push(json!(m));
-            body["fields"]["labels"] = Value::Array(labels);
-            if self.flavour == Flavour::Cloud {
-                body["properties"] = json!([{"key": ORIGIN_PROPERTY, "value": {"mark": m}}]);
-            }
+        if let (Some(m), Flavour::Cloud) = (mark, self.flavour) {
+            body["properties"] = json!([{"key": ORIGIN_PROPERTY, "value": {"mark": m}}]);
         }
         let created = match self.json(Call::post(self.path("issue"), body)).await {
             Ok(v) => v,
@@ -197,16 +198,26 @@ impl JiraClient {
     }
 
     /// The issue carrying a provenance mark, if one was created already.
-    pub async fn find_by_mark(&self, project: &str, mark: &str) -> Result<Option<IssueRef>, JiraError> {
+    pub async fn find_by_mark(&self, project: &str, mark: &Mark) -> Result<Option<IssueRef>, JiraError> {
         let jql = format!("project = \"{project}\" AND labels = \"{mark}\" ORDER BY created ASC");
         let mut search = self.search(jql, &["key"], 10);
         let page = search.next_page().await?.unwrap_or_default();
         Ok(page.into_iter().next().map(|i| IssueRef { id: i.id, key: i.key }))
     }
 
-    /// Sets fields (`fields` shape, already in this dialect).
-    pub async fn edit_issue(&self, key: &str, fields: Map<String, Value>) -> Result<(), JiraError> {
-        let call = Call::put(self.path(&format!("issue/{key}")), json!({"fields": fields})).issue(key);
+    /// Sets fields.
+    pub async fn edit_issue(&self, key: &str, fields: &FieldWrites) -> Result<(), JiraError> {
+        let fields = fields.to_json(self.flavour).map_err(|e| refused("PUT issue", format!("{key}: {e}")))?;
+        self.put_fields(key, json!({"fields": fields})).await
+    }
+
+    /// Adds a label (Jira's `update` verb: the other labels stay as they are).
+    pub async fn add_label(&self, key: &str, label: &str) -> Result<(), JiraError> {
+        self.put_fields(key, json!({"update": {"labels": [{"add": label}]}})).await
+    }
+
+    async fn put_fields(&self, key: &str, body: Value) -> Result<(), JiraError> {
+        let call = Call::put(self.path(&format!("issue/{key}")), body).issue(key);
         match self.transport.send(call).await {
             Ok(_) => Ok(()),
             Err(e) => Err(self.explain_for_issue(e, Action::Edit, key).await),

@@ -10,11 +10,15 @@ pub mod error;
 pub mod explain;
 pub mod fields;
 pub mod limiter;
+pub mod mark;
 pub mod model;
 pub mod richtext;
+pub mod site;
 pub mod transport;
 pub mod values;
 
 pub use error::{ErrorKind, JiraError};
 pub use limiter::{Budget, Limiter, LimiterState, Permit};
-pub use transport::{Call, RecordedCall, Reply, RetryConfig, Transport};
+pub use site::{Site, SiteFuture, SiteHealth};
+pub use transport::{Call, Reachability, RecordedCall, Reply, RetryConfig, Transport};
+pub use values::{FieldValue, FieldWrites};

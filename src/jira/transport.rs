@@ -17,7 +17,7 @@
 
 use std::error::Error as _;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
@@ -184,6 +184,18 @@ pub struct Transport {
     limiter: Limiter,
     retry: RetryConfig,
     recorder: Option<Recorder>,
+    reach: Mutex<Reachability>,
+}
+
+/// What the transport has seen of its site's reachability: whether the
+/// last call got an HTTP answer (any status counts), and the last time one
+/// did not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reachability {
+    /// `None` until a call has been made.
+    pub reachable: Option<bool>,
+    /// When (ms since the epoch) and why the last call got no answer.
+    pub last_failure: Option<(i64, String)>,
 }
 
 impl fmt::Debug for Transport {
@@ -225,6 +237,7 @@ impl Transport {
             limiter,
             retry: RetryConfig::default(),
             recorder: None,
+            reach: Mutex::default(),
         })
     }
 
@@ -240,6 +253,22 @@ impl Transport {
 
     pub fn limiter(&self) -> &Limiter {
         &self.limiter
+    }
+
+    /// Whether the site answered the last call.
+    pub fn reachability(&self) -> Reachability {
+        self.reach.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn saw(&self, answer: Result<(), String>) {
+        let mut reach = self.reach.lock().unwrap_or_else(|p| p.into_inner());
+        match answer {
+            Ok(()) => reach.reachable = Some(true),
+            Err(e) => {
+                reach.reachable = Some(false);
+                reach.last_failure = Some((chrono::Utc::now().timestamp_millis(), e));
+            }
+        }
     }
 
     /// The site's base URL without a trailing slash (it may end in a
@@ -315,7 +344,9 @@ impl Transport {
         }
         let answer = exchange(req).await;
         self.record(call, answer.as_ref().ok().map(|r| r.status));
-        let reply = answer.map_err(|e| transport_error(&e, op))?;
+        let reply = answer.map_err(|e| transport_error(&e, op));
+        self.saw(reply.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        let reply = reply?;
         if (200..300).contains(&reply.status) { Ok(reply) } else { Err(status_error(&reply, op)) }
     }
 

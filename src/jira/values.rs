@@ -2,10 +2,12 @@
 //! [`FieldValue`] by the field's schema, and written back in the target
 //! dialect's shape (ADF vs wiki, `accountId` vs `name`, options by value).
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
-use super::model::{FieldSchema, IssueRef, UserRef, parse_timestamp};
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde_json::{Map, Value, json};
+
+use super::model::{FieldInfo, FieldSchema, IssueRef, UserRef, parse_timestamp};
 use super::richtext::Doc;
 use crate::config::Flavour;
 
@@ -72,6 +74,25 @@ impl ValueKind {
             ("issuelink", ..) => ValueKind::Issue,
             (_, _, _, Some("gh-epic-link")) => ValueKind::Issue,
             _ => ValueKind::Other,
+        }
+    }
+
+    /// The kind a value has by itself, for a field whose schema is unknown.
+    pub fn natural(value: &FieldValue) -> ValueKind {
+        match value {
+            FieldValue::Text(_) => ValueKind::Text,
+            FieldValue::Rich(_) => ValueKind::Rich,
+            FieldValue::Number(_) => ValueKind::Number,
+            FieldValue::Date(_) => ValueKind::Date,
+            FieldValue::DateTime(_) => ValueKind::DateTime,
+            FieldValue::Option(_) => ValueKind::Option,
+            FieldValue::Options(_) => ValueKind::Options,
+            FieldValue::Labels(_) => ValueKind::Labels,
+            FieldValue::Named(_) => ValueKind::Named,
+            FieldValue::Name(_) => ValueKind::Name,
+            FieldValue::User(_) => ValueKind::User,
+            FieldValue::Issue(_) => ValueKind::Issue,
+            FieldValue::Empty | FieldValue::Other(_) => ValueKind::Other,
         }
     }
 
@@ -145,8 +166,13 @@ pub fn read_value(schema: Option<&FieldSchema>, raw: &Value) -> FieldValue {
 
 /// Writes a value in the `fields` shape a site of `flavour` expects for a
 /// field with `schema`. `None` when the value cannot go into that field.
+/// With no schema (a field the catalogue does not list), the value is
+/// shaped by its own kind.
 pub fn write_value(flavour: Flavour, schema: Option<&FieldSchema>, value: &FieldValue) -> Option<Value> {
-    let kind = ValueKind::of(schema);
+    let kind = match schema {
+        Some(_) => ValueKind::of(schema),
+        None => ValueKind::natural(value),
+    };
     Some(match (kind, value) {
         (_, FieldValue::Empty) => match kind {
             ValueKind::Labels | ValueKind::Options | ValueKind::Named => json!([]),
@@ -176,6 +202,73 @@ pub fn write_value(flavour: Flavour, schema: Option<&FieldSchema>, value: &Field
         (_, FieldValue::Other(v)) => v.clone(),
         _ => return None,
     })
+}
+
+/// Whether `value` can go into a field with `schema` on a site of `flavour`.
+pub fn can_write(flavour: Flavour, schema: Option<&FieldSchema>, value: &FieldValue) -> bool {
+    write_value(flavour, schema, value).is_some()
+}
+
+/// Field writes of one create or edit, dialect-neutral: per field id, the
+/// value and the field's schema when known (it decides the JSON shape; a
+/// field without one is shaped by its value). The client turns them into
+/// its site's `fields` JSON.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FieldWrites(BTreeMap<String, (Option<FieldSchema>, FieldValue)>);
+
+impl FieldWrites {
+    pub fn new() -> FieldWrites {
+        FieldWrites::default()
+    }
+
+    /// Sets a field the catalogue lists.
+    pub fn set(&mut self, field: &FieldInfo, value: FieldValue) {
+        self.0.insert(field.id.clone(), (field.schema.clone(), value));
+    }
+
+    /// Sets a field by id alone: its value decides the shape.
+    pub fn set_id(&mut self, id: impl Into<String>, value: FieldValue) {
+        self.0.insert(id.into(), (None, value));
+    }
+
+    /// [`FieldWrites::set_id`], chained.
+    pub fn with(mut self, id: impl Into<String>, value: FieldValue) -> FieldWrites {
+        self.set_id(id, value);
+        self
+    }
+
+    pub fn get(&self, id: &str) -> Option<&FieldValue> {
+        self.0.get(id).map(|(_, v)| v)
+    }
+
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut FieldValue> {
+        self.0.get_mut(id).map(|(_, v)| v)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Field id and value, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &FieldValue)> {
+        self.0.iter().map(|(id, (_, v))| (id.as_str(), v))
+    }
+
+    /// The `fields` object for a site of `flavour`; `Err` names the first
+    /// field whose value it cannot take.
+    pub fn to_json(&self, flavour: Flavour) -> Result<Map<String, Value>, String> {
+        let mut out = Map::new();
+        for (id, (schema, value)) in &self.0 {
+            let json = write_value(flavour, schema.as_ref(), value)
+                .ok_or_else(|| format!("field {id} cannot take the value {value:?}"))?;
+            out.insert(id.clone(), json);
+        }
+        Ok(out)
+    }
 }
 
 fn rich(flavour: Flavour, d: &Doc) -> Value {

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -20,7 +20,8 @@ use super::metrics::WriteOutcome;
 use crate::ids::{InstanceId, IssueId, IssueKey};
 use crate::jira::JiraError;
 use crate::jira::client::JiraClient;
-use crate::jira::values::{FieldValue, ValueKind, write_value};
+use crate::jira::mark::Mark;
+use crate::jira::values::{FieldValue, FieldWrites, ValueKind, can_write};
 use crate::mapping;
 use crate::store::{LinkRecord, Op, OpResult, OutboxEntry};
 
@@ -154,9 +155,9 @@ fn shadow_op(link: Option<u64>, shadow: &Option<mapping::Shadow>) -> Option<Op> 
     Some(Op::ShadowPut { link: link?, value })
 }
 
-/// A job's fields as this site's `fields` JSON, and the fields left out.
+/// A job's fields as typed writes for this site, and the fields left out.
 struct Written {
-    json: Map<String, Value>,
+    json: FieldWrites,
     /// Field ids (on this site) not written: a user not found by e-mail, a
     /// field missing from the site's catalogue.
     skipped: Vec<String>,
@@ -174,7 +175,7 @@ async fn fields_json(
     fields: &std::collections::BTreeMap<String, mapping::Value>,
 ) -> Result<Written, JiraError> {
     let catalogue = client.fields().await?;
-    let mut out = Written { json: Map::new(), skipped: Vec::new(), partial: Vec::new() };
+    let mut out = Written { json: FieldWrites::new(), skipped: Vec::new(), partial: Vec::new() };
     for (id, v) in fields {
         let Some(info) = catalogue.by_id(id) else {
             report(ctx, job, client, id, "the field is not in the site's field list; not written");
@@ -218,11 +219,10 @@ async fn fields_json(
                 out.partial.push((id.clone(), names.clone()));
             }
         }
-        match write_value(client.flavour, info.schema.as_ref(), &value) {
-            Some(json) => {
-                out.json.insert(id.clone(), json);
-            }
-            None => out.skipped.push(id.clone()),
+        if can_write(client.flavour, info.schema.as_ref(), &value) {
+            out.json.set(info, value);
+        } else {
+            out.skipped.push(id.clone());
         }
     }
     Ok(out)
@@ -375,7 +375,7 @@ async fn update(
     }
     let result = async {
         if !written.json.is_empty() {
-            client.edit_issue(&key, std::mem::take(&mut written.json)).await?;
+            client.edit_issue(&key, &written.json).await?;
         }
         if let Some(s) = status {
             client.transition_to(&key, s, &Map::new()).await?;
@@ -442,7 +442,7 @@ async fn create(ctx: &Ctx, client: &JiraClient, e: &OutboxEntry, job: &Job) -> O
     // A first attempt is recorded before anything is sent, so that after a
     // crash the mark is looked for instead of creating a second mirror.
     let existing = if e.attempts > 0 {
-        client.find_by_mark(project, mark).await?
+        client.find_by_mark(project, &Mark::from_label(mark.clone())).await?
     } else {
         let op =
             Op::OutboxReschedule { seq: e.seq, next_at_ms: now_ms() + RESCHEDULE_BASE_MS, error: "creating".into() };
@@ -451,7 +451,7 @@ async fn create(ctx: &Ctx, client: &JiraClient, e: &OutboxEntry, job: &Job) -> O
     };
     let created = match existing {
         Some(r) => r,
-        None => client.create_issue(project, issue_type, written.json.clone(), Some(mark)).await?,
+        None => client.create_issue(project, issue_type, &written.json, Some(&Mark::from_label(mark.clone()))).await?,
     };
     let key = created.key.to_string();
     let shadow = shadow_after(ctx, job, &client.id, &written, true).unwrap_or_default();
@@ -490,14 +490,12 @@ fn link_with_shadow(link: LinkRecord, shadow: &mapping::Shadow) -> Op {
 }
 
 /// A mirror's labels are rewritten whole, so its provenance mark is put back.
-fn keep_mark(ctx: &Ctx, job: &Job, json: &mut Map<String, Value>) {
+fn keep_mark(ctx: &Ctx, job: &Job, json: &mut FieldWrites) {
     let Some(link) = job.link.and_then(|l| ctx.store.link(l).ok().flatten()) else { return };
     let source = Source { instance: link.secondary, issue_id: link.secondary_issue, issue_key: link.secondary_key };
     let m = super::job::mark(&job.flow, &source);
-    if let Some(Value::Array(labels)) = json.get_mut("labels") {
-        if !labels.iter().any(|l| l.as_str() == Some(m.as_str())) {
-            labels.push(Value::String(m));
-        }
+    if let Some(FieldValue::Labels(labels)) = json.get_mut("labels") {
+        Mark::from_label(m).keep_in(labels);
     }
 }
 
@@ -513,14 +511,7 @@ async fn unlink(client: &JiraClient, job: &Job, delete_mirror: bool, label: bool
             _ => {}
         }
     } else if label {
-        let issue = client.issue(&key, &["labels"]).await?;
-        let mut labels = issue.labels.clone();
-        if !labels.iter().any(|l| l == SOURCE_DELETED_LABEL) {
-            labels.push(SOURCE_DELETED_LABEL.to_string());
-            let mut f = Map::new();
-            f.insert("labels".into(), json!(labels));
-            client.edit_issue(&key, f).await?;
-        }
+        client.add_label(&key, SOURCE_DELETED_LABEL).await?;
     }
     Ok((key, job.link.map(|id| Op::LinkDelete { id }).into_iter().collect()))
 }

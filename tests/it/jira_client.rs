@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use jirafed::config::{Auth, Flavour, InstanceConfig, Secret, SecretSource};
 use jirafed::jira::client::JiraClient;
+use jirafed::jira::mark::Mark;
 use jirafed::jira::model::LinkDirection;
 use jirafed::jira::richtext::Doc;
 use jirafed::jira::transport::{RecordedCall, Transport};
-use jirafed::jira::values::{FieldValue, read_value, write_value};
+use jirafed::jira::values::{FieldValue, FieldWrites, read_value};
 use jirafed::sim::default_world;
 use serde_json::{Map, Value, json};
 
@@ -149,26 +150,19 @@ async fn exercise(c: &JiraClient, site: &str, project: &str) {
     let summary = meta.iter().find(|f| f.id == "summary").expect("summary");
     assert!(summary.required);
 
-    let mut f = Map::new();
-    f.insert("summary".into(), json!("from the client"));
+    let mut f = FieldWrites::new().with("summary", FieldValue::Text("from the client".into()));
     let doc = Doc::from_wiki("Some *bold* text");
+    f.set(fields.resolve("description").expect("description"), FieldValue::Rich(doc.clone()));
+    f.set(&points, FieldValue::Number(5.0));
+    f.set(&team, FieldValue::Option(team_value(site)));
     let desc_schema = fields.resolve("description").expect("description").schema.clone();
-    f.insert(
-        "description".into(),
-        write_value(c.flavour, desc_schema.as_ref(), &FieldValue::Rich(doc.clone())).expect("rich"),
-    );
-    f.insert(points.id.clone(), write_value(c.flavour, points.schema.as_ref(), &FieldValue::Number(5.0)).expect("num"));
-    f.insert(
-        team.id.clone(),
-        write_value(c.flavour, team.schema.as_ref(), &FieldValue::Option(team_value(site))).expect("opt"),
-    );
-    let mark = format!("jirafed-test-{site}-1");
-    let created = c.create_issue(project, "Story", f, Some(&mark)).await.expect("create");
+    let mark = Mark::from_label(format!("jirafed-test-{site}-1"));
+    let created = c.create_issue(project, "Story", &f, Some(&mark)).await.expect("create");
     let key = created.key.as_str();
     let found = c.find_by_mark(project, &mark).await.expect("find").expect("found by its mark");
     assert_eq!(found.key, created.key);
     assert_eq!(c.property(key, "jirafed.origin").await.expect("prop"), Some(json!({"mark": mark})));
-    assert!(c.find_by_mark(project, "jirafed-never-made").await.expect("find").is_none());
+    assert!(c.find_by_mark(project, &Mark::from_label("jirafed-never-made")).await.expect("find").is_none());
 
     let issue = c.issue(key, &[]).await.expect("get");
     assert_eq!(read_value(points.schema.as_ref(), &issue.fields[&points.id]), FieldValue::Number(5.0));
@@ -176,12 +170,10 @@ async fn exercise(c: &JiraClient, site: &str, project: &str) {
     let editable = c.edit_meta(key).await.expect("editmeta");
     assert!(editable.iter().any(|f| f.id == "summary" && f.operations.iter().any(|o| o == "set")), "{editable:?}");
 
-    let mut edit = Map::new();
-    edit.insert("summary".into(), json!("edited by the client"));
-    c.edit_issue(key, edit).await.expect("edit");
-    let mut bad = Map::new();
-    bad.insert("customfield_99999".into(), json!(1));
-    let err = c.edit_issue(key, bad).await.expect_err("not on screen");
+    let edit = FieldWrites::new().with("summary", FieldValue::Text("edited by the client".into()));
+    c.edit_issue(key, &edit).await.expect("edit");
+    let bad = FieldWrites::new().with("customfield_99999", FieldValue::Number(1.0));
+    let err = c.edit_issue(key, &bad).await.expect_err("not on screen");
     assert_eq!(err.status(), Some(400));
     let text = err.to_string();
     assert!(
@@ -201,7 +193,7 @@ async fn exercise(c: &JiraClient, site: &str, project: &str) {
     );
 
     let other = c
-        .create_issue(project, "Task", Map::from_iter([("summary".to_string(), json!("other"))]), None)
+        .create_issue(project, "Task", &FieldWrites::new().with("summary", FieldValue::Text("other".into())), None)
         .await
         .expect("create");
     let link = c.create_link("Blocks", key, other.key.as_str()).await.expect("link");
@@ -428,15 +420,13 @@ async fn field_errors_name_the_field_the_screen_and_the_issue() {
     for (site, project) in [("emea", "EMEA"), ("apac", "APAC")] {
         let (c, _) = client(&sim, site);
         let points = c.fields().await.expect("fields").resolve("Story Points").expect("points").id.clone();
-        let summary = |s: &str| Map::from_iter([("summary".to_string(), json!(s))]);
-        let mut with_points = summary("with points");
-        with_points.insert(points.clone(), json!(3));
-        let err = c.create_issue(project, "Story", with_points.clone(), None).await.expect_err("off screen");
+        let summary = |s: &str| FieldWrites::new().with("summary", FieldValue::Text(s.into()));
+        let with_points = summary("with points").with(points.clone(), FieldValue::Number(3.0));
+        let err = c.create_issue(project, "Story", &with_points, None).await.expect_err("off screen");
         messages.push(err.to_string());
-        let created = c.create_issue(project, "Story", summary("plain"), None).await.expect("create");
-        let mut edit = Map::new();
-        edit.insert(points, json!(3));
-        let err = c.edit_issue(created.key.as_str(), edit).await.expect_err("off screen");
+        let created = c.create_issue(project, "Story", &summary("plain"), None).await.expect("create");
+        let edit = FieldWrites::new().with(points, FieldValue::Number(3.0));
+        let err = c.edit_issue(created.key.as_str(), &edit).await.expect_err("off screen");
         messages.push(err.to_string());
     }
     insta::assert_snapshot!(messages.join("\n"));

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use jirafed::config::Flavour;
-use jirafed::jira::ErrorKind;
 use jirafed::jira::client::JiraClient;
 use jirafed::jira::richtext::Doc;
 use jirafed::jira::transport::{RecordedCall, Transport};
+use jirafed::jira::{ErrorKind, FieldValue, FieldWrites};
 use serde_json::{Map, Value, json};
 
 use super::support::stub::{Seen, Stub, quick_retry, stub_config};
@@ -51,8 +51,8 @@ async fn lossy_site() -> Stub {
 async fn a_post_the_site_acted_on_is_not_sent_again_after_a_502() {
     let site = lossy_site().await;
     let c = site.client(Flavour::Cloud, None);
-    let summary = Map::from_iter([("summary".to_string(), json!("once"))]);
-    let err = c.create_issue("EMEA", "Story", summary, None).await.expect_err("502");
+    let summary = FieldWrites::new().with("summary", FieldValue::Text("once".into()));
+    let err = c.create_issue("EMEA", "Story", &summary, None).await.expect_err("502");
     assert_eq!(err.status(), Some(502));
     assert!(err.is_retriable(), "the caller may still retry, after looking");
     assert_eq!(site.count("POST /rest/api/3/issue"), 1);
@@ -72,8 +72,8 @@ async fn a_post_the_site_acted_on_is_not_sent_again_after_a_502() {
     assert_eq!(site.count("POST /rest/api/3/issue/EMEA-1/transitions"), 1);
 
     // An idempotent write is sent again at once.
-    let edit = Map::from_iter([("summary".to_string(), json!("again"))]);
-    assert!(c.edit_issue("EMEA-1", edit).await.is_err());
+    let edit = FieldWrites::new().with("summary", FieldValue::Text("again".into()));
+    assert!(c.edit_issue("EMEA-1", &edit).await.is_err());
     assert_eq!(site.count("PUT /rest/api/3/issue/EMEA-1"), 4, "every attempt of quick_retry(4)");
     // An upsert by globalId too.
     assert!(c.upsert_remote_link("EMEA-1", "g", "http://x", "x").await.is_err());
@@ -90,8 +90,8 @@ async fn a_429_on_a_post_is_sent_again() {
     })
     .await;
     let c = site.client(Flavour::DataCenter, None);
-    let summary = Map::from_iter([("summary".to_string(), json!("rate limited"))]);
-    let created = c.create_issue("EMEA", "Story", summary, None).await.expect("retried after the 429");
+    let summary = FieldWrites::new().with("summary", FieldValue::Text("rate limited".into()));
+    let created = c.create_issue("EMEA", "Story", &summary, None).await.expect("retried after the 429");
     assert_eq!(created.key.as_str(), "EMEA-1");
     assert_eq!(site.count("POST /rest/api/2/issue"), 2);
     assert_eq!(c.transport().limiter().state().rate_limited_total, 1);

@@ -26,6 +26,20 @@ impl JiraClient {
         }
     }
 
+    /// One page of a search, from `from` (the start when `None`).
+    pub async fn search_page(
+        &self,
+        jql: &str,
+        fields: &[&str],
+        page_size: usize,
+        from: Option<Cursor>,
+    ) -> Result<Page, JiraError> {
+        let mut search = self.search(jql, fields, page_size);
+        search.cursor = from.unwrap_or(Cursor::Start);
+        let issues = search.next_page().await?.unwrap_or_default();
+        Ok(Page { issues, next: (!search.is_done()).then_some(search.cursor) })
+    }
+
     /// Reads many issues, by key or id, with the named fields: a search for
     /// `key in (...)` (Jira's key clause takes ids too) per 50 of them,
     /// within `scope` when given (an issue outside it is not returned). On
@@ -106,11 +120,22 @@ fn unknown_keys(e: &JiraError) -> Vec<String> {
         .collect()
 }
 
-enum Cursor {
+/// Where a search continues: Cloud's `nextPageToken`, Data Center's
+/// `startAt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
     Start,
     Token(String),
     StartAt(usize),
     Done,
+}
+
+/// One page of a search and where the next one starts (`None` after the
+/// last).
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub issues: Vec<Issue>,
+    pub next: Option<Cursor>,
 }
 
 /// A search being read page by page: Cloud `search/jql` with

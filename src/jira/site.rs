@@ -1,0 +1,181 @@
+//! What the engine asks of one Jira site, as a trait. [`JiraClient`]
+//! implements it over HTTP; the engine's unit tests implement it in memory
+//! (`jira::fake`), so that the planner and the writer run without a network.
+//! Every method is one dialect-neutral operation with typed inputs and
+//! outputs: no Jira JSON crosses this line.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use super::client::{Cursor, JiraClient, Page};
+use super::error::JiraError;
+use super::fields::FieldCatalogue;
+use super::limiter::LimiterState;
+use super::mark::Mark;
+use super::model::{FieldMeta, Issue, IssueRef, LinkType, Myself, Project, UserRef};
+use super::transport::Reachability;
+use super::values::FieldWrites;
+use crate::config::Flavour;
+use crate::ids::InstanceId;
+
+/// The answer of one site operation, boxed so that sites can be `dyn`.
+pub type SiteFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, JiraError>> + Send + 'a>>;
+
+/// What a site's client knows of its own health, for `/status`.
+#[derive(Debug, Clone, Default)]
+pub struct SiteHealth {
+    /// The rate limiter's budgets and pauses.
+    pub limiter: Option<LimiterState>,
+    /// Whether the last call got an answer, and the last one that did not.
+    pub reach: Reachability,
+}
+
+/// One Jira site, as the engine uses it.
+pub trait Site: Send + Sync {
+    /// The instance id of the config.
+    fn id(&self) -> &InstanceId;
+    fn flavour(&self) -> Flavour;
+    fn health(&self) -> SiteHealth;
+
+    /// The technical user (`/myself`), with its time zone.
+    fn myself(&self) -> SiteFuture<'_, Myself>;
+    /// The field catalogue (cached by the client).
+    fn fields(&self) -> SiteFuture<'_, Arc<FieldCatalogue>>;
+    fn project<'a>(&'a self, key: &'a str) -> SiteFuture<'a, Project>;
+    fn link_types(&self) -> SiteFuture<'_, Vec<LinkType>>;
+    /// The fields of `issue_type`'s create screen in `project`.
+    fn create_meta<'a>(&'a self, project: &'a str, issue_type: &'a str) -> SiteFuture<'a, Vec<FieldMeta>>;
+    /// The one user with this e-mail; `None` when there is none, an error
+    /// when several could be meant.
+    fn find_user_by_email<'a>(&'a self, email: &'a str) -> SiteFuture<'a, Option<UserRef>>;
+
+    /// One issue by key or id (a 404 is an error the caller can test with
+    /// [`JiraError::is_not_found`]).
+    fn issue<'a>(&'a self, key_or_id: &'a str, fields: &'a [&'a str]) -> SiteFuture<'a, Issue>;
+    /// Many issues by key or id, within `scope` when given; those that do
+    /// not exist or are out of scope are left out.
+    fn issues<'a>(
+        &'a self,
+        scope: Option<&'a str>,
+        keys_or_ids: &'a [&'a str],
+        fields: &'a [&'a str],
+    ) -> SiteFuture<'a, Vec<Issue>>;
+    /// One page of a JQL search, from `from` (the start when `None`).
+    fn search_page<'a>(
+        &'a self,
+        jql: &'a str,
+        fields: &'a [&'a str],
+        page_size: usize,
+        from: Option<Cursor>,
+    ) -> SiteFuture<'a, Page>;
+
+    /// Creates an issue carrying `mark` (label and entity property).
+    fn create_issue<'a>(
+        &'a self,
+        project: &'a str,
+        issue_type: &'a str,
+        fields: &'a FieldWrites,
+        mark: Option<&'a Mark>,
+    ) -> SiteFuture<'a, IssueRef>;
+    /// The issue of `project` carrying `mark`, if any.
+    fn find_by_mark<'a>(&'a self, project: &'a str, mark: &'a Mark) -> SiteFuture<'a, Option<IssueRef>>;
+    fn edit_issue<'a>(&'a self, key: &'a str, fields: &'a FieldWrites) -> SiteFuture<'a, ()>;
+    /// Adds one label, leaving the others.
+    fn add_label<'a>(&'a self, key: &'a str, label: &'a str) -> SiteFuture<'a, ()>;
+    /// Moves the issue to the status named `status`, through as many
+    /// transitions as the workflow needs; returns the transitions taken.
+    fn transition_to<'a>(&'a self, key: &'a str, status: &'a str) -> SiteFuture<'a, Vec<String>>;
+    fn delete_issue<'a>(&'a self, key: &'a str) -> SiteFuture<'a, ()>;
+}
+
+impl Site for JiraClient {
+    fn id(&self) -> &InstanceId {
+        &self.id
+    }
+
+    fn flavour(&self) -> Flavour {
+        self.flavour
+    }
+
+    fn health(&self) -> SiteHealth {
+        SiteHealth { limiter: Some(self.transport().limiter().state()), reach: self.transport().reachability() }
+    }
+
+    fn myself(&self) -> SiteFuture<'_, Myself> {
+        Box::pin(JiraClient::myself(self))
+    }
+
+    fn fields(&self) -> SiteFuture<'_, Arc<FieldCatalogue>> {
+        Box::pin(JiraClient::fields(self))
+    }
+
+    fn project<'a>(&'a self, key: &'a str) -> SiteFuture<'a, Project> {
+        Box::pin(JiraClient::project(self, key))
+    }
+
+    fn link_types(&self) -> SiteFuture<'_, Vec<LinkType>> {
+        Box::pin(JiraClient::link_types(self))
+    }
+
+    fn create_meta<'a>(&'a self, project: &'a str, issue_type: &'a str) -> SiteFuture<'a, Vec<FieldMeta>> {
+        Box::pin(JiraClient::create_meta(self, project, issue_type))
+    }
+
+    fn find_user_by_email<'a>(&'a self, email: &'a str) -> SiteFuture<'a, Option<UserRef>> {
+        Box::pin(JiraClient::find_user_by_email(self, email))
+    }
+
+    fn issue<'a>(&'a self, key_or_id: &'a str, fields: &'a [&'a str]) -> SiteFuture<'a, Issue> {
+        Box::pin(JiraClient::issue(self, key_or_id, fields))
+    }
+
+    fn issues<'a>(
+        &'a self,
+        scope: Option<&'a str>,
+        keys_or_ids: &'a [&'a str],
+        fields: &'a [&'a str],
+    ) -> SiteFuture<'a, Vec<Issue>> {
+        Box::pin(JiraClient::issues(self, scope, keys_or_ids, fields))
+    }
+
+    fn search_page<'a>(
+        &'a self,
+        jql: &'a str,
+        fields: &'a [&'a str],
+        page_size: usize,
+        from: Option<Cursor>,
+    ) -> SiteFuture<'a, Page> {
+        Box::pin(JiraClient::search_page(self, jql, fields, page_size, from))
+    }
+
+    fn create_issue<'a>(
+        &'a self,
+        project: &'a str,
+        issue_type: &'a str,
+        fields: &'a FieldWrites,
+        mark: Option<&'a Mark>,
+    ) -> SiteFuture<'a, IssueRef> {
+        Box::pin(JiraClient::create_issue(self, project, issue_type, fields, mark))
+    }
+
+    fn find_by_mark<'a>(&'a self, project: &'a str, mark: &'a Mark) -> SiteFuture<'a, Option<IssueRef>> {
+        Box::pin(JiraClient::find_by_mark(self, project, mark))
+    }
+
+    fn edit_issue<'a>(&'a self, key: &'a str, fields: &'a FieldWrites) -> SiteFuture<'a, ()> {
+        Box::pin(JiraClient::edit_issue(self, key, fields))
+    }
+
+    fn add_label<'a>(&'a self, key: &'a str, label: &'a str) -> SiteFuture<'a, ()> {
+        Box::pin(JiraClient::add_label(self, key, label))
+    }
+
+    fn transition_to<'a>(&'a self, key: &'a str, status: &'a str) -> SiteFuture<'a, Vec<String>> {
+        Box::pin(async move { JiraClient::transition_to(self, key, status, &serde_json::Map::new()).await })
+    }
+
+    fn delete_issue<'a>(&'a self, key: &'a str) -> SiteFuture<'a, ()> {
+        Box::pin(JiraClient::delete_issue(self, key))
+    }
+}
