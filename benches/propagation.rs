@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use jirafed::config::{self, Config};
 use jirafed::daemon::Daemon;
+use jirafed::observe::EngineEvent;
 use jirafed::sim::{Simulator, default_world};
-use jirafed::sync::engine::EngineEvent;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -108,7 +108,7 @@ async fn one_at_a_time(j: &Jira, events: &mut broadcast::Receiver<EngineEvent>, 
 /// counts the hub's writes to its mirror. `PROPAGATION_TIMELINE=1` prints
 /// the calls on the secondary and the hub, in ms since the first edit.
 async fn rapid(j: &Jira, p: &Pair) -> Result<(), String> {
-    let since = jirafed::sync::engine::now_ms();
+    let since = jirafed::clock::system_now_ms();
     let mut own = Own::default();
     for n in 0..RAPID_EDITS {
         j.edit(p.site, &p.key, &format!("rapid edit {n}")).await?;
@@ -357,7 +357,7 @@ async fn mirror_of(j: &Jira, daemon: &Daemon, site: &str, key: &str) -> Result<S
         .to_string();
     let until = Instant::now() + GIVE_UP;
     while Instant::now() < until {
-        if let Ok(Some(link)) = daemon.ctx.store.link_by_secondary(site, &id) {
+        if let Ok(Some(link)) = daemon.store().link_by_secondary(site, &id) {
             return Ok(link.primary_key);
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

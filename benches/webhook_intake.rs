@@ -309,7 +309,7 @@ fn report(r: &Outcome, took: f64, connections: usize, body: usize, commits: Opti
 
 fn commit_count(t: &Target) -> Option<u64> {
     match t {
-        Target::InProcess(d) => Some(d.ctx.store.commit_count()),
+        Target::InProcess(d) => Some(d.store().commit_count()),
         Target::Child(_) => None,
     }
 }

@@ -13,7 +13,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::store::{Op, OpResult};
-use crate::sync::engine::{Ctx, now_ms};
+use crate::sync::Engine;
 use crate::sync::job::Job;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,7 +42,7 @@ pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
     Ok(listener)
 }
 
-pub async fn serve(listener: UnixListener, ctx: Arc<Ctx>, cancel: CancellationToken) {
+pub async fn serve(listener: UnixListener, engine: Arc<Engine>, cancel: CancellationToken) {
     loop {
         let stream = tokio::select! {
             _ = cancel.cancelled() => return,
@@ -54,21 +54,21 @@ pub async fn serve(listener: UnixListener, ctx: Arc<Ctx>, cancel: CancellationTo
                 }
             },
         };
-        let ctx = ctx.clone();
+        let engine = engine.clone();
         tokio::spawn(async move {
-            if let Err(e) = answer(stream, &ctx).await {
+            if let Err(e) = answer(stream, &engine).await {
                 tracing::warn!(error = %e, "admin request failed");
             }
         });
     }
 }
 
-async fn answer(stream: UnixStream, ctx: &Ctx) -> anyhow::Result<()> {
+async fn answer(stream: UnixStream, engine: &Engine) -> anyhow::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     BufReader::new(read).read_line(&mut line).await?;
     let reply = match serde_json::from_str::<Request>(&line) {
-        Ok(req) => handle(ctx, req).await.unwrap_or_else(|e| json!({"error": format!("{e:#}")})),
+        Ok(req) => handle(engine, req).await.unwrap_or_else(|e| json!({"error": format!("{e:#}")})),
         Err(e) => json!({"error": format!("bad request: {e}")}),
     };
     write.write_all(format!("{reply}\n").as_bytes()).await?;
@@ -88,8 +88,9 @@ fn describe(d: &crate::store::DeadLetter) -> Value {
     })
 }
 
-async fn handle(ctx: &Ctx, req: Request) -> anyhow::Result<Value> {
-    let store = &ctx.store;
+async fn handle(engine: &Engine, req: Request) -> anyhow::Result<Value> {
+    let store = &engine.store;
+    let now_ms = || engine.now_ms();
     let result = match req {
         Request::DeadLetters => {
             return Ok(json!({"dead_letters": store.dead_letters()?.iter().map(describe).collect::<Vec<_>>()}));
@@ -100,12 +101,12 @@ async fn handle(ctx: &Ctx, req: Request) -> anyhow::Result<Value> {
                 store.dead_letters()?.iter().map(|d| Op::DeadLetterRetry { id: d.id, now_ms: now_ms() }).collect();
             let n = ops.len();
             store.commit(ops).await?;
-            ctx.wake_writers.notify_waiters();
+            engine.wake.all_writers();
             return Ok(json!({"retried": n}));
         }
         Request::Drop { id } => store.commit(vec![Op::DeadLetterDrop { id }]).await?,
     };
-    ctx.wake_writers.notify_waiters();
+    engine.wake.all_writers();
     match result.first() {
         Some(OpResult::NotFound) => anyhow::bail!("no such dead letter"),
         _ => Ok(json!({"ok": true})),

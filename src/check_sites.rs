@@ -6,40 +6,33 @@
 use std::fmt::Write as _;
 
 use crate::config::Config;
-use crate::jira::client::JiraClient;
+use crate::jira::Site;
 use crate::sync::fields;
+use crate::sync::sites::Sites;
 
 /// Checks the sites; returns the report lines and whether all passed.
 pub async fn check_sites(cfg: &Config) -> (String, bool) {
     let mut out = String::from("sites:\n");
+    let sites = Sites::connect(cfg).await;
     let mut ok = true;
-    let mut clients = std::collections::BTreeMap::new();
-    for inst in cfg.instances.values() {
-        let client = match JiraClient::new(inst) {
-            Ok(c) => c,
-            Err(e) => {
-                ok = false;
-                let _ = writeln!(out, "  error: {}: {e}", inst.id);
-                continue;
-            }
-        };
-        match client.myself().await {
-            Ok(me) => {
-                let who = me.user.display_name.or(me.user.email).unwrap_or_default();
-                let tz = me.time_zone.unwrap_or_else(|| "?".into());
-                let _ = writeln!(out, "  {}: reachable, authenticated as {who} (time zone {tz})", inst.id);
-                clients.insert(inst.id.clone(), client);
+    for (id, entry) in sites.entries() {
+        match &entry.connection {
+            Ok(c) => {
+                let who = c.me.user.display_name.clone().or(c.me.user.email.clone()).unwrap_or_default();
+                let tz = c.me.time_zone.clone().unwrap_or_else(|| "?".into());
+                let _ = writeln!(out, "  {id}: reachable, authenticated as {who} (time zone {tz})");
             }
             Err(e) => {
                 ok = false;
-                let _ = writeln!(out, "  error: {}: {e}", inst.id);
+                let _ = writeln!(out, "  error: {id}: {e}");
             }
         }
     }
-    let primary = cfg.primary().id.clone();
+    let primary = cfg.primary().id.as_str();
     for flow in &cfg.flows {
-        let (Some(s), Some(p)) = (clients.get(&flow.secondary), clients.get(&primary)) else { continue };
-        let problems = check_flow(flow, s, p).await;
+        let usable = |id: &str| sites.catalogue(id).and(sites.get(id));
+        let (Some(s), Some(p)) = (usable(flow.secondary.as_str()), usable(primary)) else { continue };
+        let problems = check_flow(flow, s.as_ref(), p.as_ref()).await;
         if problems.is_empty() {
             let _ =
                 writeln!(out, "  flow {}: {} field(s) resolved, scope and project OK", flow.name, flow.fields.len());
@@ -52,7 +45,7 @@ pub async fn check_sites(cfg: &Config) -> (String, bool) {
     (out, ok)
 }
 
-async fn check_flow(flow: &crate::config::FlowConfig, s: &JiraClient, p: &JiraClient) -> Vec<String> {
+async fn check_flow(flow: &crate::config::FlowConfig, s: &dyn Site, p: &dyn Site) -> Vec<String> {
     let mut problems = Vec::new();
     let (sf, pf) = match (s.fields().await, p.fields().await) {
         (Ok(a), Ok(b)) => (a, b),
@@ -65,7 +58,8 @@ async fn check_flow(flow: &crate::config::FlowConfig, s: &JiraClient, p: &JiraCl
             vec![]
         }
     };
-    if let Err(e) = s.search(format!("({}) ORDER BY key", flow.scope), &["key"], 1).next_page().await {
+    let jql = format!("({}) ORDER BY key", flow.scope);
+    if let Err(e) = s.search_page(&jql, &["key"], 1, None).await {
         problems.push(format!("scope {:?} is refused by {}: {e}", flow.scope, flow.secondary));
     }
     match p.create_meta(&flow.primary_project, &default_type(flow)).await {
@@ -94,10 +88,10 @@ async fn check_flow(flow: &crate::config::FlowConfig, s: &JiraClient, p: &JiraCl
         match client.link_types().await {
             Ok(types) => {
                 for n in names.iter().filter(|n| !types.iter().any(|t| t.name.eq_ignore_ascii_case(n))) {
-                    problems.push(format!("link type {n:?} does not exist on the {side} ({})", client.id));
+                    problems.push(format!("link type {n:?} does not exist on the {side} ({})", client.id()));
                 }
             }
-            Err(e) => problems.push(format!("link types on {}: {e}", client.id)),
+            Err(e) => problems.push(format!("link types on {}: {e}", client.id())),
         }
     }
     problems

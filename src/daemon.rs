@@ -10,13 +10,15 @@ use tokio::sync::broadcast;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::Clock;
 use crate::config::Config;
+use crate::observe::{EngineEvent, Observer};
 use crate::store::Store;
-use crate::sync::engine::{self, Ctx, EngineEvent};
+use crate::sync::Engine;
 
 /// A running daemon.
 pub struct Daemon {
-    pub ctx: Arc<Ctx>,
+    pub engine: Arc<Engine>,
     /// Where the HTTP face listens (webhooks, health, status, metrics).
     pub addr: SocketAddr,
     cancel: CancellationToken,
@@ -29,36 +31,43 @@ impl Daemon {
     pub async fn start(config: Config) -> anyhow::Result<Daemon> {
         let config = Arc::new(config);
         let store = Store::open(&config.daemon.state_dir)?;
-        let ctx = engine::prepare(config.clone(), store).await?;
+        let observer = Arc::new(Observer::new(&config));
+        let clock = Clock::system();
+        let engine = Arc::new(Engine::prepare(config.clone(), store, observer, clock.clone()).await?);
         let cancel = CancellationToken::new();
-        let mut tasks = engine::spawn(&ctx, &cancel);
+        let mut tasks = engine.spawn(&cancel);
         let listener = tokio::net::TcpListener::bind(config.daemon.listen)
             .await
             .map_err(|e| anyhow::anyhow!("daemon.listen {}: {e}", config.daemon.listen))?;
         let addr = listener.local_addr()?;
         let admin = crate::admin::bind(&config.daemon.admin_socket)?;
-        tasks.spawn(crate::admin::serve(admin, ctx.clone(), cancel.clone()));
-        let state = crate::http::HttpState::new(
-            config.clone(),
-            ctx.store.clone(),
-            ctx.board.clone(),
-            ctx.metrics.clone(),
-            ctx.wake_planner.clone(),
-        );
+        tasks.spawn(crate::admin::serve(admin, engine.clone(), cancel.clone()));
+        let state = crate::http::HttpState {
+            config: config.clone(),
+            store: engine.store.clone(),
+            observer: engine.observer.clone(),
+            wake: engine.wake.planner_bell(),
+            clock,
+        };
         tasks.spawn(crate::http::serve(listener, state, cancel.clone()));
-        tracing::info!(listen = %addr, instances = ctx.clients.len(), flows = ctx.flows.len(), "jirafed running");
-        Ok(Daemon { ctx, addr, cancel, tasks, shutdown_timeout: config.daemon.shutdown_timeout })
+        let (instances, flows) = (config.instances.len(), engine.flows.len());
+        tracing::info!(listen = %addr, instances, flows, "jirafed running");
+        Ok(Daemon { engine, addr, cancel, tasks, shutdown_timeout: config.daemon.shutdown_timeout })
     }
 
     pub fn events(&self) -> broadcast::Receiver<EngineEvent> {
-        self.ctx.events.subscribe()
+        self.engine.observer.subscribe()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.engine.store
     }
 
     /// Stops intake, lets in-flight writes finish (bounded by
     /// `shutdown_timeout`), and returns. Nothing depends on a clean stop:
     /// everything acknowledged is already committed.
     pub async fn shutdown(mut self) {
-        self.ctx.board.set_ready_store(false);
+        self.engine.observer.board.set_ready_store(false);
         self.cancel.cancel();
         let drain = async { while self.tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(self.shutdown_timeout, drain).await.is_err() {

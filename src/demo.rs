@@ -233,7 +233,7 @@ async fn mirror(daemon: &Daemon, person: &Person, site: &str, key: &str) -> Opti
     let id =
         person.call(site, reqwest::Method::GET, &format!("/rest/api/2/issue/{key}?fields=summary"), None).await.ok()?;
     let id = id["id"].as_str()?.to_string();
-    daemon.ctx.store.link_by_secondary(site, &id).ok().flatten().map(|l| l.primary_key)
+    daemon.store().link_by_secondary(site, &id).ok().flatten().map(|l| l.primary_key)
 }
 
 async fn story(p: &Person, d: &Daemon) -> anyhow::Result<Vec<Step>> {

@@ -17,6 +17,7 @@ pub mod http;
 pub mod ids;
 pub mod jira;
 pub mod mapping;
+pub mod observe;
 pub mod run_cli;
 pub mod sim;
 pub mod sim_cli;

@@ -4,22 +4,35 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 use super::HttpState;
 
+#[derive(Serialize)]
+struct Alive {
+    status: &'static str,
+}
+
+/// `/readyz`'s answer: the reasons only when not ready.
+#[derive(Serialize)]
+struct Readiness {
+    ready: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasons: Option<std::collections::BTreeMap<String, String>>,
+}
+
 /// `GET /healthz`: the process answers.
 pub(super) async fn healthz() -> Response {
-    Json(json!({ "status": "ok" })).into_response()
+    Json(Alive { status: "ok" }).into_response()
 }
 
 /// `GET /readyz`: the store answers, the config is valid (it is, or the
 /// daemon would not run) and every instance authenticated recently.
 pub(super) async fn readyz(State(state): State<HttpState>) -> Response {
-    let reasons = state.board.readiness(&state.store, state.now_ms());
+    let reasons = state.observer.board.readiness(&state.store, state.now_ms());
     if reasons.is_empty() {
-        Json(json!({ "ready": true })).into_response()
+        Json(Readiness { ready: true, reasons: None }).into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "ready": false, "reasons": reasons }))).into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, Json(Readiness { ready: false, reasons: Some(reasons) })).into_response()
     }
 }

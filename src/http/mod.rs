@@ -20,16 +20,15 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::clock::Clock;
 use crate::config::Config;
+use crate::observe::Observer;
 use crate::store::Store;
-use crate::sync::metrics::Metrics;
-use crate::sync::status::StatusBoard;
 
 /// What the handlers share. Cheap to clone.
 ///
@@ -40,30 +39,17 @@ use crate::sync::status::StatusBoard;
 pub struct HttpState {
     pub config: Arc<Config>,
     pub store: Store,
-    pub board: Arc<StatusBoard>,
-    pub metrics: Arc<Metrics>,
-    /// Notified after webhook changes are committed, so the planner wakes.
+    /// Where requests are counted and what `/status` and `/metrics` show.
+    pub observer: Arc<Observer>,
+    /// Rung after webhook changes are committed, so the planner wakes.
     pub wake: Arc<Notify>,
+    pub clock: Clock,
 }
 
 impl HttpState {
-    pub fn new(
-        config: Arc<Config>,
-        store: Store,
-        board: Arc<StatusBoard>,
-        metrics: Arc<Metrics>,
-        wake: Arc<Notify>,
-    ) -> Self {
-        HttpState { config, store, board, metrics, wake }
-    }
-
     fn now_ms(&self) -> i64 {
-        system_now_ms()
+        self.clock.now_ms()
     }
-}
-
-fn system_now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 /// Every route of the HTTP face.
@@ -94,9 +80,15 @@ pub async fn serve(listener: TcpListener, state: HttpState, shutdown: Cancellati
     tracing::info!(listen = %addr, "http server stopped");
 }
 
+/// The body of every error answer.
+#[derive(serde::Serialize)]
+struct ErrorBody {
+    error: String,
+}
+
 /// A JSON error body: `{"error": message}`.
 pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, axum::Json(json!({ "error": message.into() }))).into_response()
+    (status, axum::Json(ErrorBody { error: message.into() })).into_response()
 }
 
 async fn not_found() -> Response {

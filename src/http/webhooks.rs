@@ -14,10 +14,10 @@ use sha2::Sha256;
 
 use super::{HttpState, error};
 use crate::ids::InstanceId;
+use crate::observe::WebhookOutcome;
 use crate::store::{Op, OpResult};
 use crate::sync::change::ChangeSource;
 use crate::sync::intake::{Intake, change_key, delivery_key, parse_webhook};
-use crate::sync::metrics::WebhookOutcome;
 
 /// Jira's signature header: `method=hex digest` (WebSub).
 const SIGNATURE_HEADER: &str = "x-hub-signature";
@@ -37,7 +37,7 @@ pub(super) async fn receive(
     let id = inst.id.clone();
     let reject = |status: StatusCode, reason: String| {
         tracing::warn!(instance = %id, status = status.as_u16(), reason = %reason, "webhook refused");
-        state.metrics.webhook(id.as_str(), WebhookOutcome::Rejected);
+        state.observer.metrics.webhook(id.as_str(), WebhookOutcome::Rejected);
         error(status, reason)
     };
     let body = match body {
@@ -60,9 +60,9 @@ pub(super) async fn receive(
         Err(e) => return reject(StatusCode::BAD_REQUEST, e.to_string()),
     };
     if intake.ignored {
-        state.board.record_webhook(id.as_str(), now);
+        state.observer.board.record_webhook(id.as_str(), now);
         tracing::debug!(instance = %id, event = %intake.event, "webhook event not used");
-        state.metrics.webhook(id.as_str(), WebhookOutcome::Ignored);
+        state.observer.metrics.webhook(id.as_str(), WebhookOutcome::Ignored);
         return (StatusCode::OK, Json(json!({ "ignored": true, "event": intake.event }))).into_response();
     }
     let header = headers.get(DELIVERY_HEADER).and_then(|v| v.to_str().ok());
@@ -88,20 +88,20 @@ async fn commit(state: &HttpState, id: &InstanceId, intake: &Intake, key: &str, 
         Ok(results) => results,
         Err(e) => {
             tracing::error!(instance = %id, event, error = %e, "webhook changes could not be committed");
-            state.metrics.webhook(id.as_str(), WebhookOutcome::Rejected);
+            state.observer.metrics.webhook(id.as_str(), WebhookOutcome::Rejected);
             // 503 makes Jira retry the delivery later.
             return error(StatusCode::SERVICE_UNAVAILABLE, "the inbox could not be written; try again");
         }
     };
     let accepted = results.iter().filter(|r| matches!(r, OpResult::Pushed { .. })).count() as u64;
     let duplicates = results.iter().filter(|r| matches!(r, OpResult::Duplicate)).count() as u64;
-    state.board.record_webhook(id.as_str(), now_ms);
+    state.observer.board.record_webhook(id.as_str(), now_ms);
     if accepted > 0 {
         state.wake.notify_one();
-        state.metrics.changes(id.as_str(), ChangeSource::Webhook, accepted);
-        state.metrics.webhook(id.as_str(), WebhookOutcome::Accepted);
+        state.observer.metrics.changes(id.as_str(), ChangeSource::Webhook.as_str(), accepted);
+        state.observer.metrics.webhook(id.as_str(), WebhookOutcome::Accepted);
     } else {
-        state.metrics.webhook(id.as_str(), WebhookOutcome::Duplicate);
+        state.observer.metrics.webhook(id.as_str(), WebhookOutcome::Duplicate);
     }
     let issues: Vec<&str> = changes.iter().map(|c| c.issue_id.as_str()).collect();
     tracing::info!(instance = %id, event, delivery = key, ?issues, accepted, duplicates, "webhook received");

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde_json::{Map, Value, json};
 
-use super::model::{FieldInfo, FieldSchema, IssueRef, UserRef, parse_timestamp};
+use super::model::{FieldInfo, FieldSchema, Issue, IssueRef, UserRef, parse_timestamp};
 use super::richtext::Doc;
 use crate::config::Flavour;
 
@@ -126,6 +126,13 @@ fn strings(v: &Value, key: Option<&str>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+impl Issue {
+    /// The value of `field` on this issue (`Empty` when the issue lacks it).
+    pub fn value(&self, field: &FieldInfo) -> FieldValue {
+        read_value(field.schema.as_ref(), self.fields.get(&field.id).unwrap_or(&Value::Null))
+    }
 }
 
 /// Reads a raw field value by its schema.

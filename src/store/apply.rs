@@ -9,6 +9,7 @@ use super::outbox;
 use super::records;
 use super::tables::{Tbl, UNIT, i64_key, meta, pair_key, read_u64, str_key, u64_key, with_u64};
 use super::writer::{ApplyError, WriteSet, corrupt};
+use crate::mapping::Shadow;
 
 /// Applies one op.
 pub(super) fn apply(ws: &mut WriteSet<'_>, op: &Op) -> Result<OpResult, ApplyError> {
@@ -36,7 +37,7 @@ pub(super) fn apply(ws: &mut WriteSet<'_>, op: &Op) -> Result<OpResult, ApplyErr
         Op::DeadLetterDrop { id } => outbox::drop_dead(ws, *id),
         Op::LinkPut(link) => link_put(ws, link),
         Op::LinkDelete { id } => link_delete(ws, *id),
-        Op::ShadowPut { link, value } => shadow_put(ws, *link, value),
+        Op::ShadowPut { link, shadow } => shadow_put(ws, *link, shadow),
         Op::LinkWithShadow { link, shadow } => {
             let result = link_put(ws, link)?;
             if let OpResult::LinkId(id) = result {
@@ -189,14 +190,11 @@ fn link_delete(ws: &mut WriteSet<'_>, id: u64) -> Result<OpResult, ApplyError> {
     Ok(OpResult::Done)
 }
 
-fn shadow_put(ws: &mut WriteSet<'_>, link: u64, value: &serde_json::Value) -> Result<OpResult, ApplyError> {
+fn shadow_put(ws: &mut WriteSet<'_>, link: u64, shadow: &Shadow) -> Result<OpResult, ApplyError> {
     if ws.get(Tbl::Links, &u64_key(link))?.is_none() {
         return Err(Rejection::UnknownLink { id: link }.into());
     }
-    if !value.is_object() {
-        return Err(Rejection::ShadowNotObject { link }.into());
-    }
-    let bytes = records::shadow_value(value).map_err(corrupt)?;
+    let bytes = records::shadow_value(shadow).map_err(corrupt)?;
     ws.put(Tbl::Shadows, &u64_key(link), &bytes)?;
     Ok(OpResult::Done)
 }

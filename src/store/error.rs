@@ -143,13 +143,6 @@ pub enum Rejection {
         existing: u64,
     },
 
-    /// A shadow must be a JSON object (one member per mapped field).
-    #[error("the shadow for link {link} is not a JSON object")]
-    ShadowNotObject {
-        /// The link id.
-        link: u64,
-    },
-
     /// A value is larger than redb can store.
     #[error("a value of {bytes} bytes is too large to store")]
     TooLarge {

@@ -20,7 +20,7 @@ pub const DB_FILE_NAME: &str = "jirafed.redb";
 
 /// The store's clock: milliseconds since the Unix epoch. Injected so tests can
 /// control time.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+pub use crate::clock::Clock;
 
 /// Tunables of [`Store::open_with`]. [`Default`] is what [`Store::open`] uses.
 #[derive(Clone)]
@@ -49,7 +49,7 @@ pub const DELIVERY_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
-            clock: Arc::new(system_now_ms),
+            clock: Clock::system(),
             audit_limit: DEFAULT_AUDIT_LIMIT,
             batch_limit: DEFAULT_BATCH_LIMIT,
             cache_bytes: DEFAULT_CACHE_BYTES,
@@ -65,13 +65,6 @@ impl fmt::Debug for StoreOptions {
             .field("cache_bytes", &self.cache_bytes)
             .finish_non_exhaustive()
     }
-}
-
-/// Milliseconds since the Unix epoch by the system clock (0 before 1970).
-fn system_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The durable store: one redb file, one writer thread, any number of
@@ -139,6 +132,28 @@ impl Store {
             .set_cache_size(options.cache_bytes)
             .create(&path)
             .map_err(|e| StoreError::db(&path, "open database", e))?;
+        Store::start(db, path, options, current, migrations)
+    }
+
+    /// A store held in memory only, gone when the last handle is dropped:
+    /// for tests of the engine that need no file (the same tables, rules
+    /// and group commits as on disk).
+    pub fn open_in_memory(options: StoreOptions) -> Result<Store, StoreError> {
+        let path = PathBuf::from(":memory:");
+        let db = Builder::new()
+            .set_cache_size(options.cache_bytes)
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(|e| StoreError::db(&path, "open database", e))?;
+        Store::start(db, path, options, schema::CURRENT_VERSION, schema::MIGRATIONS)
+    }
+
+    fn start(
+        db: Database,
+        path: PathBuf,
+        options: StoreOptions,
+        current: u32,
+        migrations: &[Migration],
+    ) -> Result<Store, StoreError> {
         schema::prepare(&db, &path, current, migrations)?;
         let db = Arc::new(db);
         let commits = Arc::new(AtomicU64::new(0));

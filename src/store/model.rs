@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::mapping::Shadow;
+
 /// The pairing of a secondary issue and its primary mirror.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkRecord {
@@ -183,13 +185,13 @@ pub enum Op {
         /// The link id.
         id: u64,
     },
-    /// Replace a link's shadow (a JSON object). Result: [`OpResult::Done`].
-    /// Rejected when the link is unknown or the value is not an object.
+    /// Replace a link's shadow. Result: [`OpResult::Done`]. Rejected when
+    /// the link is unknown.
     ShadowPut {
         /// The link id.
         link: u64,
         /// The last synced value per mapped field.
-        value: serde_json::Value,
+        shadow: Shadow,
     },
     /// [`Op::LinkPut`] and [`Op::ShadowPut`] of the link it stores, in one
     /// step: a new mirror's pairing never exists without its shadow (the id
@@ -199,7 +201,7 @@ pub enum Op {
         /// The link (`id` 0 to allocate one).
         link: LinkRecord,
         /// Its shadow.
-        shadow: serde_json::Value,
+        shadow: Shadow,
     },
     /// Set an instance's poll cursor. Result: [`OpResult::Done`].
     CursorSet {

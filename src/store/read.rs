@@ -11,6 +11,7 @@ use super::outbox::due_key;
 use super::records;
 use super::schema;
 use super::tables::{Tbl, first_with_prefix, pair_key, read_i64, read_u64, str_key, suffix_u64, u64_key, with_u64};
+use crate::mapping::Shadow;
 
 type RoTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
@@ -135,7 +136,7 @@ impl Store {
     }
 
     /// The shadow of a link (last synced value per mapped field).
-    pub fn shadow(&self, link: u64) -> Result<Option<serde_json::Value>, StoreError> {
+    pub fn shadow(&self, link: u64) -> Result<Option<Shadow>, StoreError> {
         self.read("read shadow", |r| match get(&r.table(Tbl::Shadows)?, &u64_key(link))? {
             Some(bytes) => Ok(Some(records::shadow(link, &bytes).map_err(ReadError::Corrupt)?)),
             None => Ok(None),

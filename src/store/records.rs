@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{AuditEntry, DeadLetter, InboxEntry, LinkRecord, OutboxEntry};
 use super::tables::{decode, decode_header, encode};
+use crate::mapping::Shadow;
 
 #[derive(Serialize, Deserialize)]
 struct InboxHeader {
@@ -124,11 +125,11 @@ pub(super) fn link_record(id: u64, bytes: &[u8]) -> Result<LinkRecord, String> {
 }
 
 /// The value of a shadow.
-pub(super) fn shadow_value(value: &serde_json::Value) -> Result<Vec<u8>, String> {
+pub(super) fn shadow_value(value: &Shadow) -> Result<Vec<u8>, String> {
     serde_json::to_vec(value).map_err(|e| enc_err("shadow", &e))
 }
 
 /// Decodes a shadow.
-pub(super) fn shadow(link: u64, bytes: &[u8]) -> Result<serde_json::Value, String> {
+pub(super) fn shadow(link: u64, bytes: &[u8]) -> Result<Shadow, String> {
     serde_json::from_slice(bytes).map_err(|e| dec_err("shadow of link", link, &e.to_string()))
 }

@@ -120,7 +120,7 @@ fn process(db: &Database, config: &WriterConfig, batch: Vec<Request>) {
 pub(super) fn apply_batch(db: &Database, config: &WriterConfig, batch: &[Vec<Op>]) -> Result<Vec<Answer>, redb::Error> {
     let txn = db.begin_write()?;
     let (answers, dirty) = {
-        let mut ws = WriteSet::open(&txn, (config.clock)(), config.audit_limit)?;
+        let mut ws = WriteSet::open(&txn, config.clock.now_ms(), config.audit_limit)?;
         let mut answers = Vec::with_capacity(batch.len());
         for ops in batch {
             answers.push(apply_request(&mut ws, config, ops)?);

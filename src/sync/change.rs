@@ -1,6 +1,6 @@
 //! The one closed input type of the engine: "issue X on instance I may have
-//! changed". Webhooks, polls, reconciliation and admin actions all produce
-//! it; only the planner consumes it (from the durable inbox).
+//! changed". Webhooks, polls and the writer (asking for a pair to be read
+//! again) produce it; only the planner consumes it (from the durable inbox).
 
 use serde::{Deserialize, Serialize};
 
@@ -13,8 +13,20 @@ use crate::ids::{InstanceId, IssueId, IssueKey};
 pub enum ChangeSource {
     Webhook,
     Poll,
+    /// The engine itself asks for an issue to be read again (a write found
+    /// its target gone, a create is followed up).
     Reconcile,
-    Admin,
+}
+
+impl ChangeSource {
+    /// The name in metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeSource::Webhook => "webhook",
+            ChangeSource::Poll => "poll",
+            ChangeSource::Reconcile => "reconcile",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

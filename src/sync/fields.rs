@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use crate::config::{Direction, FlowConfig};
 use crate::jira::fields::FieldCatalogue;
+use crate::jira::mark::is_mark;
 use crate::jira::model::{FieldInfo, Issue, UserRef};
 use crate::jira::richtext::Doc;
-use crate::jira::values::{FieldValue, ValueKind, read_value};
+use crate::jira::values::{FieldValue, ValueKind};
 use crate::mapping;
 
 /// One mapped field, resolved on both sides.
@@ -91,6 +92,7 @@ pub fn canonical(v: &FieldValue) -> mapping::Value {
         FieldValue::Date(d) => V::Date(d.format("%Y-%m-%d").to_string()),
         FieldValue::DateTime(t) => V::DateTime(t.timestamp_millis()),
         FieldValue::Option(o) | FieldValue::Name(o) => V::Choice(o.clone()),
+        // jirafed's own labels (provenance marks) are not content.
         FieldValue::Labels(l) => V::Choices(l.iter().filter(|x| !is_mark(x)).cloned().collect()),
         FieldValue::Options(l) | FieldValue::Named(l) => V::Choices(l.clone()),
         FieldValue::User(u) => u.email.clone().map(|e| V::User(e.to_lowercase())).unwrap_or(V::Empty),
@@ -100,21 +102,12 @@ pub fn canonical(v: &FieldValue) -> mapping::Value {
     value.normalise()
 }
 
-/// jirafed's own labels (provenance marks) are not content: they are left
-/// out of comparisons and kept when labels are written.
-pub fn is_mark(label: &str) -> bool {
-    label.starts_with(MARK_PREFIX)
-}
-
-pub const MARK_PREFIX: &str = "jirafed-";
-
 /// A side of an issue for the planner: every mapped field's canonical value.
 pub fn side(issue: &Issue, fields: &[ResolvedField], primary_side: bool, status: Option<String>) -> mapping::Side {
     let mut values = BTreeMap::new();
     for f in fields {
         let info = if primary_side { &f.primary } else { &f.secondary };
-        let raw = issue.fields.get(&info.id).cloned().unwrap_or(serde_json::Value::Null);
-        values.insert(f.key.clone(), canonical(&read_value(info.schema.as_ref(), &raw)));
+        values.insert(f.key.clone(), canonical(&issue.value(info)));
     }
     mapping::Side { values, status, updated_ms: issue.updated.map(|t| t.timestamp_millis()).unwrap_or(0) }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::engine::{Ctx, now_ms};
+use super::engine::Engine;
 use crate::store::{DELIVERY_RETENTION_MS, Op};
 
 /// How often upkeep runs.
@@ -16,9 +16,9 @@ const EVERY: Duration = Duration::from_secs(60);
 /// Links read per page while counting.
 const PAGE: usize = 1_000;
 
-pub async fn run(ctx: Arc<Ctx>, cancel: CancellationToken) {
+pub async fn run(engine: Arc<Engine>, cancel: CancellationToken) {
     loop {
-        if let Err(e) = once(&ctx).await {
+        if let Err(e) = once(&engine).await {
             tracing::warn!(error = %e, "housekeeping failed");
         }
         tokio::select! {
@@ -28,12 +28,13 @@ pub async fn run(ctx: Arc<Ctx>, cancel: CancellationToken) {
     }
 }
 
-async fn once(ctx: &Ctx) -> anyhow::Result<()> {
-    ctx.store.commit(vec![Op::PruneDeliveries { older_than_ms: now_ms() - DELIVERY_RETENTION_MS }]).await?;
-    let mut counts: BTreeMap<String, u64> = ctx.flows.iter().map(|f| (f.cfg.name.to_string(), 0)).collect();
+async fn once(engine: &Engine) -> anyhow::Result<()> {
+    let older_than_ms = engine.now_ms() - DELIVERY_RETENTION_MS;
+    engine.store.commit(vec![Op::PruneDeliveries { older_than_ms }]).await?;
+    let mut counts: BTreeMap<String, u64> = engine.flows.iter().map(|f| (f.name().to_string(), 0)).collect();
     let mut after = None;
     loop {
-        let page = ctx.store.links_after(after, PAGE)?;
+        let page = engine.store.links_after(after, PAGE)?;
         let Some(last) = page.last() else { break };
         after = Some(last.id);
         for l in &page {
@@ -42,7 +43,7 @@ async fn once(ctx: &Ctx) -> anyhow::Result<()> {
         tokio::task::yield_now().await;
     }
     for (flow, n) in counts {
-        ctx.board.set_flow_links(&flow, n);
+        engine.observer.board.set_flow_links(&flow, n);
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::jira::mark::Mark;
 use crate::mapping;
 
 /// The secondary issue a mirror is created for.
@@ -25,7 +26,7 @@ pub enum Action {
         issue_type: String,
         fields: BTreeMap<String, mapping::Value>,
         status: Option<String>,
-        mark: String,
+        mark: Mark,
         source: Source,
     },
     /// Set fields and/or move the status of an existing issue.
@@ -68,11 +69,9 @@ impl Job {
     }
 }
 
-/// Label put on a mirror whose source is gone (`on_delete = "label"`).
-pub const SOURCE_DELETED_LABEL: &str = "jirafed-source-deleted";
-
-/// The provenance mark of a mirror of `source` in `flow`: a label safe in
-/// JQL and unique per source issue.
-pub fn mark(flow: &str, source: &Source) -> String {
-    format!("{}{flow}-{}-{}", super::fields::MARK_PREFIX, source.instance, source.issue_id)
+impl Source {
+    /// The provenance mark of this source's mirror in `flow`.
+    pub fn mark(&self, flow: &str) -> Mark {
+        Mark::of(flow, &self.instance, &self.issue_id)
+    }
 }

@@ -12,8 +12,10 @@ use chrono_tz::Tz;
 use tokio_util::sync::CancellationToken;
 
 use super::change::{Change, ChangeKind, ChangeSource, version_key};
-use super::engine::{Ctx, now_ms};
+use super::engine::Engine;
+use super::flows::Flows;
 use crate::ids::InstanceId;
+use crate::jira::Site;
 use crate::store::Op;
 
 /// Issues per search page.
@@ -23,15 +25,14 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
 
 /// The JQL that selects what `instance` contributes: the union of its
 /// flows' scopes on a secondary, the mirror projects on the primary.
-pub fn scope(ctx: &Ctx, instance: &InstanceId) -> Option<String> {
-    if *instance == ctx.primary {
-        let mut projects: Vec<&str> = ctx.flows.iter().map(|f| f.cfg.primary_project.as_str()).collect();
+pub fn scope(flows: &Flows, instance: &InstanceId) -> Option<String> {
+    if instance == &flows.primary {
+        let mut projects: Vec<&str> = flows.iter().map(|f| f.cfg.primary_project.as_str()).collect();
         projects.sort_unstable();
         projects.dedup();
         return (!projects.is_empty()).then(|| format!("project in ({})", projects.join(", ")));
     }
-    let scopes: Vec<String> =
-        ctx.flows.iter().filter(|f| &f.cfg.secondary == instance).map(|f| format!("({})", f.cfg.scope)).collect();
+    let scopes: Vec<String> = flows.of_secondary(instance.as_str()).map(|f| format!("({})", f.cfg.scope)).collect();
     (!scopes.is_empty()).then(|| scopes.join(" OR "))
 }
 
@@ -48,16 +49,17 @@ pub fn poll_jql(scope: &str, cursor_ms: i64, overlap: Duration, tz: Tz) -> Strin
     format!("({scope}) AND {} ORDER BY updated ASC", since_clause(cursor_ms, overlap, tz))
 }
 
-pub async fn run(ctx: Arc<Ctx>, instance: InstanceId, cancel: CancellationToken) {
-    let Some(inst) = ctx.config.instance(instance.as_str()).cloned() else { return };
-    let Some(scope) = scope(&ctx, &instance) else { return };
+pub async fn run(engine: Arc<Engine>, instance: InstanceId, cancel: CancellationToken) {
+    let Some(inst) = engine.config.instance(instance.as_str()).cloned() else { return };
+    let Some(scope) = scope(&engine.flows, &instance) else { return };
+    let Some(site) = engine.site(instance.as_str()).cloned() else { return };
     let mut tz: Option<Tz> = None;
     loop {
-        let outcome = poll_once(&ctx, &instance, &scope, &mut tz, inst.poll_overlap).await;
+        let outcome = poll_once(&engine, site.as_ref(), &scope, &mut tz, inst.poll_overlap).await;
         let wait = match outcome {
             Ok(n) => {
                 if n > 0 {
-                    ctx.wake_planner.notify_one();
+                    engine.wake.planner();
                 }
                 inst.poll_interval
             }
@@ -73,41 +75,38 @@ pub async fn run(ctx: Arc<Ctx>, instance: InstanceId, cancel: CancellationToken)
     }
 }
 
-fn search_done(s: &crate::jira::client::Search<'_>) -> bool {
-    s.is_done()
-}
-
 /// One poll; returns how many changes went to the inbox.
 async fn poll_once(
-    ctx: &Ctx,
-    instance: &InstanceId,
+    engine: &Engine,
+    site: &dyn Site,
     scope: &str,
     tz: &mut Option<Tz>,
     overlap: Duration,
 ) -> anyhow::Result<usize> {
-    let client = ctx.client(instance.as_str()).ok_or_else(|| anyhow::anyhow!("no client"))?;
+    let instance = site.id();
     let zone = match tz {
         Some(z) => *z,
         None => {
-            let me = client.myself().await?;
+            let me = site.myself().await?;
             let z = me.time_zone.as_deref().and_then(|t| t.parse::<Tz>().ok()).unwrap_or(chrono_tz::UTC);
             *tz = Some(z);
             z
         }
     };
-    let Some(cursor) = ctx.store.cursor(instance.as_str())? else {
+    let Some(cursor) = engine.store.cursor(instance.as_str())? else {
         // First start: history is for `import`; begin now.
-        ctx.store.commit(vec![Op::CursorSet { instance: instance.to_string(), at_ms: now_ms() }]).await?;
+        engine.store.commit(vec![Op::CursorSet { instance: instance.to_string(), at_ms: engine.now_ms() }]).await?;
         return Ok(0);
     };
-    let started = now_ms();
+    let started = engine.now_ms();
     let jql = poll_jql(scope, cursor, overlap, zone);
-    let mut search = client.search(jql, &["updated"], PAGE_SIZE);
+    let mut from = None;
     let mut total = 0;
     let mut newest = cursor;
-    while let Some(page) = search.next_page().await? {
+    loop {
+        let page = site.search_page(&jql, &["updated"], PAGE_SIZE, from).await?;
         let mut ops = Vec::new();
-        for issue in &page {
+        for issue in &page.issues {
             let updated = issue.updated.map(|t| t.timestamp_millis()).unwrap_or(0);
             newest = newest.max(updated);
             let change = Change {
@@ -116,7 +115,7 @@ async fn poll_once(
                 issue_key: Some(issue.key.clone()),
                 source: ChangeSource::Poll,
                 kind: ChangeKind::Updated,
-                seen_ms: now_ms(),
+                seen_ms: engine.now_ms(),
                 actor: None,
                 version_ms: Some(updated),
             };
@@ -131,13 +130,18 @@ async fn poll_once(
         }
         // Everything updated before this poll began has been read (the
         // overlap covers what search showed late), so the cursor may move there.
-        let at_ms = if search_done(&search) { newest.max(started) } else { newest };
+        let at_ms = if page.next.is_none() { newest.max(started) } else { newest };
         ops.push(Op::CursorSet { instance: instance.to_string(), at_ms });
-        let results = ctx.store.commit(ops).await?;
+        let results = engine.store.commit(ops).await?;
         total += results.iter().filter(|r| matches!(r, crate::store::OpResult::Pushed { .. })).count();
+        from = page.next;
+        if from.is_none() {
+            break;
+        }
     }
-    ctx.board.record_poll(instance.as_str(), now_ms(), ctx.store.cursor(instance.as_str())?.unwrap_or(started));
-    ctx.metrics.changes(instance.as_str(), ChangeSource::Poll, total as u64);
+    let cursor = engine.store.cursor(instance.as_str())?.unwrap_or(started);
+    engine.observer.board.record_poll(instance.as_str(), engine.now_ms(), cursor);
+    engine.observer.metrics.changes(instance.as_str(), ChangeSource::Poll.as_str(), total as u64);
     Ok(total)
 }
 

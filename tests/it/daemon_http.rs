@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
+use jirafed::clock::Clock;
 use jirafed::config::{self, Config};
 use jirafed::http::{HttpState, serve};
 use jirafed::ids::InstanceId;
+use jirafed::observe::{Observer, WebhookOutcome};
 use jirafed::store::{InboxEntry, Store};
 use jirafed::sync::change::{Change, ChangeKind, ChangeSource};
 use jirafed::sync::intake::parse_webhook;
-use jirafed::sync::metrics::Metrics;
-use jirafed::sync::status::StatusBoard;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::sync::Notify;
@@ -62,8 +62,7 @@ struct Face {
     _dir: tempfile::TempDir,
     config: Arc<Config>,
     store: Store,
-    board: Arc<StatusBoard>,
-    metrics: Arc<Metrics>,
+    observer: Arc<Observer>,
     wake: Arc<Notify>,
     base: String,
     http: reqwest::Client,
@@ -92,15 +91,20 @@ impl Face {
         std::fs::write(&path, CONFIG).expect("write config");
         let config = Arc::new(config::load_with(&path, &[], &|_: &str| None).expect("valid config"));
         let store = Store::open(&config.daemon.state_dir).expect("store opens");
-        let board = Arc::new(StatusBoard::from_config(&config));
-        let metrics = Arc::new(Metrics::new());
+        let observer = Arc::new(Observer::new(&config));
         let wake = Arc::new(Notify::new());
-        let state = HttpState::new(config.clone(), store.clone(), board.clone(), metrics.clone(), wake.clone());
+        let state = HttpState {
+            config: config.clone(),
+            store: store.clone(),
+            observer: observer.clone(),
+            wake: wake.clone(),
+            clock: Clock::system(),
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let cancel = CancellationToken::new();
         let server = tokio::spawn(serve(listener, state, cancel.clone()));
-        Face { _dir: dir, config, store, board, metrics, wake, base, http: reqwest::Client::new(), cancel, server }
+        Face { _dir: dir, config, store, observer, wake, base, http: reqwest::Client::new(), cancel, server }
     }
 
     /// Posts `body` as a webhook of `instance`, signed with `secret` when
@@ -189,7 +193,7 @@ async fn signed_webhook_is_committed_then_acknowledged() {
     assert_eq!((change.source, change.kind), (ChangeSource::Webhook, ChangeKind::Updated));
     // The planner was woken (a stored permit: returns at once).
     tokio::time::timeout(Duration::from_secs(5), face.wake.notified()).await.expect("planner woken");
-    assert!(face.board.instance("hub").unwrap().last_webhook_ms.is_some());
+    assert!(face.observer.board.instance("hub").unwrap().last_webhook_ms.is_some());
 
     // A link event names both ends.
     let link = json!({"timestamp": 1_544_000_000_000_i64, "webhookEvent": "issuelink_created",
@@ -225,7 +229,7 @@ async fn bad_or_missing_signature_is_401_and_stores_nothing() {
         assert!(!text.contains(HUB_SECRET), "{what}: the secret leaked");
     }
     assert!(face.inbox().is_empty());
-    assert_eq!(face.metrics.webhooks_total("hub", jirafed::sync::metrics::WebhookOutcome::Rejected), 5);
+    assert_eq!(face.observer.metrics.webhooks_total("hub", WebhookOutcome::Rejected), 5);
     face.stop().await;
 }
 
@@ -366,16 +370,16 @@ async fn healthz_and_readyz() {
     assert_eq!(reasons.keys().collect::<Vec<_>>(), ["instances.emea", "instances.hub"]);
 
     let now = chrono::Utc::now().timestamp_millis();
-    face.board.record_auth("hub", true, now, None);
+    face.observer.board.record_auth("hub", true, now, None);
     let (status, body) = face.get_json("/readyz").await;
     assert_eq!(status, 503);
     assert_eq!(body["reasons"].as_object().unwrap().keys().collect::<Vec<_>>(), ["instances.emea"]);
 
-    face.board.record_auth("emea", true, now, None);
+    face.observer.board.record_auth("emea", true, now, None);
     assert_eq!(face.get_json("/readyz").await, (200, json!({"ready": true})));
 
     // An auth failure or stale auth makes it unready again.
-    face.board.record_auth("emea", false, now, Some("401 from /myself".into()));
+    face.observer.board.record_auth("emea", false, now, Some("401 from /myself".into()));
     let (status, body) = face.get_json("/readyz").await;
     assert_eq!(status, 503);
     assert!(body["reasons"]["instances.emea"].as_str().unwrap().contains("401 from /myself"), "{body}");
@@ -387,9 +391,16 @@ async fn status_has_instances_flows_and_totals() {
     let face = Face::start().await;
     face.hub(&issue_updated("10040", "PORT-41", 1), &[]).await;
     let now = chrono::Utc::now().timestamp_millis();
-    face.board.record_poll("emea", now, now - 30_000);
-    face.board.set_flow_links("emea-delivery", 4);
-    face.board.record_conflict("emea-delivery", serde_json::json!({"field": "summary"}));
+    face.observer.board.record_poll("emea", now, now - 30_000);
+    face.observer.board.set_flow_links("emea-delivery", 4);
+    let note = jirafed::mapping::ConflictNote {
+        key: "summary".into(),
+        secondary: jirafed::mapping::Value::Text("a".into()),
+        primary: jirafed::mapping::Value::Text("b".into()),
+        winner: jirafed::mapping::Site::Primary,
+    };
+    let record = jirafed::observe::ConflictRecord::new("emea-delivery", &note, "EMEA-1", "PORT-1", now);
+    face.observer.board.record_conflict("emea-delivery", record);
 
     let (status, s) = face.get_json("/status").await;
     assert_eq!(status, 200);
@@ -432,8 +443,8 @@ async fn metrics_are_prometheus_text_and_count_webhooks() {
     face.hub(&issue_updated("10040", "PORT-41", 1), &[]).await;
     face.hub(&issue_updated("10040", "PORT-41", 1), &[]).await;
     face.post("hub", b"{}", None, &[]).await;
-    face.metrics.call_latency("hub", "ok", 0.3);
-    face.metrics.propagation("emea-delivery", 2.5);
+    face.observer.metrics.call_latency("hub", "ok", 0.3);
+    face.observer.metrics.propagation("emea-delivery", 2.5);
 
     let resp = face.get("/metrics").await;
     assert_eq!(resp.status(), 200);
@@ -482,7 +493,7 @@ async fn metrics_are_prometheus_text_and_count_webhooks() {
 #[tokio::test]
 async fn page_is_html_with_every_instance() {
     let face = Face::start().await;
-    face.board.record_flow_error("emea-delivery", 1, "<b>Field 'x'</b> cannot be set");
+    face.observer.board.record_flow_error("emea-delivery", 1, "<b>Field 'x'</b> cannot be set");
     let resp = face.get("/").await;
     assert_eq!(resp.status(), 200);
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));

@@ -260,7 +260,7 @@ async fn a_refused_write_is_dead_lettered_and_retried_without_blocking_others() 
     edit(&keys[1], format!("{} v3", keys[1])).await;
     w.wait_field("hub", &mirrors[1], "summary", json!(format!("{} v3", keys[1])), WITHIN).await;
     super::support::wait_until(WITHIN, "the v3 write queued behind the dead letter", || async {
-        let hub = &w.daemon().ctx.store;
+        let hub = w.daemon().store();
         (hub.outbox_depth("hub").unwrap_or(0) >= 1).then_some(())
     })
     .await;

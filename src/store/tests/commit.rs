@@ -4,11 +4,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use serde_json::json;
-
 use super::super::writer::{WriterConfig, apply_batch};
 use super::super::{Op, OpResult, Rejection, Store, StoreError};
-use super::{inbox_push, link_id, new_link, one, open, outbox_push, seq, temp_dir};
+use super::{inbox_push, link_id, new_link, one, open, outbox_push, seq, shadow, temp_dir};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_commits_share_transactions_and_get_their_own_results() {
@@ -52,7 +50,7 @@ fn a_rejected_request_is_rolled_back_alone_inside_the_batch() {
     let commits = Arc::new(AtomicU64::new(0));
     let config = WriterConfig {
         path: store.path().to_path_buf(),
-        clock: Arc::new(|| 0),
+        clock: crate::clock::Clock::fixed(0),
         audit_limit: 10,
         batch_limit: 10,
         commits: commits.clone(),
@@ -63,7 +61,7 @@ fn a_rejected_request_is_rolled_back_alone_inside_the_batch() {
     let bad = vec![
         inbox_push("emea", "2", Some("d-2")),
         outbox_push("hub", "PORT-2", "x", 0),
-        Op::ShadowPut { link: id, value: json!({"summary": "rolled back"}) },
+        Op::ShadowPut { link: id, shadow: shadow(&[("summary", "rolled back")]) },
         Op::CursorSet { instance: "emea".to_string(), at_ms: 9 },
         Op::LinkDelete { id },
         Op::LinkPut(new_link("emea", "10002", "20002")),
@@ -109,7 +107,7 @@ async fn async_and_blocking_callers_share_the_writer() {
         .await
         .unwrap();
     assert!(matches!(result.unwrap()[0], OpResult::Pushed { .. }));
-    let err = store.commit(vec![Op::LinkDelete { id: 3 }, Op::ShadowPut { link: 3, value: json!({}) }]).await;
+    let err = store.commit(vec![Op::LinkDelete { id: 3 }, Op::ShadowPut { link: 3, shadow: shadow(&[]) }]).await;
     assert!(matches!(err, Err(StoreError::Rejected { index: 1, .. })));
     assert_eq!(store.inbox_depth().unwrap(), 1);
 }
@@ -120,11 +118,11 @@ fn requests_that_change_nothing_do_not_commit() {
     let store = open(dir.path());
     let before = store.commit_count();
     assert_eq!(one(&store, Op::OutboxDone { seq: 1 }), OpResult::NotFound);
-    assert!(store.commit_blocking(vec![Op::ShadowPut { link: 1, value: json!({}) }]).is_err());
+    assert!(store.commit_blocking(vec![Op::ShadowPut { link: 1, shadow: shadow(&[]) }]).is_err());
     // A request rolled back after it changed something leaves nothing to commit.
     assert!(
         store
-            .commit_blocking(vec![inbox_push("emea", "1", None), Op::ShadowPut { link: 1, value: json!({}) }])
+            .commit_blocking(vec![inbox_push("emea", "1", None), Op::ShadowPut { link: 1, shadow: shadow(&[]) }])
             .is_err()
     );
     assert_eq!(store.commit_count(), before);

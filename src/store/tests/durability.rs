@@ -5,12 +5,11 @@ use std::path::Path;
 use std::process::Command;
 
 use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
-use serde_json::json;
 
 use super::super::schema::Migration;
 use super::super::tables::{Tbl, meta};
 use super::super::{DB_FILE_NAME, LinkRecord, Op, OpResult, SCHEMA_VERSION, Store, StoreError, StoreOptions};
-use super::{inbox_push, link_id, new_link, one, open, outbox_push, seq, temp_dir};
+use super::{inbox_push, link_id, new_link, one, open, outbox_push, seq, shadow, temp_dir};
 
 #[test]
 fn everything_survives_a_reopen() {
@@ -18,7 +17,7 @@ fn everything_survives_a_reopen() {
     let (link, dead, queued) = {
         let store = open(dir.path());
         let link = link_id(one(&store, Op::LinkPut(new_link("emea", "10001", "20001"))));
-        one(&store, Op::ShadowPut { link, value: json!({"summary": "s"}) });
+        one(&store, Op::ShadowPut { link, shadow: shadow(&[("summary", "s")]) });
         one(&store, inbox_push("emea", "10001", Some("d-1")));
         let doomed = seq(one(&store, outbox_push("hub", "PORT-1", "a1", 0)));
         let queued = seq(one(&store, outbox_push("hub", "PORT-2", "b1", 0)));
@@ -36,7 +35,7 @@ fn everything_survives_a_reopen() {
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(store.link(link).unwrap(), Some(LinkRecord { id: link, ..new_link("emea", "10001", "20001") }));
     assert_eq!(store.link_by_secondary("emea", "10001").unwrap().map(|l| l.id), Some(link));
-    assert_eq!(store.shadow(link).unwrap(), Some(json!({"summary": "s"})));
+    assert_eq!(store.shadow(link).unwrap(), Some(shadow(&[("summary", "s")])));
     assert_eq!(store.inbox_batch(10).unwrap().len(), 1);
     assert_eq!(one(&store, inbox_push("emea", "10001", Some("d-1"))), OpResult::Duplicate);
     assert_eq!(store.outbox_ready("hub", 0, 10).unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(), vec![queued]);

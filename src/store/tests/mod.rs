@@ -29,8 +29,17 @@ impl TestClock {
 
     pub(super) fn options(&self) -> StoreOptions {
         let at = self.0.clone();
-        StoreOptions { clock: Arc::new(move || at.load(Ordering::SeqCst)), ..StoreOptions::default() }
+        StoreOptions {
+            clock: crate::clock::Clock::from_fn(move || at.load(Ordering::SeqCst)),
+            ..StoreOptions::default()
+        }
     }
+}
+
+/// A shadow holding these summary-like text values.
+pub(super) fn shadow(values: &[(&str, &str)]) -> crate::mapping::Shadow {
+    let values = values.iter().map(|(k, v)| (k.to_string(), crate::mapping::Value::Text(v.to_string()))).collect();
+    crate::mapping::Shadow { values, ..Default::default() }
 }
 
 pub(super) fn temp_dir() -> tempfile::TempDir {

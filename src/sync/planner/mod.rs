@@ -9,6 +9,8 @@
 
 mod pair;
 mod reads;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -17,7 +19,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::change::{Change, ChangeKind, ChangeSource, version_key};
-use super::engine::{Ctx, now_ms};
+use super::engine::Engine;
+use super::in_flight::SiteIssue;
 use crate::store::{InboxEntry, Op};
 
 /// Changes read from the inbox at once.
@@ -31,9 +34,9 @@ pub const SETTLE: Duration = Duration::from_millis(20);
 /// steady stream of changes to one issue still flows.
 pub const MAX_HOLD: Duration = Duration::from_millis(200);
 
-pub async fn run(ctx: Arc<Ctx>, cancel: CancellationToken) {
+pub async fn run(engine: Arc<Engine>, cancel: CancellationToken) {
     loop {
-        let wait = match plan_batch(&ctx).await {
+        let wait = match plan_batch(&engine).await {
             Ok(Pass::Progressed) => continue,
             Ok(Pass::Wait(d)) => d,
             Err(e) => {
@@ -53,14 +56,15 @@ pub async fn run(ctx: Arc<Ctx>, cancel: CancellationToken) {
         }
         tokio::select! {
             _ = cancel.cancelled() => return,
-            _ = ctx.wake_planner.notified() => {}
+            _ = engine.wake.planner_woken() => {}
             _ = tokio::time::sleep(wait) => {}
         }
     }
 }
 
 /// What a pass did.
-enum Pass {
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Pass {
     /// Something was committed: look again at once.
     Progressed,
     /// Nothing could be done now: look again after this (or when woken).
@@ -80,22 +84,22 @@ pub(super) struct Group {
 }
 
 /// Plans one batch.
-async fn plan_batch(ctx: &Ctx) -> anyhow::Result<Pass> {
-    let busy = ctx.busy_issues();
+pub(crate) async fn plan_batch(engine: &Engine) -> anyhow::Result<Pass> {
+    let busy = engine.in_flight.busy_issues();
     let (entries, skipped) =
-        ctx.store.inbox_batch_skipping(BATCH, |instance, issue| busy.contains(&(instance.into(), issue.into())))?;
+        engine.store.inbox_batch_skipping(BATCH, |instance, issue| busy.contains(&SiteIssue::new(instance, issue)))?;
     let backlog = entries.len() >= BATCH;
     let mut acked = repeats(&skipped);
-    let now = now_ms();
+    let now = engine.now_ms();
     let mut wait = IDLE;
     let mut ready = Vec::new();
-    for g in group(ctx, entries, &mut acked) {
+    for g in group(engine, entries, &mut acked) {
         match unsettled(&g, now) {
             Some(left) => wait = wait.min(left),
             None => ready.push(g),
         }
     }
-    let planned = pair::plan(ctx, ready, backlog).await;
+    let planned = pair::plan(engine, ready, backlog).await;
     acked.extend(planned.acked);
     let planned = planned.out;
     if acked.is_empty() && planned.ops.is_empty() {
@@ -106,19 +110,28 @@ async fn plan_batch(ctx: &Ctx) -> anyhow::Result<Pass> {
     for (instance, issue, updated) in planned.seen {
         ops.push(Op::DeliverySeen { delivery: version_key(&issue, updated), instance });
     }
-    // Marked before the commit, so a writer that takes a job at once finds
-    // its link busy; unmarked again if the commit fails.
-    let keys: Vec<String> = planned.pending.iter().map(|(k, _)| k.clone()).collect();
-    for (key, issues) in planned.pending {
-        ctx.pending_insert(key, issues);
+    let writers: std::collections::BTreeSet<String> = ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::OutboxPush { instance, .. } => Some(instance.clone()),
+            _ => None,
+        })
+        .collect();
+    // Claimed before the commit, so a writer that takes a job at once finds
+    // its link busy; released again if the commit fails.
+    let claims: Vec<_> = planned.claims.iter().map(|(c, _)| c.clone()).collect();
+    for (claim, issues) in planned.claims {
+        engine.in_flight.claim(claim, issues);
     }
-    if let Err(e) = ctx.store.commit(ops).await {
-        for k in &keys {
-            ctx.pending_remove(k);
+    if let Err(e) = engine.store.commit(ops).await {
+        for c in &claims {
+            engine.in_flight.release(c);
         }
         return Err(e.into());
     }
-    ctx.wake_writers.notify_waiters();
+    for w in &writers {
+        engine.wake.writer(w);
+    }
     Ok(Pass::Progressed)
 }
 
@@ -139,7 +152,7 @@ fn repeats(skipped: &[InboxEntry]) -> Vec<u64> {
 }
 
 /// Groups a batch per issue; unreadable entries are acknowledged.
-fn group(ctx: &Ctx, entries: Vec<InboxEntry>, acked: &mut Vec<u64>) -> Vec<Group> {
+fn group(engine: &Engine, entries: Vec<InboxEntry>, acked: &mut Vec<u64>) -> Vec<Group> {
     let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
     for e in entries {
         let Some(change) = Change::from_bytes(&e.payload) else {
@@ -147,14 +160,11 @@ fn group(ctx: &Ctx, entries: Vec<InboxEntry>, acked: &mut Vec<u64>) -> Vec<Group
             acked.push(e.seq);
             continue;
         };
-        let own = is_own(ctx, &change);
-        {
-            let mut activity = ctx.activity.lock().unwrap_or_else(|p| p.into_inner());
-            if own {
-                activity.echoed(&e.instance, change.seen_ms);
-            } else {
-                activity.changed((e.instance.clone(), e.issue.clone()), change.seen_ms);
-            }
+        let own = is_own(engine, &change);
+        if own {
+            engine.activity.echoed(&e.instance, change.seen_ms);
+        } else {
+            engine.activity.changed(SiteIssue::new(&e.instance, &e.issue), change.seen_ms);
         }
         let g = groups.entry((e.instance.clone(), e.issue.clone())).or_insert_with(|| Group {
             instance: e.instance.clone(),
@@ -178,10 +188,10 @@ fn group(ctx: &Ctx, entries: Vec<InboxEntry>, acked: &mut Vec<u64>) -> Vec<Group
 
 /// A webhook saying jirafed's own technical user updated the issue: the
 /// echo of one of its writes.
-fn is_own(ctx: &Ctx, change: &Change) -> bool {
+fn is_own(engine: &Engine, change: &Change) -> bool {
     change.source == ChangeSource::Webhook
         && change.kind == ChangeKind::Updated
-        && ctx.me.get(change.instance.as_str()).is_some_and(|me| change.made_by(me))
+        && engine.sites.me(change.instance.as_str()).is_some_and(|me| change.made_by(&me))
 }
 
 /// How long the group should still wait for more changes, if at all.

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::super::engine::Ctx;
+use super::super::engine::Engine;
 use crate::jira::JiraError;
 use crate::jira::model::Issue;
 
@@ -34,10 +34,10 @@ impl Wanted {
     }
 
     /// Runs every search; a failed search fails only the ids it carried.
-    pub(super) async fn read(self, ctx: &Ctx) -> Found {
+    pub(super) async fn read(self, engine: &Engine) -> Found {
         let mut found = Found::default();
         for ((instance, scope), (ids, fields)) in self.by_source {
-            let Some(client) = ctx.client(&instance) else { continue };
+            let Some(client) = engine.site(&instance) else { continue };
             let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
             let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
             for chunk in ids.chunks(IDS_PER_SEARCH) {
@@ -107,12 +107,12 @@ static NOT_READ: Failed = Failed { retriable: true, text: String::new() };
 /// says it does not exist (404). Searches may lag behind writes, and losing a
 /// pairing over a lagging index would be worse than one more call.
 pub(super) async fn confirm(
-    ctx: &Ctx,
+    engine: &Engine,
     instance: &str,
     id: &str,
     fields: &[String],
 ) -> Result<Option<Issue>, JiraError> {
-    let Some(c) = ctx.client(instance) else { return Ok(None) };
+    let Some(c) = engine.site(instance) else { return Ok(None) };
     let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
     match c.issue(id, &fields).await {
         Ok(i) => Ok(Some(i)),

@@ -135,7 +135,7 @@ impl World {
             .as_str()
             .expect("issue id")
             .to_string();
-        let store = self.daemon().ctx.store.clone();
+        let store = self.daemon().store().clone();
         wait_until(within, &format!("a mirror of {site} {key}"), || {
             let store = store.clone();
             let id = id.clone();

@@ -1,35 +1,35 @@
-//! What the engine tells people about itself: a board the engine's tasks
-//! write to and the HTTP face (`/status`, `/readyz`, `/metrics`, `/`) reads.
+//! The status board: what the engine and the HTTP face report and
+//! `/status`, `/readyz`, `/metrics` and `/` read.
 //!
-//! The board keeps only what the store does not: reachability, auth, poll and
-//! webhook times, errors, conflict counts and each instance's rate limiter.
-//! Queue depths and link counts are read from the store when asked, with its
-//! O(1) counters, so the board never goes stale on them.
+//! The board keeps only what the store does not: auth, poll and webhook
+//! times, errors, conflict counts, and a probe per instance into its
+//! client (rate limiter, reachability as the transport saw it). Queue
+//! depths and link counts are read from the store when asked, with its O(1)
+//! counters, so the board never goes stale on them.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{Value, json};
+use serde::Serialize;
 
+use super::events::ConflictRecord;
 use crate::config::{Config, Flavour, Role};
-use crate::jira::limiter::LimiterState;
+use crate::jira::{LimiterState, SiteHealth};
 use crate::store::Store;
 
 /// Readiness wants every instance to have authenticated this recently.
 pub const AUTH_FRESHNESS_MS: i64 = 10 * 60 * 1000;
 
-/// Reads one instance's limiter state (`|| transport.limiter().state()`).
-pub type LimiterProbe = Arc<dyn Fn() -> LimiterState + Send + Sync>;
+/// Reads one instance's client health (`|| site.health()`).
+pub type HealthProbe = Arc<dyn Fn() -> SiteHealth + Send + Sync>;
 
 /// What the board knows about one instance.
 #[derive(Clone)]
 pub struct InstanceStatus {
     pub role: Role,
     pub flavour: Flavour,
-    /// The last call reached the site (any HTTP answer counts).
-    pub reachable: bool,
     /// The last authentication check (or authenticated call) succeeded.
     pub auth_ok: bool,
     /// When authentication last succeeded.
@@ -43,7 +43,7 @@ pub struct InstanceStatus {
     /// The last error and when it happened; kept after recovery so people
     /// can see what went wrong last.
     pub last_error: Option<(i64, String)>,
-    limiter: Option<LimiterProbe>,
+    probe: Option<HealthProbe>,
 }
 
 impl InstanceStatus {
@@ -51,25 +51,19 @@ impl InstanceStatus {
         InstanceStatus {
             role,
             flavour,
-            reachable: false,
             auth_ok: false,
             last_auth_ok_ms: None,
             last_poll_ms: None,
             poll_cursor_ms: None,
             last_webhook_ms: None,
             last_error: None,
-            limiter: None,
+            probe: None,
         }
     }
 
-    /// The limiter's current state, when the engine registered a probe.
-    pub fn limiter_state(&self) -> Option<LimiterState> {
-        self.limiter.as_ref().map(|probe| probe())
-    }
-
-    /// How far behind the poll is: now − cursor.
-    pub fn poll_lag_ms(&self, now_ms: i64) -> Option<i64> {
-        self.poll_cursor_ms.map(|c| (now_ms - c).max(0))
+    /// The client's health now, when the engine registered a probe.
+    pub fn health(&self) -> Option<SiteHealth> {
+        self.probe.as_ref().map(|probe| probe())
     }
 }
 
@@ -81,7 +75,7 @@ pub struct FlowStatus {
     /// Conflicts resolved by policy since start.
     pub conflicts: u64,
     /// The newest of them: field, both values, the winner.
-    pub last_conflict: Option<serde_json::Value>,
+    pub last_conflict: Option<ConflictRecord>,
     pub last_error: Option<(i64, String)>,
     /// When a write of this flow last succeeded.
     pub last_sync_ms: Option<i64>,
@@ -93,8 +87,8 @@ struct Board {
     flows: BTreeMap<String, FlowStatus>,
 }
 
-/// Shared as `Arc<StatusBoard>`; every method takes `&self` and holds its
-/// lock only for a few field updates (never across an `.await`).
+/// Every method takes `&self` and holds its lock only for a few field
+/// updates (never across an `.await`).
 pub struct StatusBoard {
     board: Mutex<Board>,
     store_ready: AtomicBool,
@@ -137,28 +131,21 @@ impl StatusBoard {
         }
     }
 
-    /// Registers (or updates) an instance and the probe of its limiter.
-    pub fn register_instance(&self, id: &str, role: Role, flavour: Flavour, limiter: LimiterProbe) {
+    /// Registers (or updates) an instance and the probe of its client.
+    pub fn register_instance(&self, id: &str, role: Role, flavour: Flavour, probe: HealthProbe) {
         let mut b = self.lock();
         let entry = b.instances.entry(id.to_string()).or_insert_with(|| InstanceStatus::new(role, flavour));
         entry.role = role;
         entry.flavour = flavour;
-        entry.limiter = Some(limiter);
-    }
-
-    /// Registers a flow (flows of the config are registered by
-    /// [`StatusBoard::from_config`]).
-    pub fn register_flow(&self, flow: &str) {
-        self.lock().flows.entry(flow.to_string()).or_default();
+        entry.probe = Some(probe);
     }
 
     /// A poll of `instance` completed at `at_ms` and committed `cursor_ms`.
-    /// An answered search also proves the site reachable and the auth good.
+    /// An answered search also proves the auth good.
     pub fn record_poll(&self, instance: &str, at_ms: i64, cursor_ms: i64) {
         self.with_instance(instance, |s| {
             s.last_poll_ms = Some(at_ms);
             s.poll_cursor_ms = Some(cursor_ms);
-            s.reachable = true;
             s.auth_ok = true;
             s.last_auth_ok_ms = Some(s.last_auth_ok_ms.map_or(at_ms, |t| t.max(at_ms)));
         });
@@ -169,12 +156,10 @@ impl StatusBoard {
         self.with_instance(instance, |s| s.last_webhook_ms = Some(at_ms));
     }
 
-    /// The result of an authentication check (`/myself`) or of any call
-    /// that authenticates: `ok`, or refused with `error` (401/403). Either
-    /// way the site answered, so it is reachable.
+    /// The result of an authentication check (`/myself`): `ok`, or refused
+    /// (or not answered) with `error`.
     pub fn record_auth(&self, instance: &str, ok: bool, at_ms: i64, error: Option<String>) {
         self.with_instance(instance, |s| {
-            s.reachable = true;
             s.auth_ok = ok;
             if ok {
                 s.last_auth_ok_ms = Some(s.last_auth_ok_ms.map_or(at_ms, |t| t.max(at_ms)));
@@ -185,24 +170,8 @@ impl StatusBoard {
         });
     }
 
-    /// Whether the site could be reached at all (network errors, timeouts).
-    pub fn record_reachable(&self, instance: &str, reachable: bool, at_ms: i64, error: Option<String>) {
-        self.with_instance(instance, |s| {
-            s.reachable = reachable;
-            if let Some(e) = error {
-                s.last_error = Some((at_ms, e));
-            }
-        });
-    }
-
-    /// Any other error worth showing for an instance.
-    pub fn record_instance_error(&self, instance: &str, at_ms: i64, error: impl Into<String>) {
-        let error = error.into();
-        self.with_instance(instance, |s| s.last_error = Some((at_ms, error)));
-    }
-
     /// A conflict of `flow` was resolved by its policy.
-    pub fn record_conflict(&self, flow: &str, detail: serde_json::Value) {
+    pub fn record_conflict(&self, flow: &str, detail: ConflictRecord) {
         self.with_flow(flow, |f| {
             f.conflicts += 1;
             f.last_conflict = Some(detail);
@@ -285,7 +254,7 @@ impl StatusBoard {
 }
 
 fn auth_problem(s: &InstanceStatus, now_ms: i64) -> Option<String> {
-    let error = s.last_error.as_ref().map(|(_, e)| format!(" (last error: {e})")).unwrap_or_default();
+    let error = last_error(s).map(|(_, e)| format!(" (last error: {e})")).unwrap_or_default();
     match s.last_auth_ok_ms {
         None => Some(format!("not authenticated yet{error}")),
         Some(_) if !s.auth_ok => Some(format!("authentication failed{error}")),
@@ -296,13 +265,23 @@ fn auth_problem(s: &InstanceStatus, now_ms: i64) -> Option<String> {
     }
 }
 
+/// The newer of the board's last error and the transport's last call that
+/// got no answer.
+fn last_error(s: &InstanceStatus) -> Option<(i64, String)> {
+    let network = s.health().and_then(|h| h.reach.last_failure);
+    match (s.last_error.clone(), network) {
+        (Some(a), Some(b)) => Some(if b.0 > a.0 { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
 /// Milliseconds since the epoch as an RFC 3339 UTC time.
 pub fn rfc3339(ms: i64) -> Option<String> {
     DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
-fn time(ms: Option<i64>) -> Value {
-    ms.and_then(rfc3339).map_or(Value::Null, Value::String)
+fn time(ms: Option<i64>) -> Option<String> {
+    ms.and_then(rfc3339)
 }
 
 fn role_name(role: Role) -> &'static str {
@@ -312,78 +291,136 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
-/// The `/status` document. Store counters that cannot be read show as null.
-pub fn snapshot(board: &StatusBoard, store: &Store, now_ms: i64) -> Value {
-    let mut instances = serde_json::Map::new();
-    for (id, s) in board.instances() {
-        instances.insert(id.clone(), instance_json(&id, &s, store, now_ms));
-    }
-    let mut flows = serde_json::Map::new();
-    for (name, f) in board.flows() {
-        flows.insert(
-            name,
-            json!({
-                "links": f.links,
-                "conflicts": f.conflicts,
-                "last_conflict": f.last_conflict,
-                "last_error": f.last_error.as_ref().map(|(_, e)| e),
-                "last_error_at": time(f.last_error.as_ref().map(|(t, _)| *t)),
-                "last_sync": time(f.last_sync_ms),
-            }),
-        );
-    }
-    json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "now": time(Some(now_ms)),
-        "ready": board.readiness(store, now_ms).is_empty(),
-        "schema_version": store.schema_version().ok(),
-        "inbox_depth": store.inbox_depth().ok(),
-        "links": store.link_count().ok(),
-        "dead_letters": store.dead_letter_count(None).ok(),
-        "instances": instances,
-        "flows": flows,
-    })
+/// The `/status` document (a contract: names and shapes do not change).
+/// Store counters that cannot be read show as null. Fields are in name
+/// order, as the document has always listed them.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusDoc {
+    pub dead_letters: Option<u64>,
+    pub flows: BTreeMap<String, FlowDoc>,
+    pub inbox_depth: Option<u64>,
+    pub instances: BTreeMap<String, InstanceDoc>,
+    pub links: Option<u64>,
+    pub now: Option<String>,
+    pub ready: bool,
+    pub schema_version: Option<u32>,
+    pub version: &'static str,
 }
 
-fn instance_json(id: &str, s: &InstanceStatus, store: &Store, now_ms: i64) -> Value {
+/// One instance in [`StatusDoc`].
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceDoc {
+    pub auth: bool,
+    pub dead_letters: Option<u64>,
+    pub flavour: &'static str,
+    pub last_auth_ok: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    pub last_poll: Option<String>,
+    pub last_webhook: Option<String>,
+    pub outbox_depth: Option<u64>,
+    pub paused_until: Option<String>,
+    pub poll_lag_seconds: Option<f64>,
+    pub rate_limit: Option<LimiterState>,
+    /// The last call to the site got an answer (any HTTP status counts).
+    pub reachable: bool,
+    pub role: &'static str,
+}
+
+/// One flow in [`StatusDoc`].
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowDoc {
+    pub conflicts: u64,
+    pub last_conflict: Option<ConflictRecord>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    pub last_sync: Option<String>,
+    pub links: Option<u64>,
+}
+
+/// The `/status` document now.
+pub fn snapshot(board: &StatusBoard, store: &Store, now_ms: i64) -> StatusDoc {
+    let instances = board.instances().into_iter().map(|(id, s)| {
+        let doc = instance_doc(&id, &s, store, now_ms);
+        (id, doc)
+    });
+    let flows = board.flows().into_iter().map(|(name, f)| {
+        let doc = FlowDoc {
+            links: f.links,
+            conflicts: f.conflicts,
+            last_conflict: f.last_conflict,
+            last_error: f.last_error.as_ref().map(|(_, e)| e.clone()),
+            last_error_at: time(f.last_error.as_ref().map(|(t, _)| *t)),
+            last_sync: time(f.last_sync_ms),
+        };
+        (name, doc)
+    });
+    StatusDoc {
+        version: env!("CARGO_PKG_VERSION"),
+        now: time(Some(now_ms)),
+        ready: board.readiness(store, now_ms).is_empty(),
+        schema_version: store.schema_version().ok(),
+        inbox_depth: store.inbox_depth().ok(),
+        links: store.link_count().ok(),
+        dead_letters: store.dead_letter_count(None).ok(),
+        instances: instances.collect(),
+        flows: flows.collect(),
+    }
+}
+
+fn instance_doc(id: &str, s: &InstanceStatus, store: &Store, now_ms: i64) -> InstanceDoc {
     let cursor = store.cursor(id).ok().flatten().or(s.poll_cursor_ms);
-    let lag = cursor.map(|c| (now_ms - c).max(0) as f64 / 1000.0);
-    let limiter = s.limiter_state();
+    let health = s.health().unwrap_or_default();
+    let limiter = health.limiter;
     let paused_until = limiter.as_ref().and_then(|l| l.write_paused_until.max(l.read_paused_until));
-    json!({
-        "role": role_name(s.role),
-        "flavour": s.flavour.as_str(),
-        "reachable": s.reachable,
-        "auth": s.auth_ok,
-        "last_auth_ok": time(s.last_auth_ok_ms),
-        "last_poll": time(s.last_poll_ms),
-        "last_webhook": time(s.last_webhook_ms),
-        "poll_lag_seconds": lag,
-        "outbox_depth": store.outbox_depth(id).ok(),
-        "dead_letters": store.dead_letter_count(Some(id)).ok(),
-        "rate_limit": limiter,
-        "paused_until": paused_until.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
-        "last_error": s.last_error.as_ref().map(|(_, e)| e),
-        "last_error_at": time(s.last_error.as_ref().map(|(t, _)| *t)),
-    })
+    let error = last_error(s);
+    InstanceDoc {
+        role: role_name(s.role),
+        flavour: s.flavour.as_str(),
+        reachable: health.reach.reachable.unwrap_or(false),
+        auth: s.auth_ok,
+        last_auth_ok: time(s.last_auth_ok_ms),
+        last_poll: time(s.last_poll_ms),
+        last_webhook: time(s.last_webhook_ms),
+        poll_lag_seconds: cursor.map(|c| (now_ms - c).max(0) as f64 / 1000.0),
+        outbox_depth: store.outbox_depth(id).ok(),
+        dead_letters: store.dead_letter_count(Some(id)).ok(),
+        paused_until: paused_until.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        rate_limit: limiter,
+        last_error: error.as_ref().map(|(_, e)| e.clone()),
+        last_error_at: time(error.map(|(t, _)| t)),
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
+    use crate::jira::Reachability;
+
+    fn probe(reach: Reachability) -> HealthProbe {
+        Arc::new(move || SiteHealth {
+            limiter: Some(crate::jira::limiter::Limiter::new(10.0, 5.0, 10, 8).state()),
+            reach: reach.clone(),
+        })
+    }
 
     fn board() -> StatusBoard {
         let b = StatusBoard::new();
-        let probe: LimiterProbe = Arc::new(|| crate::jira::limiter::Limiter::new(10.0, 5.0, 10, 8).state());
-        b.register_instance("hub", Role::Primary, Flavour::Cloud, probe.clone());
-        b.register_instance("emea", Role::Secondary, Flavour::DataCenter, probe);
+        let up = Reachability { reachable: Some(true), last_failure: None };
+        b.register_instance("hub", Role::Primary, Flavour::Cloud, probe(up));
+        b.register_instance("emea", Role::Secondary, Flavour::DataCenter, probe(Reachability::default()));
         b
+    }
+
+    fn store() -> Store {
+        Store::open_in_memory(crate::store::StoreOptions::default()).unwrap()
     }
 
     #[test]
     fn readiness_names_each_unauthenticated_instance() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = store();
         let b = board();
         let now = 1_700_000_000_000;
         let reasons = b.readiness(&store, now);
@@ -415,15 +452,14 @@ mod tests {
 
     #[test]
     fn snapshot_reports_lag_flows_and_limiter() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = store();
         let b = board();
         b.record_poll("emea", 10_000, 4_000);
-        b.record_conflict("f1", serde_json::json!({"field": "summary"}));
-        b.record_conflict("f1", serde_json::json!({"field": "summary"}));
+        b.record_conflict("f1", super::super::events::tests::conflict("summary"));
+        b.record_conflict("f1", super::super::events::tests::conflict("summary"));
         b.set_flow_links("f1", 3);
         b.record_flow_error("f1", 9_000, "Field 'x' cannot be set");
-        let s = snapshot(&b, &store, 10_500);
+        let s = serde_json::to_value(snapshot(&b, &store, 10_500)).unwrap();
         assert_eq!(s["instances"]["emea"]["poll_lag_seconds"], 6.5);
         assert_eq!(s["instances"]["emea"]["role"], "secondary");
         assert_eq!(s["instances"]["emea"]["flavour"], "datacenter");
@@ -431,9 +467,44 @@ mod tests {
         assert_eq!(s["instances"]["hub"]["poll_lag_seconds"], Value::Null);
         assert_eq!(s["instances"]["hub"]["rate_limit"]["writes_per_second"], 5.0);
         assert_eq!(s["flows"]["f1"]["conflicts"], 2);
+        assert_eq!(s["flows"]["f1"]["last_conflict"]["field"], "summary");
+        assert_eq!(s["flows"]["f1"]["last_conflict"]["winner"], "primary");
         assert_eq!(s["flows"]["f1"]["links"], 3);
         assert_eq!(s["flows"]["f1"]["last_error"], "Field 'x' cannot be set");
         assert_eq!(s["inbox_depth"], 0);
         assert_eq!(s["links"], 0);
+    }
+
+    /// The document's names are a contract: every key, at every level.
+    #[test]
+    fn the_status_document_keeps_its_names() {
+        let store = store();
+        let b = board();
+        b.set_flow_links("f1", 0);
+        let s = serde_json::to_value(snapshot(&b, &store, 0)).unwrap();
+        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(",");
+        assert_eq!(keys(&s), "dead_letters,flows,inbox_depth,instances,links,now,ready,schema_version,version");
+        assert_eq!(
+            keys(&s["instances"]["hub"]),
+            "auth,dead_letters,flavour,last_auth_ok,last_error,last_error_at,last_poll,last_webhook,\
+             outbox_depth,paused_until,poll_lag_seconds,rate_limit,reachable,role"
+        );
+        assert_eq!(keys(&s["flows"]["f1"]), "conflicts,last_conflict,last_error,last_error_at,last_sync,links");
+    }
+
+    /// `reachable` is what the transport saw; a call that got no answer is
+    /// the instance's last error when it is the newest.
+    #[test]
+    fn reachable_follows_the_transport() {
+        let store = store();
+        let b = board();
+        let down = Reachability { reachable: Some(false), last_failure: Some((5_000, "connection refused".into())) };
+        b.register_instance("emea", Role::Secondary, Flavour::DataCenter, probe(down));
+        b.record_auth("emea", false, 4_000, Some("401".into()));
+        let s = serde_json::to_value(snapshot(&b, &store, 6_000)).unwrap();
+        assert_eq!(s["instances"]["hub"]["reachable"], true);
+        assert_eq!(s["instances"]["emea"]["reachable"], false);
+        assert_eq!(s["instances"]["emea"]["last_error"], "connection refused");
+        assert_eq!(s["instances"]["emea"]["last_error_at"], "1970-01-01T00:00:05.000Z");
     }
 }

@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Mutex, MutexGuard};
 
-use super::change::ChangeSource;
 use super::status::StatusBoard;
 use crate::store::Store;
 
@@ -62,15 +61,6 @@ impl WriteOutcome {
             WriteOutcome::Retry => "retry",
             WriteOutcome::DeadLetter => "dead_letter",
         }
-    }
-}
-
-fn source_name(source: ChangeSource) -> &'static str {
-    match source {
-        ChangeSource::Webhook => "webhook",
-        ChangeSource::Poll => "poll",
-        ChangeSource::Reconcile => "reconcile",
-        ChangeSource::Admin => "admin",
     }
 }
 
@@ -215,9 +205,10 @@ impl Metrics {
         self.webhooks.add(&[instance, outcome.as_str()], 1);
     }
 
-    /// `n` changes of `instance` from `source` were queued.
-    pub fn changes(&self, instance: &str, source: ChangeSource, n: u64) {
-        self.changes.add(&[instance, source_name(source)], n);
+    /// `n` changes of `instance` from `source` (`"webhook"`, `"poll"`,
+    /// `"reconcile"`) were queued.
+    pub fn changes(&self, instance: &str, source: &'static str, n: u64) {
+        self.changes.add(&[instance, source], n);
     }
 
     /// A write `op` (`"create"`, `"edit"`, `"transition"`...) to `instance`.
@@ -292,7 +283,7 @@ fn render_gauges(out: &mut String, store: &Store, board: &StatusBoard, now_ms: i
     });
     per_instance(out, "jirafed_rate_limited_total", "429 answers received from this instance.", "counter", &|id| {
         let status = instances.iter().find(|(i, _)| i == id).map(|(_, s)| s);
-        status.and_then(|s| s.limiter_state()).map(|l| l.rate_limited_total.to_string())
+        status.and_then(|s| s.health()).and_then(|h| h.limiter).map(|l| l.rate_limited_total.to_string())
     });
 
     header(out, "jirafed_conflicts_total", "Conflicts resolved by the flow's policy.", "counter");
@@ -392,7 +383,7 @@ mod tests {
         m.webhook("emea", WebhookOutcome::Accepted);
         m.webhook("emea", WebhookOutcome::Accepted);
         m.webhook("emea", WebhookOutcome::Rejected);
-        m.changes("emea", ChangeSource::Poll, 5);
+        m.changes("emea", "poll", 5);
         m.write("hub", "create", WriteOutcome::Ok);
         let text = m.render(&store, &StatusBoard::new(), 0);
         assert!(text.contains("# HELP jirafed_webhooks_total Webhook requests received, by outcome.\n"));
@@ -446,10 +437,13 @@ mod tests {
             "hub",
             crate::config::Role::Primary,
             crate::config::Flavour::Cloud,
-            std::sync::Arc::new(|| crate::jira::limiter::Limiter::new(1.0, 1.0, 1, 1).state()),
+            std::sync::Arc::new(|| crate::jira::SiteHealth {
+                limiter: Some(crate::jira::limiter::Limiter::new(1.0, 1.0, 1, 1).state()),
+                ..Default::default()
+            }),
         );
         board.record_poll("hub", 5_000, 2_000);
-        board.record_conflict("f", serde_json::json!({"field": "summary"}));
+        board.record_conflict("f", super::super::events::tests::conflict("summary"));
         let text = m.render(&store, &board, 5_000);
         assert!(text.contains("jirafed_poll_lag_seconds{instance=\"hub\"} 3\n"), "{text}");
         assert!(text.contains("jirafed_rate_limited_total{instance=\"hub\"} 0\n"));

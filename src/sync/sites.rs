@@ -1,0 +1,108 @@
+//! The connected sites: a client per configured instance, each reached and
+//! authenticated (`/myself`, which also names the technical user whose
+//! webhooks are jirafed's own echoes) and its field catalogue read. The
+//! daemon starts from it and `jirafed check` reports from it, so both
+//! connect the same way.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::change::Actor;
+use crate::config::{Config, Role};
+use crate::ids::InstanceId;
+use crate::jira::Site;
+use crate::jira::client::JiraClient;
+use crate::jira::fields::FieldCatalogue;
+use crate::jira::model::Myself;
+
+/// A site that answered.
+pub struct Connection {
+    /// The technical user, with its time zone.
+    pub me: Myself,
+    pub catalogue: Arc<FieldCatalogue>,
+}
+
+/// One configured instance and how connecting to it went.
+pub struct SiteEntry {
+    pub role: Role,
+    /// `None` when no client could be built (a CA file, a credential).
+    pub site: Option<Arc<dyn Site>>,
+    /// Why the site is not usable, when it is not (without the instance's
+    /// name: [`Sites::problems`] adds it).
+    pub connection: Result<Connection, String>,
+}
+
+/// Every instance of the config, connected.
+pub struct Sites {
+    primary: InstanceId,
+    entries: BTreeMap<InstanceId, SiteEntry>,
+}
+
+impl Sites {
+    /// Builds a client per instance of `config` and connects each.
+    pub async fn connect(config: &Config) -> Sites {
+        let mut sites = Vec::new();
+        let mut unbuilt = Vec::new();
+        for inst in config.instances.values() {
+            match JiraClient::new(inst) {
+                Ok(c) => sites.push((inst.role, Arc::new(c) as Arc<dyn Site>)),
+                Err(e) => {
+                    let bare = e.strip_prefix(&format!("instance {}: ", inst.id)).map(str::to_string);
+                    unbuilt.push((inst.id.clone(), inst.role, bare.unwrap_or(e)));
+                }
+            }
+        }
+        let mut connected = Sites::connect_to(config.primary().id.clone(), sites).await;
+        for (id, role, e) in unbuilt {
+            connected.entries.insert(id, SiteEntry { role, site: None, connection: Err(e) });
+        }
+        connected
+    }
+
+    /// Connects the given sites (tests pass in-memory ones).
+    pub async fn connect_to(primary: InstanceId, sites: Vec<(Role, Arc<dyn Site>)>) -> Sites {
+        let mut entries = BTreeMap::new();
+        for (role, site) in sites {
+            let connection = connect_one(site.as_ref()).await;
+            entries.insert(site.id().clone(), SiteEntry { role, site: Some(site), connection });
+        }
+        Sites { primary, entries }
+    }
+
+    pub fn primary(&self) -> &InstanceId {
+        &self.primary
+    }
+
+    /// Every problem, one line each, naming the instance.
+    pub fn problems(&self) -> Vec<String> {
+        let problem =
+            |(id, e): (&InstanceId, &SiteEntry)| Some(format!("instance {id}: {}", e.connection.as_ref().err()?));
+        self.entries.iter().filter_map(problem).collect()
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = (&InstanceId, &SiteEntry)> {
+        self.entries.iter()
+    }
+
+    /// The client of `id`, when one could be built.
+    pub fn get(&self, id: &str) -> Option<&Arc<dyn Site>> {
+        self.entries.get(id).and_then(|e| e.site.as_ref())
+    }
+
+    /// The technical user of `id`: webhooks it caused are jirafed's own
+    /// writes coming back.
+    pub fn me(&self, id: &str) -> Option<Actor> {
+        let user = &self.entries.get(id)?.connection.as_ref().ok()?.me.user;
+        Some(Actor { account_id: user.account_id.clone(), name: user.name.clone(), key: user.key.clone() })
+    }
+
+    pub fn catalogue(&self, id: &str) -> Option<&Arc<FieldCatalogue>> {
+        Some(&self.entries.get(id)?.connection.as_ref().ok()?.catalogue)
+    }
+}
+
+async fn connect_one(site: &dyn Site) -> Result<Connection, String> {
+    let me = site.myself().await.map_err(|e| format!("cannot authenticate: {e}"))?;
+    let catalogue = site.fields().await.map_err(|e| format!("cannot read fields: {e}"))?;
+    Ok(Connection { me, catalogue })
+}

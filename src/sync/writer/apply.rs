@@ -1,0 +1,181 @@
+//! Carrying out one job on its target site: an update (fields, then the
+//! status through the workflow), the create of a mirror (idempotent through
+//! its provenance mark), or the unlink of a pair whose source is gone.
+
+use std::collections::BTreeMap;
+
+use super::super::change::{Change, ChangeKind, ChangeSource};
+use super::super::engine::Engine;
+use super::super::job::{Action, Job, Source};
+use super::shadow::shadow_after;
+use super::values::field_writes;
+use super::{Done, RESCHEDULE_BASE_MS, WriteError};
+use crate::ids::{InstanceId, IssueId, IssueKey};
+use crate::jira::mark::SOURCE_DELETED_LABEL;
+use crate::jira::values::{FieldValue, FieldWrites};
+use crate::jira::{JiraError, Site};
+use crate::mapping;
+use crate::store::{LinkRecord, Op, OpResult, OutboxEntry};
+
+type Outcome = Result<Done, WriteError>;
+
+pub(super) async fn apply(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job: &Job) -> Outcome {
+    match &job.action {
+        Action::Create { .. } => create(engine, site, e, job).await,
+        Action::Update { fields, status } => update(engine, site, job, fields, status.as_deref()).await,
+        Action::Unlink { delete_mirror, label } => unlink(site, job, *delete_mirror, *label).await,
+    }
+}
+
+fn shadow_op(link: Option<u64>, shadow: Option<mapping::Shadow>) -> Option<Op> {
+    Some(Op::ShadowPut { link: link?, shadow: shadow? })
+}
+
+async fn update(
+    engine: &Engine,
+    site: &dyn Site,
+    job: &Job,
+    fields: &BTreeMap<String, mapping::Value>,
+    status: Option<&str>,
+) -> Outcome {
+    let key = job.target_key.clone().unwrap_or_default();
+    let mut written = field_writes(engine, job, site, fields).await?;
+    if site.id() == engine.primary() {
+        keep_mark(engine, job, &mut written.writes);
+    }
+    let result = async {
+        if !written.writes.is_empty() {
+            site.edit_issue(&key, &written.writes).await?;
+        }
+        if let Some(s) = status {
+            site.transition_to(&key, s).await?;
+        }
+        Ok::<_, JiraError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            let shadow = shadow_after(engine, job, site.id(), &written, false);
+            Ok(Done { key, ops: shadow_op(job.link, shadow).into_iter().collect() })
+        }
+        // The target is gone (deleted or moved out of sight): the planner
+        // reads both sides again and applies the flow's rules to the pair.
+        Err(err) if err.is_not_found() => {
+            tracing::info!(flow = %job.flow, instance = %site.id(), issue = %key, "target issue gone; pair planned again");
+            Ok(Done { key, ops: job.link.and_then(|l| replan_link(engine, l)).into_iter().collect() })
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// A change of the link's secondary issue for the planner, from the writer:
+/// "read this pair again".
+fn replan_link(engine: &Engine, link: u64) -> Option<Op> {
+    let l = engine.store.link(link).ok().flatten()?;
+    let source = Source { instance: l.secondary, issue_id: l.secondary_issue, issue_key: l.secondary_key };
+    Some(replan(engine, &source))
+}
+
+fn replan(engine: &Engine, source: &Source) -> Op {
+    let change = Change {
+        instance: InstanceId::new(&source.instance),
+        issue_id: IssueId::new(&source.issue_id),
+        issue_key: Some(IssueKey::new(&source.issue_key)),
+        source: ChangeSource::Reconcile,
+        kind: ChangeKind::Updated,
+        seen_ms: engine.now_ms(),
+        actor: None,
+        version_ms: None,
+    };
+    Op::InboxPush {
+        instance: source.instance.clone(),
+        issue: source.issue_id.clone(),
+        payload: change.to_bytes(),
+        delivery: None,
+    }
+}
+
+/// Creates a mirror. The link and the shadow of what was created are
+/// committed together as soon as Jira answers (before any transition), so a
+/// later failure never leaves a mirror without its pairing; a status that
+/// cannot be set is planned again as an update of the pair, where a
+/// permanent failure is dead-lettered like any other.
+async fn create(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job: &Job) -> Outcome {
+    let Action::Create { project, issue_type, fields, status, mark, source } = &job.action else {
+        unreachable!("apply() sends only creates here");
+    };
+    // The mirror exists already (an earlier attempt of this job got as far
+    // as its link): what is left is planned again from fresh reads.
+    if let Some(l) = engine.store.link_by_secondary(&source.instance, &source.issue_id)? {
+        return Ok(Done { key: l.primary_key, ops: vec![replan(engine, source)] });
+    }
+    let written = field_writes(engine, job, site, fields).await?;
+    // A first attempt is recorded before anything is sent, so that after a
+    // crash the mark is looked for instead of creating a second mirror.
+    let existing = if e.attempts > 0 {
+        site.find_by_mark(project, mark).await?
+    } else {
+        let next_at_ms = engine.now_ms() + RESCHEDULE_BASE_MS;
+        engine.store.commit(vec![Op::OutboxReschedule { seq: e.seq, next_at_ms, error: "creating".into() }]).await?;
+        None
+    };
+    let created = match existing {
+        Some(r) => r,
+        None => site.create_issue(project, issue_type, &written.writes, Some(mark)).await?,
+    };
+    let key = created.key.to_string();
+    let shadow = shadow_after(engine, job, site.id(), &written, true).unwrap_or_default();
+    let link = LinkRecord {
+        id: 0,
+        flow: job.flow.clone(),
+        secondary: source.instance.clone(),
+        secondary_issue: source.issue_id.clone(),
+        secondary_key: source.issue_key.clone(),
+        primary_issue: created.id.to_string(),
+        primary_key: key.clone(),
+        created_ms: engine.now_ms(),
+    };
+    let Some(target) = status else {
+        return Ok(Done { key, ops: vec![Op::LinkWithShadow { link, shadow }] });
+    };
+    // Statuses unknown until the transition is done: a pair planned in
+    // between moves the status from the secondary.
+    let pre = mapping::Shadow { status_secondary: None, status_primary: None, ..shadow.clone() };
+    let results = engine.store.commit(vec![Op::LinkWithShadow { link, shadow: pre }]).await?;
+    let Some(OpResult::LinkId(id)) = results.first() else {
+        unreachable!("a committed LinkWithShadow answers with the link id");
+    };
+    match site.transition_to(&key, target).await {
+        Ok(_) => Ok(Done { key, ops: vec![Op::ShadowPut { link: *id, shadow }] }),
+        Err(err) => {
+            tracing::warn!(flow = %job.flow, instance = %site.id(), issue = %key, error = %err, "mirror created; its status is planned again");
+            Ok(Done { key, ops: vec![replan(engine, source)] })
+        }
+    }
+}
+
+/// A mirror's labels are rewritten whole (cleared ones too), so its
+/// provenance mark is put back.
+fn keep_mark(engine: &Engine, job: &Job, writes: &mut FieldWrites) {
+    let Some(value) = writes.get_mut("labels") else { return };
+    let Some(link) = job.link.and_then(|l| engine.store.link(l).ok().flatten()) else { return };
+    let source = Source { instance: link.secondary, issue_id: link.secondary_issue, issue_key: link.secondary_key };
+    match value {
+        FieldValue::Labels(labels) => source.mark(&job.flow).keep_in(labels),
+        FieldValue::Empty => *value = FieldValue::Labels(vec![source.mark(&job.flow).to_string()]),
+        _ => {}
+    }
+}
+
+async fn unlink(site: &dyn Site, job: &Job, delete_mirror: bool, label: bool) -> Outcome {
+    let key = job.target_key.clone().unwrap_or_default();
+    if delete_mirror {
+        match site.delete_issue(&key).await {
+            Err(e) if !e.is_not_found() => return Err(e.into()),
+            _ => {}
+        }
+    } else if label {
+        site.add_label(&key, SOURCE_DELETED_LABEL).await?;
+    }
+    Ok(Done { key, ops: job.link.map(|id| Op::LinkDelete { id }).into_iter().collect() })
+}
