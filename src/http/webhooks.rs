@@ -9,14 +9,15 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::Sha256;
 
 use super::{HttpState, error};
 use crate::ids::InstanceId;
+use crate::jira::webhook::{self, Subject, WebhookEvent};
 use crate::store::{Op, OpResult};
 use crate::sync::change::ChangeSource;
-use crate::sync::intake::{Intake, change_key, delivery_key, parse_webhook};
+use crate::sync::intake::{self, change_key};
 use crate::sync::metrics::WebhookOutcome;
 
 /// Jira's signature header: `method=hex digest` (WebSub).
@@ -50,30 +51,26 @@ pub(super) async fn receive(
             return reject(StatusCode::UNAUTHORIZED, reason.to_string());
         }
     }
-    let value: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return reject(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")),
-    };
-    let now = state.now_ms();
-    let intake = match parse_webhook(&id, &value, now) {
-        Ok(intake) => intake,
+    let event = match webhook::parse(&body) {
+        Ok(event) => event,
         Err(e) => return reject(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    if intake.ignored {
+    let now = state.now_ms();
+    if event.subject == Subject::Ignored {
         state.board.record_webhook(id.as_str(), now);
-        tracing::debug!(instance = %id, event = %intake.event, "webhook event not used");
+        tracing::debug!(instance = %id, event = %event.event, "webhook event not used");
         state.metrics.webhook(id.as_str(), WebhookOutcome::Ignored);
-        return (StatusCode::OK, Json(json!({ "ignored": true, "event": intake.event }))).into_response();
+        return (StatusCode::OK, Json(json!({ "ignored": true, "event": event.event }))).into_response();
     }
     let header = headers.get(DELIVERY_HEADER).and_then(|v| v.to_str().ok());
-    let key = delivery_key(header, &value);
-    commit(&state, &id, &intake, &key, now).await
+    let key = event.delivery_key(header);
+    commit(&state, &id, &event, &key, now).await
 }
 
 /// Commits the changes (one inbox entry each, deduped per delivery) and
 /// answers only once the commit is durable.
-async fn commit(state: &HttpState, id: &InstanceId, intake: &Intake, key: &str, now_ms: i64) -> Response {
-    let (event, changes) = (intake.event.as_str(), &intake.changes);
+async fn commit(state: &HttpState, id: &InstanceId, event: &WebhookEvent, key: &str, now_ms: i64) -> Response {
+    let (changes, event) = (intake::changes(id, event, now_ms), event.event.as_str());
     let ops = changes
         .iter()
         .enumerate()
