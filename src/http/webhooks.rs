@@ -9,15 +9,15 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
-use serde_json::{Value, json};
+use serde::Serialize;
 use sha2::Sha256;
 
 use super::{HttpState, error};
 use crate::ids::InstanceId;
+use crate::jira::webhook::{self, Subject, WebhookEvent};
 use crate::observe::WebhookOutcome;
-use crate::store::{Op, OpResult};
 use crate::sync::change::ChangeSource;
-use crate::sync::intake::{Intake, change_key, delivery_key, parse_webhook};
+use crate::sync::intake::{self, Accepted};
 
 /// Jira's signature header: `method=hex digest` (WebSub).
 const SIGNATURE_HEADER: &str = "x-hub-signature";
@@ -50,51 +50,35 @@ pub(super) async fn receive(
             return reject(StatusCode::UNAUTHORIZED, reason.to_string());
         }
     }
-    let value: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return reject(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")),
-    };
-    let now = state.now_ms();
-    let intake = match parse_webhook(&id, &value, now) {
-        Ok(intake) => intake,
+    let event = match webhook::parse(&body) {
+        Ok(event) => event,
         Err(e) => return reject(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    if intake.ignored {
+    let now = state.now_ms();
+    if event.subject == Subject::Ignored {
         state.observer.board.record_webhook(id.as_str(), now);
-        tracing::debug!(instance = %id, event = %intake.event, "webhook event not used");
+        tracing::debug!(instance = %id, event = %event.event, "webhook event not used");
         state.observer.metrics.webhook(id.as_str(), WebhookOutcome::Ignored);
-        return (StatusCode::OK, Json(json!({ "ignored": true, "event": intake.event }))).into_response();
+        return (StatusCode::OK, Json(Ignored { ignored: true, event: &event.event })).into_response();
     }
     let header = headers.get(DELIVERY_HEADER).and_then(|v| v.to_str().ok());
-    let key = delivery_key(header, &value);
-    commit(&state, &id, &intake, &key, now).await
+    let key = event.delivery_key(header);
+    commit(&state, &id, &event, &key, now).await
 }
 
-/// Commits the changes (one inbox entry each, deduped per delivery) and
-/// answers only once the commit is durable.
-async fn commit(state: &HttpState, id: &InstanceId, intake: &Intake, key: &str, now_ms: i64) -> Response {
-    let (event, changes) = (intake.event.as_str(), &intake.changes);
-    let ops = changes
-        .iter()
-        .enumerate()
-        .map(|(n, c)| Op::InboxPush {
-            instance: id.to_string(),
-            issue: c.issue_id.to_string(),
-            payload: c.to_bytes(),
-            delivery: Some(change_key(key, n, c)),
-        })
-        .collect();
-    let results = match state.store.commit(ops).await {
-        Ok(results) => results,
+/// Commits the changes and answers only once the commit is durable.
+async fn commit(state: &HttpState, id: &InstanceId, event: &WebhookEvent, key: &str, now_ms: i64) -> Response {
+    let name = event.event.as_str();
+    let done = match intake::accept(&state.store, id, event, key, now_ms).await {
+        Ok(done) => done,
         Err(e) => {
-            tracing::error!(instance = %id, event, error = %e, "webhook changes could not be committed");
+            tracing::error!(instance = %id, event = name, error = %e, "webhook changes could not be committed");
             state.observer.metrics.webhook(id.as_str(), WebhookOutcome::Rejected);
             // 503 makes Jira retry the delivery later.
             return error(StatusCode::SERVICE_UNAVAILABLE, "the inbox could not be written; try again");
         }
     };
-    let accepted = results.iter().filter(|r| matches!(r, OpResult::Pushed { .. })).count() as u64;
-    let duplicates = results.iter().filter(|r| matches!(r, OpResult::Duplicate)).count() as u64;
+    let Accepted { accepted, duplicates, issues } = done;
     state.observer.board.record_webhook(id.as_str(), now_ms);
     if accepted > 0 {
         state.wake.notify_one();
@@ -103,10 +87,24 @@ async fn commit(state: &HttpState, id: &InstanceId, intake: &Intake, key: &str, 
     } else {
         state.observer.metrics.webhook(id.as_str(), WebhookOutcome::Duplicate);
     }
-    let issues: Vec<&str> = changes.iter().map(|c| c.issue_id.as_str()).collect();
-    tracing::info!(instance = %id, event, delivery = key, ?issues, accepted, duplicates, "webhook received");
+    let issues: Vec<&str> = issues.iter().map(|i| i.as_str()).collect();
+    tracing::info!(instance = %id, event = name, delivery = key, ?issues, accepted, duplicates, "webhook received");
     let status = if accepted > 0 { StatusCode::ACCEPTED } else { StatusCode::OK };
-    (status, Json(json!({ "accepted": accepted, "duplicates": duplicates }))).into_response()
+    (status, Json(Committed { accepted, duplicates })).into_response()
+}
+
+/// The answer to a committed delivery.
+#[derive(Serialize)]
+struct Committed {
+    accepted: u64,
+    duplicates: u64,
+}
+
+/// The answer to an event jirafed does not use.
+#[derive(Serialize)]
+struct Ignored<'a> {
+    ignored: bool,
+    event: &'a str,
 }
 
 /// Why a signature was refused. The texts never contain the secret or the

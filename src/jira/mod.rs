@@ -1,5 +1,6 @@
-//! The only code that knows Jira JSON: the client, its model, and the rich
-//! text conversions between ADF (Cloud) and wiki markup (Data Center).
+//! The only code that knows Jira JSON: the client, its model, webhook
+//! bodies, and the rich text conversions between ADF (Cloud) and wiki markup
+//! (Data Center).
 
 // `JiraError` carries Jira's own messages, so it is large; it only travels
 // on the slow path after a network call, where its size costs nothing.
@@ -16,6 +17,7 @@ pub mod richtext;
 pub mod site;
 pub mod transport;
 pub mod values;
+pub mod webhook;
 
 pub use error::{ErrorKind, JiraError};
 pub use limiter::{Budget, Limiter, LimiterState, Permit};
