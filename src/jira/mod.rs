@@ -9,6 +9,7 @@
 pub mod client;
 pub mod error;
 pub mod explain;
+pub mod fake;
 pub mod fields;
 pub mod limiter;
 pub mod mark;
