@@ -14,6 +14,8 @@ pub mod job;
 pub mod planner;
 pub mod poller;
 pub mod sites;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod wake;
 pub mod writer;
 
