@@ -4,23 +4,17 @@
 //! tests drive the same code. See `docs/architecture.md` for the map.
 
 pub mod admin;
-pub mod admin_cli;
-pub mod check;
-pub mod check_sites;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
-pub mod demo;
 pub mod error_text;
 pub mod http;
 pub mod ids;
 pub mod jira;
 pub mod mapping;
 pub mod observe;
-pub mod run_cli;
 pub mod sim;
-pub mod sim_cli;
 pub mod store;
 pub mod sync;
 pub mod telemetry;

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use crate::cli::DemoArgs;
+use super::DemoArgs;
 use crate::config::{self, Flavour};
 use crate::daemon::Daemon;
 use crate::sim::{Simulator, default_world};
 
-const DEMO_TOML: &str = include_str!("../config/demo.toml");
+const DEMO_TOML: &str = include_str!("../../config/demo.toml");
 /// How long one propagation may take before the demo calls it missed.
 const PROPAGATION_DEADLINE: Duration = Duration::from_secs(30);
 

@@ -1,24 +1,25 @@
 //! `jirafed dead-letters list|retry|drop`: the CLI side of the admin socket.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::{DeadLetterAction, DeadLettersArgs};
 use crate::admin::{Request, call};
-use crate::cli::{DeadLetterAction, DeadLettersArgs};
 
-fn socket(args: &DeadLettersArgs) -> anyhow::Result<PathBuf> {
+fn socket(config: &Path, args: &DeadLettersArgs) -> anyhow::Result<PathBuf> {
     if let Some(s) = &args.socket {
         return Ok(s.clone());
     }
-    let cfg = crate::config::load(&args.config.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let cfg = crate::config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(cfg.daemon.admin_socket)
 }
 
-/// Runs the command; returns what to print.
-pub async fn run(args: DeadLettersArgs) -> anyhow::Result<String> {
-    let path = socket(&args)?;
+/// Runs the command against the daemon of the config at `config`; returns
+/// what to print.
+pub async fn run(config: &Path, args: DeadLettersArgs) -> anyhow::Result<String> {
+    let path = socket(config, &args)?;
     let req = match args.action {
         DeadLetterAction::List => Request::DeadLetters,
         DeadLetterAction::Retry { all: true, .. } => Request::RetryAll,

@@ -2,14 +2,16 @@
 
 use std::fmt::Write as _;
 
-use crate::cli::SimArgs;
+use std::path::Path;
+
+use super::SimArgs;
 use crate::sim::world::{DEFAULT_PORT_BASE, SimFlavour, SiteConfig};
 use crate::sim::{Simulator, WorldConfig, default_world};
 
 /// Loads the world `jirafed sim` should serve: the default one, or the
 /// `--config` file's; `--port-base`, when given, moves either's sites.
-pub fn world(args: &SimArgs) -> anyhow::Result<WorldConfig> {
-    match &args.config {
+pub fn world(file: Option<&Path>, args: &SimArgs) -> anyhow::Result<WorldConfig> {
+    match file {
         None => Ok(default_world(args.port_base.unwrap_or(DEFAULT_PORT_BASE))),
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -55,8 +57,8 @@ pub fn banner(sim: &Simulator, world: &WorldConfig) -> String {
     out
 }
 
-pub async fn run(args: SimArgs) -> anyhow::Result<()> {
-    let world = world(&args)?;
+pub async fn run(file: Option<&Path>, args: SimArgs) -> anyhow::Result<()> {
+    let world = world(file, &args)?;
     if args.print_config {
         print!("{}", world.to_toml());
         return Ok(());

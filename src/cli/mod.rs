@@ -1,0 +1,198 @@
+//! The command line: the clap definitions of every command and flag, and
+//! one file per command. `main.rs` parses, starts telemetry and calls
+//! [`run`].
+
+mod check;
+mod dead_letters;
+mod demo;
+mod run;
+mod sim;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::telemetry::LogFormat;
+
+/// Default config path for an on-prem install.
+pub const DEFAULT_CONFIG: &str = "/etc/jirafed/jirafed.toml";
+/// The environment variable naming the config when `--config` is not given.
+pub const CONFIG_ENV: &str = "JIRAFED_CONFIG";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "jirafed",
+    version,
+    about = "Federates several Jira sites: one primary, several secondaries, mapped both ways."
+)]
+pub struct Cli {
+    /// The config file (default: $JIRAFED_CONFIG, else /etc/jirafed/jirafed.toml); for `sim`, a world file.
+    /// Accepted before or after the command name.
+    #[arg(long, short = 'c', global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log format; default: human on a terminal, json otherwise.
+    #[arg(long, global = true, value_enum, env = "JIRAFED_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Log level or filter (e.g. `info`, `jirafed=debug`); RUST_LOG wins when set.
+    #[arg(long, global = true, default_value = "info", env = "JIRAFED_LOG_LEVEL")]
+    pub log_level: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the configuration (and, unless --offline, the sites) and report every problem; exit 1 if any.
+    Check(CheckArgs),
+    /// Run the daemon in the foreground (systemd Type=notify; SIGHUP reloads, SIGTERM drains).
+    Run,
+    /// Run the simulated sites and the daemon, and play a story of changes flowing.
+    Demo(DemoArgs),
+    /// List, retry or drop writes that Jira refused (through the running daemon).
+    #[command(name = "dead-letters")]
+    DeadLetters(DeadLettersArgs),
+    /// Run the Jira simulator (the demo world unless --config names a world file) until Ctrl-C.
+    Sim(SimArgs),
+}
+
+impl Cli {
+    /// The jirafed config file: `--config`, else `$JIRAFED_CONFIG`, else
+    /// [`DEFAULT_CONFIG`].
+    pub fn config_path(&self) -> PathBuf {
+        config_path(self.config.as_deref(), std::env::var_os(CONFIG_ENV).map(PathBuf::from))
+    }
+}
+
+fn config_path(flag: Option<&Path>, env: Option<PathBuf>) -> PathBuf {
+    flag.map(Path::to_path_buf).or(env).unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Do not contact the sites; still reads every secret.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Serve the sites on N+1, N+2, ... in order (default world: hub, emea,
+    /// apac on 8801..8803); 0 picks free ports. With --config it overrides
+    /// the file's ports; without it the file's ports stand.
+    #[arg(long)]
+    pub port_base: Option<u16>,
+    /// Print the world that would be served (the default one, or --config's,
+    /// with --port-base applied) as TOML and exit: a starting point for --config.
+    #[arg(long)]
+    pub print_config: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the daemon's state here instead of a temporary folder.
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Exit after the story: 0 only if every expected propagation was seen.
+    #[arg(long)]
+    pub once: bool,
+    /// Serve the simulated sites on N+1..N+3 (0: free ports).
+    #[arg(long, default_value_t = 0)]
+    pub port_base: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct DeadLettersArgs {
+    #[command(subcommand)]
+    pub action: DeadLetterAction,
+    /// The daemon's admin socket; default: `daemon.admin_socket` of the config.
+    #[arg(long, global = true)]
+    pub socket: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeadLetterAction {
+    /// Show every dead letter with Jira's own error text.
+    List,
+    /// Put a dead letter (or --all) back at the head of its issue's queue.
+    Retry {
+        id: Option<u64>,
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
+    /// Forget a dead letter; later writes to its issue go on.
+    Drop { id: u64 },
+}
+
+/// Runs the parsed command; what it prints goes to stdout, errors to
+/// stderr as `error: ...`.
+pub fn run(cli: Cli) -> ExitCode {
+    let config = cli.config_path();
+    match cli.command {
+        Command::Check(args) => check::run(&config, args.offline),
+        Command::Sim(args) => exit(runtime().and_then(|rt| rt.block_on(sim::run(cli.config.as_deref(), args)))),
+        Command::Run => exit(runtime().and_then(|rt| rt.block_on(run::run(&config)))),
+        Command::Demo(args) => exit(runtime().and_then(|rt| rt.block_on(demo::run(args)))),
+        Command::DeadLetters(args) => exit(runtime().and_then(|rt| {
+            let text = rt.block_on(dead_letters::run(&config, args))?;
+            print!("{text}");
+            Ok(())
+        })),
+    }
+}
+
+/// Whether the demo runs: its own story says what happens, so the
+/// daemon's routine lines are kept below `warn` unless asked for.
+pub fn is_demo(cli: &Cli) -> bool {
+    matches!(cli.command, Command::Demo(_))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn exit(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    #[test]
+    fn config_is_accepted_before_or_after_the_command() {
+        for args in [
+            &["jirafed", "--config", "a.toml", "dead-letters", "list"][..],
+            &["jirafed", "dead-letters", "--config", "a.toml", "list"],
+            &["jirafed", "dead-letters", "list", "--config", "a.toml"],
+            &["jirafed", "check", "--offline", "-c", "a.toml"],
+            &["jirafed", "-c", "a.toml", "run"],
+            &["jirafed", "sim", "--config", "a.toml"],
+        ] {
+            assert_eq!(parse(args).config.as_deref(), Some(Path::new("a.toml")), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn the_config_path_falls_back_to_the_environment_then_etc() {
+        assert_eq!(config_path(Some(Path::new("a")), Some("b".into())), PathBuf::from("a"));
+        assert_eq!(config_path(None, Some("b".into())), PathBuf::from("b"));
+        assert_eq!(config_path(None, None), PathBuf::from(DEFAULT_CONFIG));
+    }
+
+    #[test]
+    fn the_definitions_are_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
