@@ -21,10 +21,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use jirafed::config::{self, Config};
-use jirafed::daemon::Daemon;
+use jirafed::config;
+use jirafed::harness::{self, Settings, World};
 use jirafed::observe::EngineEvent;
-use jirafed::sim::{Simulator, default_world};
+use jirafed::sim::Simulator;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -47,25 +47,39 @@ fn main() -> Result<(), String> {
 
 async fn run() -> Result<(), String> {
     println!("propagation: load average before the run: {}", loadavg());
-    let sim = Simulator::start(&default_world(0)).await?;
-    let state = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let daemon = Daemon::start(config_for(&sim, state.path())?).await.map_err(|e| format!("{e:#}"))?;
-    let j = Jira::new(&sim);
-    j.register_webhooks(&daemon).await?;
-    let mut events = daemon.events();
+    // Polling every 60 s so that webhooks do the work; budgets far above
+    // what the run needs, so that the limiter is not what is measured.
+    let settings =
+        Settings::poll("60s").with("READS_PER_SECOND", "1000").with("WRITES_PER_SECOND", "1000").with("BURST", "100");
+    let world = World::start_with(0, None, &settings, read_target).await.map_err(|e| format!("{e:#}"))?;
+    let j = Jira::new(&world.sim);
+    let alice = world.person(EDITOR);
+    let mut events = world.daemon.events();
     let mut pairs = Vec::new();
     for (site, project) in SECONDARIES {
         let key = j.create(site, project, "propagation bench").await?;
-        let mirror = mirror_of(&j, &daemon, site, &key).await?;
+        let mirror = alice
+            .mirror_of(world.daemon.store(), site, &key, GIVE_UP)
+            .await
+            .ok_or(format!("no mirror of {site} {key}"))?;
         pairs.push(Pair { site, key, mirror });
     }
     settle(&j).await?;
     drain(&mut events);
     one_at_a_time(&j, &mut events, &pairs).await?;
     rapid(&j, &pairs[0]).await?;
-    daemon.shutdown().await;
-    sim.shutdown().await;
+    world.shutdown().await;
     Ok(())
+}
+
+/// `PROPAGATION_READ_TARGET=always` measures the flows reading the mirror
+/// before every write.
+fn read_target(cfg: &mut config::Config) {
+    if std::env::var("PROPAGATION_READ_TARGET").as_deref() == Ok("always") {
+        for f in &mut cfg.flows {
+            f.read_target = config::ReadTarget::Always;
+        }
+    }
 }
 
 /// A secondary issue and its mirror on the hub.
@@ -156,33 +170,6 @@ fn loadavg() -> String {
 /// config/demo.toml with this run's sites and state folder, polling every
 /// 60 s, and budgets far above what one change at a time needs, so that the
 /// rate limiter never holds a call back (write_rate measures it apart).
-fn config_for(sim: &Simulator, state: &std::path::Path) -> Result<Config, String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/demo.toml");
-    let mut vars = vec![
-        ("JIRAFED_DAEMON__STATE_DIR".to_string(), state.display().to_string()),
-        ("JIRAFED_DAEMON__LISTEN".to_string(), "127.0.0.1:0".to_string()),
-        ("JIRAFED_DAEMON__ADMIN_SOCKET".to_string(), state.join("admin.sock").display().to_string()),
-    ];
-    for site in SITES {
-        let up = format!("JIRAFED_INSTANCES__{}", site.to_uppercase());
-        let base = sim.site(site).ok_or(format!("no site {site}"))?.base_url.clone();
-        vars.push((format!("{up}__URL"), base));
-        vars.push((format!("{up}__POLL_INTERVAL"), "60s".to_string()));
-        vars.push((format!("{up}__READS_PER_SECOND"), "1000".to_string()));
-        vars.push((format!("{up}__WRITES_PER_SECOND"), "1000".to_string()));
-        vars.push((format!("{up}__BURST"), "100".to_string()));
-    }
-    let mut cfg = config::load_with(&path, &vars, &|_: &str| None).map_err(|e| e.to_string())?;
-    // PROPAGATION_READ_TARGET=always measures the flows reading the mirror
-    // before every write.
-    if std::env::var("PROPAGATION_READ_TARGET").as_deref() == Ok("always") {
-        for f in &mut cfg.flows {
-            f.read_target = config::ReadTarget::Always;
-        }
-    }
-    Ok(cfg)
-}
-
 /// The benchmark's own REST calls, to take out of the sites' counters.
 #[derive(Default)]
 struct Own {
@@ -227,13 +214,8 @@ impl Jira {
         path: &str,
     ) -> Result<reqwest::RequestBuilder, String> {
         let (base, cloud) = self.base(site)?;
-        let req = self.http.request(method, format!("{base}{path}"));
-        Ok(match (cloud, who) {
-            (true, "sync-bot") => req.basic_auth("sync-bot@example.com", Some("sim-token")),
-            (true, w) => req.basic_auth(format!("{w}@example.com"), Some(format!("{w}-token"))),
-            (false, "sync-bot") => req.bearer_auth("sim-pat"),
-            (false, w) => req.bearer_auth(format!("{w}-pat")),
-        })
+        let flavour = if *cloud { config::Flavour::Cloud } else { config::Flavour::DataCenter };
+        Ok(harness::sign_in(self.http.request(method, format!("{base}{path}")), flavour, who))
     }
 
     async fn get(&self, site: &str, path: &str) -> Result<Value, String> {
@@ -259,18 +241,6 @@ impl Jira {
             return Err(format!("{site} {path}: {}", resp.status()));
         }
         Ok(resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn register_webhooks(&self, daemon: &Daemon) -> Result<(), String> {
-        for site in SITES {
-            let body = json!({
-                "name": "jirafed", "secret": "demo-webhook-secret",
-                "events": ["jira:issue_created", "jira:issue_updated", "jira:issue_deleted"],
-                "url": format!("http://{}/webhooks/{site}", daemon.addr),
-            });
-            self.control(site, reqwest::Method::POST, "/_sim/webhooks", Some(body)).await?;
-        }
-        Ok(())
     }
 
     async fn create(&self, site: &str, project: &str, summary: &str) -> Result<String, String> {
@@ -347,22 +317,6 @@ impl Jira {
             .map(|r| format!("{} {}", r["method"].as_str().unwrap_or("?"), r["path"].as_str().unwrap_or("?")))
             .collect())
     }
-}
-
-/// The key of `key`'s mirror on the hub, once the daemon has linked it.
-async fn mirror_of(j: &Jira, daemon: &Daemon, site: &str, key: &str) -> Result<String, String> {
-    let id = j.get(site, &format!("/rest/api/2/issue/{key}?fields=summary")).await?["id"]
-        .as_str()
-        .ok_or(format!("no id for {site} {key}"))?
-        .to_string();
-    let until = Instant::now() + GIVE_UP;
-    while Instant::now() < until {
-        if let Ok(Some(link)) = daemon.store().link_by_secondary(site, &id) {
-            return Ok(link.primary_key);
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    Err(format!("no mirror of {site} {key}"))
 }
 
 /// Total REST calls on every site and webhooks delivered: while they move,

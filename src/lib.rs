@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod error_text;
+pub mod harness;
 pub mod http;
 pub mod ids;
 pub mod jira;

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use jirafed::harness::{self, Settings};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -57,24 +58,14 @@ impl Jirafed {
     /// Starts the daemon on `config/demo.toml` pointed at the simulator and
     /// `state`, and waits for its "jirafed running" line.
     async fn start(sim: &Sim, state: &Path) -> Jirafed {
-        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/demo.toml");
+        let config = harness::write_config(state).expect("demo config written");
+        let settings = Settings { poll_overlap: Some("2m".into()), ..Settings::poll("1s") }
+            .with("WRITES_PER_SECOND", "200")
+            .with("BURST", "100")
+            .with("READS_PER_SECOND", "400");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_jirafed"));
-        cmd.arg("run")
-            .arg("--config")
-            .arg(&config)
-            .env("RUST_LOG", "warn,jirafed::daemon=info")
-            .env("JIRAFED_DAEMON__STATE_DIR", state)
-            .env("JIRAFED_DAEMON__LISTEN", "127.0.0.1:0")
-            .env("JIRAFED_DAEMON__ADMIN_SOCKET", state.join("admin.sock"));
-        for site in ["hub", "emea", "apac"] {
-            let var = |name: &str| format!("JIRAFED_INSTANCES__{}__{name}", site.to_uppercase());
-            cmd.env(var("URL"), sim.base(site))
-                .env(var("POLL_INTERVAL"), "1s")
-                .env(var("POLL_OVERLAP"), "2m")
-                .env(var("WRITES_PER_SECOND"), "200")
-                .env(var("BURST"), "100")
-                .env(var("READS_PER_SECOND"), "400");
-        }
+        cmd.arg("run").arg("--config").arg(&config).env("RUST_LOG", "warn,jirafed::daemon=info");
+        cmd.envs(harness::overrides(&sim.sim, state, &settings));
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
         let mut child = cmd.spawn().expect("jirafed run starts");
         let stderr = child.stderr.take().expect("piped stderr");

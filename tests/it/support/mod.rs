@@ -107,13 +107,7 @@ impl Sim {
     pub async fn call_as(&self, who: &str, site: &str, method: &str, path: &str, body: Option<&Value>) -> Resp {
         let url = format!("{}{}", self.base(site), path);
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.http.request(method, url);
-        req = match (self.flavour(site), who) {
-            (Flavour::Cloud, "sync-bot") => req.basic_auth("sync-bot@example.com", Some("sim-token")),
-            (Flavour::Cloud, w) => req.basic_auth(format!("{w}@example.com"), Some(format!("{w}-token"))),
-            (Flavour::DataCenter, "sync-bot") => req.bearer_auth("sim-pat"),
-            (Flavour::DataCenter, w) => req.bearer_auth(format!("{w}-pat")),
-        };
+        let mut req = jirafed::harness::sign_in(self.http.request(method, url), self.flavour(site), who);
         if let Some(b) = body {
             req = req.json(b);
         }

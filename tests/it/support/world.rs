@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use jirafed::config::{self, Config};
+use jirafed::config::Config;
 use jirafed::daemon::Daemon;
-use serde_json::{Value, json};
+use jirafed::harness::{self, Settings};
+use serde_json::Value;
 
 use super::{Sim, wait_until};
 
@@ -19,21 +20,11 @@ pub struct World {
     pub cfg: Config,
 }
 
-/// The demo config with this world's URLs, state folder and poll interval.
+/// The demo config with this world's URLs, state folder and poll interval
+/// (written into the state folder with its secrets).
 pub fn config_for(sim: &Sim, state: &std::path::Path, poll: &str) -> Config {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/demo.toml");
-    let mut vars = vec![
-        ("JIRAFED_DAEMON__STATE_DIR".to_string(), state.display().to_string()),
-        ("JIRAFED_DAEMON__LISTEN".to_string(), "127.0.0.1:0".to_string()),
-        ("JIRAFED_DAEMON__ADMIN_SOCKET".to_string(), state.join("admin.sock").display().to_string()),
-    ];
-    for site in ["hub", "emea", "apac"] {
-        let up = site.to_uppercase();
-        vars.push((format!("JIRAFED_INSTANCES__{up}__URL"), sim.base(site)));
-        vars.push((format!("JIRAFED_INSTANCES__{up}__POLL_INTERVAL"), poll.to_string()));
-        vars.push((format!("JIRAFED_INSTANCES__{up}__POLL_OVERLAP"), "2m".to_string()));
-    }
-    config::load_with(&path, &vars, &|_: &str| None).expect("demo config loads")
+    let settings = Settings { poll_overlap: Some("2m".into()), ..Settings::poll(poll) };
+    harness::config_for(&sim.sim, state, state, &settings).expect("demo config loads")
 }
 
 impl World {
@@ -113,35 +104,14 @@ impl World {
 
     /// Registers signed webhooks on every simulated site, pointing at the daemon.
     pub async fn register_webhooks(&self) {
-        let events = [
-            "jira:issue_created",
-            "jira:issue_updated",
-            "jira:issue_deleted",
-            "issuelink_created",
-            "issuelink_deleted",
-        ];
-        for site in ["hub", "emea", "apac"] {
-            let body = json!({
-                "name": "jirafed", "events": events, "secret": "demo-webhook-secret",
-                "url": format!("http://{}/webhooks/{site}", self.daemon().addr),
-            });
-            assert_eq!(self.sim.control(site, "POST", "/_sim/webhooks", Some(&body)).await.status, 201);
-        }
+        harness::register_webhooks(&self.sim.sim, self.daemon().addr).await.expect("webhooks registered");
     }
 
     /// The key of `key`'s mirror on the hub, once it exists.
     pub async fn mirror_of(&self, site: &str, key: &str, within: Duration) -> String {
-        let id = self.sim.get(site, &format!("{}/issue/{key}?fields=summary", self.sim.api(site))).await.body["id"]
-            .as_str()
-            .expect("issue id")
-            .to_string();
-        let store = self.daemon().store().clone();
-        wait_until(within, &format!("a mirror of {site} {key}"), || {
-            let store = store.clone();
-            let id = id.clone();
-            async move { store.link_by_secondary(site, &id).ok().flatten().map(|l| l.primary_key) }
-        })
-        .await
+        let person = harness::Person::new(&self.sim.sim, "alice");
+        let mirror = person.mirror_of(self.daemon().store(), site, key, within).await;
+        mirror.unwrap_or_else(|| panic!("timed out waiting for a mirror of {site} {key}"))
     }
 
     /// Waits until `site`'s issue `key` has `field` equal to `want` (v2 shape).
