@@ -330,3 +330,30 @@ async fn concurrent_edits_converge_per_policy_and_stop() {
     settle(&w).await;
     assert_eq!(futures_stats(&w).await, before, "no further writes: no ping-pong");
 }
+
+/// `/status` says a site is unreachable as soon as the daemon's calls to it
+/// get no answer, names what failed, and says it is back once they do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_a_site_unreachable_while_its_connections_fail() {
+    let w = World::start("300ms").await;
+    let reachable = |site: &'static str, want: bool| {
+        let w = &w;
+        async move {
+            let status = w.status().await;
+            let i = &status["instances"][site];
+            (i["reachable"] == want).then(|| i.clone())
+        }
+    };
+    super::support::wait_until(WITHIN, "emea reachable", || reachable("emea", true)).await;
+    let faults = json!({"reset_rate": 1.0});
+    assert_eq!(w.sim.control("emea", "POST", "/_sim/faults", Some(&faults)).await.status, 200);
+    let down = super::support::wait_until(WITHIN, "emea unreachable", || reachable("emea", false)).await;
+    let error = down["last_error"].as_str().unwrap_or_default();
+    assert!(!error.is_empty(), "the failure is named: {down}");
+    assert!(!down["last_error_at"].is_null(), "{down}");
+    assert_eq!(w.status().await["instances"]["hub"]["reachable"], true, "only emea is down");
+
+    let faults = json!({"reset_rate": 0.0});
+    assert_eq!(w.sim.control("emea", "POST", "/_sim/faults", Some(&faults)).await.status, 200);
+    super::support::wait_until(WITHIN, "emea reachable again", || reachable("emea", true)).await;
+}
