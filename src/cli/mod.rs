@@ -27,8 +27,8 @@ pub const CONFIG_ENV: &str = "JIRAFED_CONFIG";
     about = "Federates several Jira sites: one primary, several secondaries, mapped both ways."
 )]
 pub struct Cli {
-    /// The config file (default: $JIRAFED_CONFIG, else /etc/jirafed/jirafed.toml); for `sim`, a world file.
-    /// Accepted before or after the command name.
+    /// The config file; default $JIRAFED_CONFIG, else /etc/jirafed/jirafed.toml. For `sim`: a world
+    /// file (default: the demo world). Accepted before or after the command name.
     #[arg(long, short = 'c', global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Log format; default: human on a terminal, json otherwise.
