@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod daemon_http;
+mod docs_commands;
 mod jira_client;
 mod jira_model;
 mod jira_transport;
