@@ -54,7 +54,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         println!("status: http://{addr}/status   metrics: http://{addr}/metrics");
         if !args.once {
             println!("\nrunning; edit the simulated sites (see docs/simulator.md) and watch; Ctrl-C to stop");
-            tokio::signal::ctrl_c().await?;
+            stopped().await?;
         }
     }
     // The world's folder (config, secrets, admin socket, and the state
@@ -62,6 +62,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     world.shutdown().await;
     steps?;
     anyhow::ensure!(ok, "some propagations were not seen");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM: either way the world is shut down and its folder
+/// removed.
+async fn stopped() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
     Ok(())
 }
 
