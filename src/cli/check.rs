@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::{self, Auth, Choice, Config, Environment, ProcessEnv, Role};
+use crate::config::{self, Auth, Choice, Config, Environment, FlowConfig, ProcessEnv, Role};
 use crate::jira::Site;
 use crate::sync::fields;
 use crate::sync::sites::Sites;
@@ -94,18 +94,7 @@ fn render_ok(cfg: &Config, offline: bool) -> String {
     }
     let _ = writeln!(out, "flows:");
     for f in &cfg.flows {
-        let _ = writeln!(
-            out,
-            "  {:<20} {} <-> {} project {}  ({} field mapping(s), create {}, conflict {}, read_target {})",
-            f.name.as_str(),
-            f.secondary.as_str(),
-            cfg.primary().id.as_str(),
-            f.primary_project,
-            f.fields.len(),
-            f.create.config_name(),
-            f.conflict.config_name(),
-            f.read_target.config_name()
-        );
+        render_flow(&mut out, f, cfg.primary().id.as_str());
     }
     if cfg.flows.is_empty() {
         let _ = writeln!(out, "  (none: nothing will be synced)");
@@ -120,6 +109,35 @@ fn render_ok(cfg: &Config, offline: bool) -> String {
         let _ = writeln!(out, "OK");
     }
     out
+}
+
+/// One flow: its sides and policies, then (indented under the secondary)
+/// how links and parents travel, then what it pushes from the primary.
+fn render_flow(out: &mut String, f: &FlowConfig, primary: &str) {
+    let _ = writeln!(
+        out,
+        "  {:<20} {} <-> {primary} project {}  ({} field mapping(s), create {}, conflict {}, read_target {})",
+        f.name.as_str(),
+        f.secondary.as_str(),
+        f.primary_project,
+        f.fields.len(),
+        f.create.config_name(),
+        f.conflict.config_name(),
+        f.read_target.config_name()
+    );
+    let indent = " ".repeat(23);
+    let _ = writeln!(
+        out,
+        "{indent}links {} ({} type(s), across instances {}), hierarchy {} (parent {})",
+        f.links.direction.config_name(),
+        f.links.types.len(),
+        f.links.across_instances.config_name(),
+        f.hierarchy.direction.config_name(),
+        if f.hierarchy.parent { "carried" } else { "not carried" }
+    );
+    if let (Some(scope), Some(project)) = (&f.primary_scope, &f.secondary_project) {
+        let _ = writeln!(out, "{indent}pushes {scope:?} from {primary} to {} project {project}", f.secondary.as_str());
+    }
 }
 
 /// Checks the sites; returns the report lines and whether all passed.
@@ -157,7 +175,7 @@ pub async fn check_sites(cfg: &Config) -> (String, bool) {
     (out, ok)
 }
 
-async fn check_flow(flow: &crate::config::FlowConfig, s: &dyn Site, p: &dyn Site) -> Vec<String> {
+async fn check_flow(flow: &FlowConfig, s: &dyn Site, p: &dyn Site) -> Vec<String> {
     let mut problems = Vec::new();
     let (sf, pf) = match (s.fields().await, p.fields().await) {
         (Ok(a), Ok(b)) => (a, b),
@@ -173,6 +191,12 @@ async fn check_flow(flow: &crate::config::FlowConfig, s: &dyn Site, p: &dyn Site
     let jql = format!("({}) ORDER BY key", flow.scope);
     if let Err(e) = s.search_page(&jql, &["key"], 1, None).await {
         problems.push(format!("scope {:?} is refused by {}: {e}", flow.scope, flow.secondary));
+    }
+    if let Some(scope) = &flow.primary_scope {
+        let jql = format!("({scope}) ORDER BY key");
+        if let Err(e) = p.search_page(&jql, &["key"], 1, None).await {
+            problems.push(format!("primary_scope {scope:?} is refused by {}: {e}", p.id()));
+        }
     }
     match p.create_meta(&flow.primary_project, &default_type(flow)).await {
         Ok(meta) => {
@@ -210,7 +234,7 @@ async fn check_flow(flow: &crate::config::FlowConfig, s: &dyn Site, p: &dyn Site
 }
 
 /// The issue type mirrors are most likely created with.
-fn default_type(flow: &crate::config::FlowConfig) -> String {
+fn default_type(flow: &FlowConfig) -> String {
     flow.issue_types
         .get("Story")
         .cloned()

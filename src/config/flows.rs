@@ -2,17 +2,37 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::reader::Table;
+use figment::value::Value;
+
+use super::reader::{Choice, Table};
 use super::types::*;
 use crate::ids::{FlowName, InstanceId};
 
 pub fn flows(top: &Table, instances: &BTreeMap<String, Option<Role>>) -> Vec<FlowConfig> {
     let mut out: Vec<FlowConfig> = Vec::new();
     let mut names = BTreeSet::new();
+    // Normalised primary scope -> the first flow that pushes it.
+    let mut pushed: BTreeMap<String, FlowName> = BTreeMap::new();
     for t in top.array_of_tables("flows") {
         if let Some(flow) = flow(&t, instances) {
             if !names.insert(flow.name.clone()) {
                 t.problem("name", format!("duplicate flow name {:?}; flow names must be unique", flow.name.as_str()));
+            }
+            if let Some(scope) = &flow.primary_scope {
+                let key = scope.trim().to_lowercase();
+                match pushed.get(&key) {
+                    Some(first) => t.warn(
+                        "primary_scope",
+                        format!(
+                            "flows {:?} and {:?} have the same primary_scope, so an issue they both match would be mirrored by neither; give each flow its own",
+                            first.as_str(),
+                            flow.name.as_str()
+                        ),
+                    ),
+                    None => {
+                        pushed.insert(key, flow.name.clone());
+                    }
+                }
             }
             out.push(flow);
         }
@@ -45,7 +65,10 @@ fn flow(t: &Table, instances: &BTreeMap<String, Option<Role>>) -> Option<FlowCon
     let primary_project = t.required_string("primary_project", "the key of the primary project for mirrors");
     // Every key is read before a missing one ends the flow, so that its
     // other keys are still checked (and not reported as unknown).
-    let create = t.choice("create", CreatePolicy::ToPrimary);
+    // `None` when `create` is invalid (already reported): the keys that
+    // depend on it are then not judged against a guess.
+    let create = if t.contains("create") { t.choice_opt("create") } else { Some(CreatePolicy::ToPrimary) };
+    let (primary_scope, secondary_project) = push_keys(t, create);
     let issue_types = t.string_map("issue_types");
     let on_delete = t.choice("on_delete", OnDelete::Sever);
     let conflict = t.choice("conflict", ConflictPolicy::PrimaryWins);
@@ -54,6 +77,7 @@ fn flow(t: &Table, instances: &BTreeMap<String, Option<Role>>) -> Option<FlowCon
     let status = status(&t.table("status"));
     let links = links(&t.table("links"));
     let hierarchy = hierarchy(&t.table("hierarchy"));
+    let create = create.unwrap_or(CreatePolicy::ToPrimary);
     not_yet(t, create, &links, &hierarchy);
     let flow = FlowConfig {
         name: FlowName::new(name?),
@@ -61,6 +85,8 @@ fn flow(t: &Table, instances: &BTreeMap<String, Option<Role>>) -> Option<FlowCon
         scope: scope?,
         primary_project: primary_project?,
         create,
+        primary_scope,
+        secondary_project,
         issue_types,
         on_delete,
         conflict,
@@ -73,20 +99,68 @@ fn flow(t: &Table, instances: &BTreeMap<String, Option<Role>>) -> Option<FlowCon
     Some(flow)
 }
 
+/// `primary_scope` and `secondary_project` say which primary issues are
+/// pushed and where: required when `create` pushes, refused when it does
+/// not (they would do nothing). Both are `Some` only when `create` pushes.
+fn push_keys(t: &Table, create: Option<CreatePolicy>) -> (Option<String>, Option<String>) {
+    const KEYS: [(&str, &str); 2] = [
+        ("primary_scope", "a JQL query selecting the primary's issues to push"),
+        ("secondary_project", "the key of the secondary project where pushed issues are created"),
+    ];
+    let [scope, project] = KEYS.map(|(key, expected)| match create {
+        Some(c) if c.pushes() => {
+            if !t.contains(key) {
+                t.get(key);
+                t.problem(
+                    key,
+                    format!(
+                        "missing; create = {:?} pushes issues created on the primary to the secondary, so it needs {expected}",
+                        c.config_name()
+                    ),
+                );
+                return None;
+            }
+            t.required_string(key, expected)
+        }
+        Some(c) => {
+            if t.contains(key) {
+                t.get(key);
+                t.problem(
+                    key,
+                    format!(
+                        "has no effect with create = {:?}, which pushes nothing from the primary; remove it, or set create = \"to_secondary\" or \"both\"",
+                        c.config_name()
+                    ),
+                );
+            }
+            None
+        }
+        None => t.string(key),
+    });
+    (scope, project)
+}
+
 /// Settings this version reads and checks but does not act on yet: said
 /// by `check` and at start, so that nobody waits for what will not happen.
+/// Each warning names the key it is about.
 fn not_yet(t: &Table, create: CreatePolicy, links: &LinkMap, hierarchy: &Hierarchy) {
-    if matches!(create, CreatePolicy::ToSecondary | CreatePolicy::Both) {
+    if create.pushes() {
         t.warn(
             "create",
-            "issues created on the primary are not pushed to secondaries by this version; only mirrors of secondary issues are created",
+            "issues created on the primary are not pushed to secondaries by this version; primary_scope and secondary_project are checked but unused, and only mirrors of secondary issues are created",
         );
     }
     if !links.types.is_empty() {
-        t.warn("links", "issue links are not carried across by this version; the mapping is checked but unused");
+        t.warn(
+            "links",
+            "issue links are not carried across by this version; types, direction and across_instances are checked but unused",
+        );
     }
     if hierarchy.parent {
-        t.warn("hierarchy.parent", "parents are not carried across by this version; the setting is unused");
+        t.warn(
+            "hierarchy.parent",
+            "parents are not carried across by this version; parent and hierarchy.direction are checked but unused",
+        );
     }
 }
 
@@ -145,6 +219,10 @@ fn status(t: &Table) -> StatusMap {
 fn links(t: &Table) -> LinkMap {
     let map = LinkMap {
         types: t.string_map("types"),
+        direction: relation_direction(
+            t,
+            "links made on the secondary always reach the primary; with \"both\", links made on the primary between two mirrors of this flow go back to the secondary too",
+        ),
         across_instances: t.choice("across_instances", AcrossInstances::RemoteLink),
     };
     t.finish();
@@ -152,7 +230,28 @@ fn links(t: &Table) -> LinkMap {
 }
 
 fn hierarchy(t: &Table) -> Hierarchy {
-    let h = Hierarchy { parent: t.bool("parent", false) };
+    let h = Hierarchy {
+        parent: t.bool("parent", false),
+        direction: relation_direction(
+            t,
+            "a parent set on the secondary always reaches the primary; with \"both\", re-parenting on the primary goes back to the secondary too",
+        ),
+    };
     t.finish();
     h
+}
+
+/// `direction` of `[flows.links]` or `[flows.hierarchy]`. `to_secondary`,
+/// valid for a field, is refused here with `why`.
+fn relation_direction(t: &Table, why: &str) -> RelationDirection {
+    if let Some(Value::String(_, s)) = t.get("direction") {
+        if s == "to_secondary" {
+            t.problem(
+                "direction",
+                format!("invalid value \"to_secondary\"; expected one of: to_primary, both ({why})"),
+            );
+            return RelationDirection::ToPrimary;
+        }
+    }
+    t.choice("direction", RelationDirection::ToPrimary)
 }

@@ -84,6 +84,8 @@ impl<'a> Ctx<'a> {
 /// A closed set of string values a key accepts.
 pub trait Choice: Sized + Copy + PartialEq + 'static {
     const ALL: &'static [(&'static str, Self)];
+    /// Older spellings still accepted; never suggested in an error.
+    const ALIASES: &'static [(&'static str, Self)] = &[];
 
     /// The value as the config file spells it.
     fn config_name(self) -> &'static str {
@@ -275,7 +277,7 @@ impl<'c, 'a> Table<'c, 'a> {
     pub fn choice_opt<T: Choice>(&self, key: &str) -> Option<T> {
         let v = self.get(key)?;
         let found = match v {
-            Value::String(_, s) => T::ALL.iter().find(|(name, _)| name == s).map(|(_, t)| *t),
+            Value::String(_, s) => T::ALL.iter().chain(T::ALIASES).find(|(name, _)| name == s).map(|(_, t)| *t),
             _ => None,
         };
         if found.is_none() {

@@ -244,6 +244,13 @@ pub enum CreatePolicy {
     None,
 }
 
+impl CreatePolicy {
+    /// Whether issues created on the primary are pushed to the secondary.
+    pub fn pushes(self) -> bool {
+        matches!(self, CreatePolicy::ToSecondary | CreatePolicy::Both)
+    }
+}
+
 impl Choice for CreatePolicy {
     const ALL: &'static [(&'static str, Self)] = &[
         ("to_primary", CreatePolicy::ToPrimary),
@@ -346,17 +353,43 @@ pub struct StatusMap {
     pub to_secondary: BTreeMap<String, String>,
 }
 
+/// Which way a relation between two issues of a flow (an issue link, a
+/// parent) is carried. One made on the secondary always reaches the
+/// primary, where the portfolio is planned; there is no `to_secondary`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationDirection {
+    /// Relations made on the secondary are carried to the primary only.
+    ToPrimary,
+    /// Those made on the primary between two mirrors of the flow are
+    /// carried back to the secondary too.
+    Both,
+}
+
+impl Choice for RelationDirection {
+    const ALL: &'static [(&'static str, Self)] =
+        &[("to_primary", RelationDirection::ToPrimary), ("both", RelationDirection::Both)];
+}
+
+impl RelationDirection {
+    /// Whether relations made on the primary go back to the secondary.
+    pub fn to_secondary(self) -> bool {
+        self == RelationDirection::Both
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AcrossInstances {
     /// Show a dependency between mirrors of two secondaries as remote links.
     RemoteLink,
     /// Do not carry such dependencies.
-    Ignore,
+    None,
 }
 
 impl Choice for AcrossInstances {
     const ALL: &'static [(&'static str, Self)] =
-        &[("remote_link", AcrossInstances::RemoteLink), ("ignore", AcrossInstances::Ignore)];
+        &[("remote_link", AcrossInstances::RemoteLink), ("none", AcrossInstances::None)];
+    /// `ignore` is the older name of `none`, kept so existing configs load.
+    const ALIASES: &'static [(&'static str, Self)] = &[("ignore", AcrossInstances::None)];
 }
 
 /// `[flows.links]`
@@ -364,6 +397,10 @@ impl Choice for AcrossInstances {
 pub struct LinkMap {
     /// Secondary link type name -> primary link type name.
     pub types: BTreeMap<String, String>,
+    /// Whether links made on the primary between two mirrors of this flow
+    /// go back to the secondary.
+    pub direction: RelationDirection,
+    /// How a dependency between mirrors of two different secondaries shows.
     pub across_instances: AcrossInstances,
 }
 
@@ -372,6 +409,8 @@ pub struct LinkMap {
 pub struct Hierarchy {
     /// Carry the parent (or Epic Link on older Data Center) across.
     pub parent: bool,
+    /// Whether re-parenting on the primary goes back to the secondary.
+    pub direction: RelationDirection,
 }
 
 /// `[[flows]]`
@@ -385,6 +424,12 @@ pub struct FlowConfig {
     /// Project on the primary where mirrors are created.
     pub primary_project: String,
     pub create: CreatePolicy,
+    /// JQL on the primary: which of its issues this flow pushes to the
+    /// secondary. Set exactly when `create` is `to_secondary` or `both`.
+    pub primary_scope: Option<String>,
+    /// Project on the secondary where pushed issues are created. Set
+    /// exactly when `create` is `to_secondary` or `both`.
+    pub secondary_project: Option<String>,
     /// Secondary issue type -> primary issue type (unlisted: same name).
     pub issue_types: BTreeMap<String, String>,
     pub on_delete: OnDelete,
@@ -399,7 +444,19 @@ pub struct FlowConfig {
 
 #[cfg(test)]
 mod tests {
-    use super::BaseUrl;
+    use super::{AcrossInstances, BaseUrl, Choice, CreatePolicy, RelationDirection};
+
+    /// An alias reads as its value, which keeps its current name.
+    #[test]
+    fn choices_are_named_by_their_current_spelling() {
+        assert_eq!(AcrossInstances::None.config_name(), "none");
+        assert!(AcrossInstances::ALIASES.contains(&("ignore", AcrossInstances::None)));
+        assert!(!AcrossInstances::ALL.iter().any(|(n, _)| *n == "ignore"));
+        assert_eq!(RelationDirection::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>(), ["to_primary", "both"]);
+        assert!(RelationDirection::Both.to_secondary() && !RelationDirection::ToPrimary.to_secondary());
+        let pushes: Vec<bool> = CreatePolicy::ALL.iter().map(|(_, c)| c.pushes()).collect();
+        assert_eq!(pushes, [false, true, true, false]);
+    }
 
     #[test]
     fn base_urls_lose_trailing_slashes_and_keep_their_path() {

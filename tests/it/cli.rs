@@ -53,6 +53,8 @@ fn the_example_config_checks_clean_offline() {
     assert!(out.status.success(), "{t}");
     assert!(t.contains("valid") && t.contains("OK"), "{t}");
     assert!(t.contains("emea-delivery") && t.contains("apac-support"), "{t}");
+    assert!(t.contains("links both (1 type(s), across instances none), hierarchy both (parent not carried)"), "{t}");
+    assert!(t.contains("pushes \"project = PORT AND component = APAC\" from hub to apac project APAC"), "{t}");
     for id in ["hub", "emea", "apac", "nordics", "legacy", "staging"] {
         assert!(t.lines().any(|l| l.trim_start().starts_with(id)), "instance {id} listed: {t}");
     }
@@ -86,10 +88,14 @@ fn settings_not_acted_on_yet_pass_check_with_a_warning_each() {
     let cfg = BASE
         .replacen(
             "primary_project = \"PORT\"",
-            "primary_project = \"PORT\"\ncreate = \"both\"\nlinks = { types = { Blocks = \"Dependency\" } }\nhierarchy = { parent = true }",
+            "primary_project = \"PORT\"\ncreate = \"both\"\nprimary_scope = \"project = PORT AND component = EMEA\"\nsecondary_project = \"EMEA\"\nlinks = { types = { Blocks = \"Dependency\" }, direction = \"both\" }\nhierarchy = { parent = true, direction = \"both\" }",
             1,
         )
-        .replacen("scope = \"project = APAC\"", "scope = \"project = APAC\"\ncreate = \"to_secondary\"", 1);
+        .replacen(
+            "scope = \"project = APAC\"",
+            "scope = \"project = APAC\"\ncreate = \"to_secondary\"\nprimary_scope = \"project = PORT AND component = APAC\"\nsecondary_project = \"APAC\"",
+            1,
+        );
     let path = dir.write(&cfg);
     let out = jirafed(&["check", "--offline", "--config", &path.display().to_string()], &[("APAC_TOKEN", "x")]);
     let t = text(&out);
@@ -101,6 +107,39 @@ fn settings_not_acted_on_yet_pass_check_with_a_warning_each() {
         let w = warnings.iter().find(|w| w.contains(&format!(": {path}: "))).unwrap_or_else(|| panic!("{path}: {t}"));
         assert!(w.contains("by this version"), "{w}");
     }
+}
+
+/// Per flow, `check --offline` shows how links and parents travel on a
+/// second line under the flow, and what a pushing flow pushes on a third.
+#[test]
+fn check_offline_shows_link_and_hierarchy_directions_per_flow() {
+    let dir = ConfigDir::new();
+    let cfg = BASE
+        .replacen(
+            "primary_project = \"PORT\"",
+            "primary_project = \"PORT\"\nlinks = { types = { Blocks = \"Dependency\", Relates = \"Relates\" }, direction = \"both\", across_instances = \"ignore\" }\nhierarchy = { parent = true }",
+            1,
+        )
+        .replacen(
+            "scope = \"project = APAC\"",
+            "scope = \"project = APAC\"\ncreate = \"both\"\nprimary_scope = \"project = PORT AND component = APAC\"\nsecondary_project = \"APAC\"\nhierarchy = { direction = \"both\" }",
+            1,
+        );
+    let path = dir.write(&cfg);
+    let out = jirafed(&["check", "--offline", "--config", &path.display().to_string()], &[("APAC_TOKEN", "x")]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    let lines: Vec<&str> = t.lines().collect();
+    let flows = lines.iter().position(|l| *l == "flows:").unwrap_or_else(|| panic!("{t}"));
+    let indent = " ".repeat(23);
+    let expected = [
+        "  emea-delivery        emea <-> hub project PORT  (1 field mapping(s), create to_primary, conflict primary_wins, read_target auto)".to_string(),
+        format!("{indent}links both (2 type(s), across instances none), hierarchy to_primary (parent carried)"),
+        "  apac-support         apac <-> hub project PORT  (1 field mapping(s), create both, conflict primary_wins, read_target auto)".to_string(),
+        format!("{indent}links to_primary (0 type(s), across instances remote_link), hierarchy both (parent not carried)"),
+        format!("{indent}pushes \"project = PORT AND component = APAC\" from hub to apac project APAC"),
+    ];
+    assert_eq!(lines[flows + 1..flows + 1 + expected.len()], expected, "{t}");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use jirafed::config::{self, Auth, Config, ConfigError};
+use jirafed::config::{self, AcrossInstances, Auth, Choice, Config, ConfigError, CreatePolicy, RelationDirection};
 
 const HUB_TOKEN: &str = "hub-token-S3CRET-value";
 const EMEA_PAT: &str = "emea-pat-S3CRET-value";
@@ -101,6 +101,16 @@ pub fn write_private(path: &Path, text: &str) {
 fn replace(from: &str, to: &str) -> String {
     assert!(BASE.contains(from), "BASE lacks {from:?}");
     BASE.replacen(from, to, 1)
+}
+
+/// BASE with `lines` added to the first flow (after its `primary_project`).
+fn with_flow0(lines: &str) -> String {
+    replace("primary_project = \"PORT\"", &format!("primary_project = \"PORT\"\n{lines}"))
+}
+
+/// The keys of a flow that pushes primary issues matching `scope` to `project`.
+fn push(scope: &str, project: &str) -> String {
+    format!("create = \"both\"\nprimary_scope = \"{scope}\"\nsecondary_project = \"{project}\"")
 }
 
 /// One broken config: its name (the snapshot's), its text, override
@@ -292,6 +302,42 @@ fn cases() -> Vec<Case> {
             "parent_not_bool",
             replace("primary_project = \"PORT\"", "primary_project = \"PORT\"\nhierarchy = { parent = \"yes\" }"),
             "flows[0].hierarchy.parent",
+        ),
+        case(
+            "links_direction_to_secondary",
+            with_flow0("links = { direction = \"to_secondary\" }"),
+            "flows[0].links.direction",
+        ),
+        case(
+            "hierarchy_direction_bad",
+            with_flow0("hierarchy = { parent = true, direction = \"up\" }"),
+            "flows[0].hierarchy.direction",
+        ),
+        case(
+            "across_instances_bad",
+            with_flow0("links = { across_instances = \"hide\" }"),
+            "flows[0].links.across_instances",
+        ),
+        case(
+            "push_missing_primary_scope",
+            with_flow0("create = \"both\"\nsecondary_project = \"EMEA\""),
+            "flows[0].primary_scope",
+        ),
+        case(
+            "push_missing_secondary_project",
+            with_flow0("create = \"to_secondary\"\nprimary_scope = \"project = PORT\""),
+            "flows[0].secondary_project",
+        ),
+        case("push_scope_empty", with_flow0(&push("  ", "EMEA")), "flows[0].primary_scope"),
+        case(
+            "push_keys_refused_to_primary",
+            with_flow0("primary_scope = \"project = PORT\"\nsecondary_project = \"EMEA\""),
+            "flows[0].secondary_project",
+        ),
+        case(
+            "push_keys_refused_none",
+            with_flow0("create = \"none\"\nprimary_scope = \"project = PORT\""),
+            "flows[0].primary_scope",
         ),
         case(
             "flows_not_array",
@@ -507,4 +553,100 @@ fn ca_file_resolves_like_a_secret_file_and_must_be_pem() {
         let named = err.contains("instances.emea.ca_file: ") && err.contains(&format!("[DIR]/{file}"));
         assert!(named && err.contains(expect), "{err}");
     }
+}
+
+/// Links and parents go to the primary only, nothing is pushed from the
+/// primary, and dependencies on other secondaries show as remote links,
+/// unless the config says otherwise.
+#[test]
+fn links_hierarchy_and_push_keys_have_their_defaults() {
+    let dir = ConfigDir::new();
+    let cfg = dir.load(BASE, &[]).expect("valid");
+    for f in &cfg.flows {
+        assert_eq!(f.links.direction, RelationDirection::ToPrimary, "{}", f.name);
+        assert_eq!(f.hierarchy.direction, RelationDirection::ToPrimary, "{}", f.name);
+        assert_eq!(f.links.across_instances, AcrossInstances::RemoteLink, "{}", f.name);
+        assert!(!f.hierarchy.parent);
+        assert_eq!((f.create, &f.primary_scope, &f.secondary_project), (CreatePolicy::ToPrimary, &None, &None));
+    }
+}
+
+#[test]
+fn both_directions_and_push_keys_are_read() {
+    let dir = ConfigDir::new();
+    let text = with_flow0(&format!(
+        "{}\nlinks = {{ direction = \"both\", across_instances = \"none\" }}\nhierarchy = {{ parent = true, direction = \"both\" }}",
+        push("project = PORT AND component = EMEA", "EMEA")
+    ))
+    .replacen("scope = \"project = APAC\"", "scope = \"project = APAC\"\ncreate = \"to_secondary\"\nprimary_scope = \"project = PORT AND component = APAC\"\nsecondary_project = \"APAC\"", 1);
+    let cfg = dir.load(&text, &[]).expect("valid");
+    let [emea, apac] = [&cfg.flows[0], &cfg.flows[1]];
+    assert_eq!(emea.links.direction, RelationDirection::Both);
+    assert!(emea.links.direction.to_secondary());
+    assert_eq!(emea.hierarchy.direction, RelationDirection::Both);
+    assert_eq!(emea.links.across_instances, AcrossInstances::None);
+    assert_eq!(emea.primary_scope.as_deref(), Some("project = PORT AND component = EMEA"));
+    assert_eq!(emea.secondary_project.as_deref(), Some("EMEA"));
+    assert_eq!(apac.create, CreatePolicy::ToSecondary);
+    assert_eq!(apac.primary_scope.as_deref(), Some("project = PORT AND component = APAC"));
+    assert_eq!(apac.secondary_project.as_deref(), Some("APAC"));
+    // Different scopes: no overlap warning, only the "not acted on yet" ones.
+    assert!(cfg.warnings.iter().all(|w| w.message.contains("by this version")), "{:#?}", cfg.warnings);
+}
+
+/// `ignore` was the name of `none` before the design settled on it;
+/// configs that use it keep loading, without a warning.
+#[test]
+fn ignore_is_still_accepted_as_the_older_name_of_none() {
+    let dir = ConfigDir::new();
+    let cfg = dir.load(&with_flow0("links = { across_instances = \"ignore\" }"), &[]).expect("valid");
+    assert_eq!(cfg.flows[0].links.across_instances, AcrossInstances::None);
+    assert_eq!(cfg.flows[0].links.across_instances.config_name(), "none");
+    assert!(cfg.warnings.is_empty(), "{:#?}", cfg.warnings);
+    // An error lists the current names only.
+    let err = dir.load(&with_flow0("links = { across_instances = \"hide\" }"), &[]).expect_err("bad").to_string();
+    assert!(err.contains("expected one of: remote_link, none") && !err.contains("ignore"), "{err}");
+}
+
+/// Both push keys missing are reported at once, each saying why it is
+/// needed; an invalid `create` does not make them look missing or refused.
+#[test]
+fn push_keys_follow_create() {
+    let dir = ConfigDir::new();
+    let err = dir.load(&with_flow0("create = \"both\""), &[]).expect_err("keys missing");
+    let problems = err.problems();
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    for key in ["flows[0].primary_scope: missing", "flows[0].secondary_project: missing"] {
+        let p = problems.iter().find(|p| p.contains(key)).unwrap_or_else(|| panic!("{key}: {problems:#?}"));
+        assert!(p.contains("create = \"both\" pushes issues created on the primary"), "{p}");
+    }
+    let err = dir.load(&with_flow0(&push("project = PORT", "EMEA").replace("both", "none")), &[]).expect_err("refused");
+    let problems = err.problems();
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(problems.iter().all(|p| p.contains("has no effect with create = \"none\"")), "{problems:#?}");
+    let err = dir.load(&with_flow0(&push("project = PORT", "EMEA").replace("both", "often")), &[]).expect_err("bad");
+    let problems = err.problems();
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(problems[0].contains("flows[0].create"), "{problems:#?}");
+}
+
+/// Two flows pushing the very same primary issues: neither would mirror
+/// an issue both match, so `check` says so, naming both flows.
+#[test]
+fn two_flows_with_the_same_primary_scope_get_a_warning() {
+    let dir = ConfigDir::new();
+    let text = with_flow0(&push("project = PORT AND component = Shared", "EMEA")).replacen(
+        "scope = \"project = APAC\"",
+        &format!("scope = \"project = APAC\"\n{}", push("  PROJECT = port and COMPONENT = shared ", "APAC")),
+        1,
+    );
+    let cfg = dir.load(&text, &[]).expect("valid with a warning");
+    let overlaps: Vec<String> =
+        cfg.warnings.iter().filter(|w| w.path.ends_with("primary_scope")).map(ToString::to_string).collect();
+    assert_eq!(overlaps.len(), 1, "{:#?}", cfg.warnings);
+    let w = &overlaps[0];
+    assert!(w.contains("flows[1].primary_scope: "), "{w}");
+    assert!(w.contains("\"emea-delivery\"") && w.contains("\"apac-support\""), "{w}");
+    assert!(w.contains("mirrored by neither"), "{w}");
+    insta::assert_snapshot!("config_warning_same_primary_scope", dir.scrub(w));
 }
