@@ -1,8 +1,10 @@
 //! How each op changes the tables, inside the writer's transaction. Outbox and
-//! dead-letter ops live in `outbox.rs`.
+//! dead-letter ops live in `outbox.rs`, dependency and pending-link ops in
+//! `deps.rs`.
 
 use redb::ReadableTable;
 
+use super::deps;
 use super::error::Rejection;
 use super::model::{LinkRecord, Op, OpResult};
 use super::outbox;
@@ -45,6 +47,10 @@ pub(super) fn apply(ws: &mut WriteSet<'_>, op: &Op) -> Result<OpResult, ApplyErr
             }
             Ok(result)
         }
+        Op::DependencyPut(dependency) => deps::dependency_put(ws, dependency),
+        Op::DependencyDelete { id } => deps::dependency_delete(ws, *id),
+        Op::PendingPut(pending) => deps::pending_put(ws, pending),
+        Op::PendingDelete { id } => deps::pending_delete(ws, *id),
         Op::CursorSet { instance, at_ms } => {
             ws.put(Tbl::Cursors, instance.as_bytes(), &i64_key(*at_ms))?;
             Ok(OpResult::Done)
@@ -187,6 +193,7 @@ fn link_delete(ws: &mut WriteSet<'_>, id: u64) -> Result<OpResult, ApplyError> {
     remove_indexes(ws, &old)?;
     ws.remove(Tbl::Links, &u64_key(id))?;
     ws.remove(Tbl::Shadows, &u64_key(id))?;
+    deps::delete_dependencies_of(ws, id)?;
     Ok(OpResult::Done)
 }
 

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::mapping::Site;
+
 /// An error from the store. Every message names the redb file (or the state
 /// directory) and what failed.
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +145,44 @@ pub enum Rejection {
         existing: u64,
     },
 
+    /// The op names a dependency id that is not stored.
+    #[error("dependency {id} does not exist")]
+    UnknownDependency {
+        /// The id asked for.
+        id: u64,
+    },
+
+    /// A different dependency of the flow already holds this Jira link.
+    #[error("{} link {link} of flow {flow} is already held by dependency {existing}", site_name(*.site))]
+    DependencyConflict {
+        /// The flow.
+        flow: String,
+        /// The site the Jira link is on.
+        site: Site,
+        /// The Jira link id.
+        link: String,
+        /// The dependency that holds it.
+        existing: u64,
+    },
+
+    /// The op names a pending link id that is not stored.
+    #[error("pending link {id} does not exist")]
+    UnknownPending {
+        /// The id asked for.
+        id: u64,
+    },
+
+    /// A different pending link already waits for this Jira link.
+    #[error("link {link_id} on instance {instance} is already pending as {existing}")]
+    PendingConflict {
+        /// The instance the link is on.
+        instance: String,
+        /// The Jira link id.
+        link_id: String,
+        /// The pending link that holds it.
+        existing: u64,
+    },
+
     /// A value is larger than redb can store.
     #[error("a value of {bytes} bytes is too large to store")]
     TooLarge {
@@ -156,4 +196,11 @@ pub enum Rejection {
         /// Which record, and why.
         what: String,
     },
+}
+
+fn site_name(site: Site) -> &'static str {
+    match site {
+        Site::Primary => "primary",
+        Site::Secondary => "secondary",
+    }
 }

@@ -1,9 +1,12 @@
 //! The durable store of jirafed: the only code that knows redb.
 //!
 //! One redb file (`jirafed.redb` under the state directory) holds the links
-//! and their shadows, the inbox of changes not yet planned, the outbox of
-//! writes per target, dead letters, poll cursors, webhook delivery ids for
-//! dedupe, a bounded audit log and the schema version.
+//! (issue pairs) and their shadows, the dependencies (Jira issue links
+//! mirrored between the two sites of a flow, removed with either of their
+//! pairs), the pending links (issue links whose far end has no mirror yet),
+//! the inbox of changes not yet planned, the outbox of writes per target, dead
+//! letters, poll cursors, webhook delivery ids for dedupe, a bounded audit log
+//! and the schema version.
 //!
 //! Payloads are opaque: the engine serializes its own types and the store
 //! keeps the bytes plus the metadata it orders and looks up by.
@@ -20,13 +23,15 @@
 //! Bounds: a group commit takes at most [`DEFAULT_BATCH_LIMIT`] requests; the
 //! audit log keeps the newest [`DEFAULT_AUDIT_LIMIT`] entries, pruned in the
 //! transaction that appends; delivery ids are kept until the engine prunes
-//! them ([`DELIVERY_RETENTION_MS`]); links are read in pages
-//! ([`Store::links_after`]) so memory stays flat however many there are.
+//! them ([`DELIVERY_RETENTION_MS`]); links and pending links are read in
+//! pages ([`Store::links_after`], [`Store::pending_after`]) and dependencies
+//! by pair, so memory stays flat however many there are.
 //!
 //! The schema version is recorded in the file; [`Store::open`] migrates an
 //! older file step by step and refuses a newer one.
 
 mod apply;
+mod deps;
 mod error;
 mod handle;
 mod model;
@@ -45,5 +50,7 @@ pub use handle::{
     Clock, DB_FILE_NAME, DEFAULT_AUDIT_LIMIT, DEFAULT_BATCH_LIMIT, DEFAULT_CACHE_BYTES, DELIVERY_RETENTION_MS, Store,
     StoreOptions,
 };
-pub use model::{AuditEntry, DeadLetter, InboxEntry, LinkRecord, Op, OpResult, OutboxEntry};
+pub use model::{
+    AuditEntry, DeadLetter, DependencyRecord, InboxEntry, LinkRecord, Op, OpResult, OutboxEntry, PendingLink,
+};
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;

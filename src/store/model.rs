@@ -27,6 +27,59 @@ pub struct LinkRecord {
     pub created_ms: i64,
 }
 
+/// A Jira issue link of a flow ("A blocks B") mirrored between its two sites:
+/// the link on the secondary and its counterpart on the primary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DependencyRecord {
+    /// The dependency id; `0` in a [`Op::DependencyPut`] asks the store to
+    /// allocate one.
+    pub id: u64,
+    /// The flow that owns the dependency.
+    pub flow: String,
+    /// The issue pair ([`LinkRecord`] id) of the link's outward end ("A" of
+    /// "A blocks B").
+    pub from_pair: u64,
+    /// The issue pair of the link's inward end ("B" of "A blocks B").
+    pub to_pair: u64,
+    /// The Jira link id on the secondary, once that link exists; unique within
+    /// the flow.
+    pub secondary_link: Option<String>,
+    /// The Jira link id on the primary, once that link exists; unique within
+    /// the flow.
+    pub primary_link: Option<String>,
+    /// The link type's name on the secondary.
+    pub secondary_type: String,
+    /// The link type's name on the primary.
+    pub primary_type: String,
+    /// When the dependency was recorded, in ms since the Unix epoch.
+    pub created_ms: i64,
+}
+
+/// A Jira issue link whose far end has no mirror yet. It waits here until the
+/// far end is paired, then the engine completes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLink {
+    /// The pending link's id; `0` in a [`Op::PendingPut`] asks the store to
+    /// allocate one (or to reuse that of the same Jira link).
+    pub id: u64,
+    /// The flow that will own the dependency.
+    pub flow: String,
+    /// The instance the link is on.
+    pub instance: String,
+    /// The Jira link id on `instance`; a link is pending at most once.
+    pub link_id: String,
+    /// The link type's name on `instance`.
+    pub link_type: String,
+    /// The end that is paired already (a Jira issue id on `instance`).
+    pub near_issue: String,
+    /// The end whose mirror is awaited (a Jira issue id on `instance`).
+    pub far_issue: String,
+    /// Whether the near end is the link's outward end ("A" of "A blocks B").
+    pub near_is_outward: bool,
+    /// Since when the link waits, in ms since the Unix epoch.
+    pub since_ms: i64,
+}
+
 /// A change that has been received (webhook, poll, reconciliation) but not yet
 /// planned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,8 +232,9 @@ pub enum Op {
     /// lookup indexes in step. Result: [`OpResult::LinkId`]. Rejected when the
     /// id is unknown or another link already pairs the secondary issue.
     LinkPut(LinkRecord),
-    /// Remove a link and its shadow. Result: [`OpResult::Done`] or
-    /// [`OpResult::NotFound`].
+    /// Remove a link, its shadow and every dependency either of whose ends it
+    /// is (an issue link cannot outlive the pairing of one of its issues).
+    /// Result: [`OpResult::Done`] or [`OpResult::NotFound`].
     LinkDelete {
         /// The link id.
         id: u64,
@@ -202,6 +256,31 @@ pub enum Op {
         link: LinkRecord,
         /// Its shadow.
         shadow: Shadow,
+    },
+    /// Insert (id 0: a new id is allocated) or replace a dependency, keeping
+    /// its indexes in step. Result: [`OpResult::DependencyId`]. Rejected when
+    /// the id is unknown, when either pair is not a stored link, or when
+    /// another dependency of the flow already holds the same secondary or
+    /// primary Jira link.
+    DependencyPut(DependencyRecord),
+    /// Remove a dependency. Result: [`OpResult::Done`] or
+    /// [`OpResult::NotFound`].
+    DependencyDelete {
+        /// The dependency id.
+        id: u64,
+    },
+    /// Insert or replace a pending link, keeping its indexes in step. With id
+    /// 0, a pending link of the same `(instance, link_id)` is replaced and
+    /// keeps its id (a link is never pending twice); otherwise a new id is
+    /// allocated. Result: [`OpResult::PendingId`]. Rejected when a non-zero
+    /// id is unknown, or when another pending link holds the same
+    /// `(instance, link_id)`.
+    PendingPut(PendingLink),
+    /// Remove a pending link (completed or given up). Result:
+    /// [`OpResult::Done`] or [`OpResult::NotFound`].
+    PendingDelete {
+        /// The pending link's id.
+        id: u64,
     },
     /// Set an instance's poll cursor. Result: [`OpResult::Done`].
     CursorSet {
@@ -240,6 +319,10 @@ pub enum OpResult {
     Duplicate,
     /// The link's id (allocated or given).
     LinkId(u64),
+    /// The dependency's id (allocated or given).
+    DependencyId(u64),
+    /// The pending link's id (allocated, given or reused).
+    PendingId(u64),
     /// Moved to the dead letters under this id.
     DeadLettered {
         /// The dead letter id.

@@ -4,14 +4,17 @@
 
 use redb::{ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
+use super::deps::link_index;
 use super::error::StoreError;
 use super::handle::Store;
-use super::model::{AuditEntry, DeadLetter, InboxEntry, LinkRecord, OutboxEntry};
+use super::model::{AuditEntry, DeadLetter, DependencyRecord, InboxEntry, LinkRecord, OutboxEntry, PendingLink};
 use super::outbox::due_key;
 use super::records;
 use super::schema;
-use super::tables::{Tbl, first_with_prefix, pair_key, read_i64, read_u64, str_key, suffix_u64, u64_key, with_u64};
-use crate::mapping::Shadow;
+use super::tables::{
+    Tbl, first_with_prefix, ids_with_prefix, pair_key, read_i64, read_u64, str_key, suffix_u64, u64_key, with_u64,
+};
+use crate::mapping::{Shadow, Site};
 
 type RoTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
@@ -141,6 +144,105 @@ impl Store {
             Some(bytes) => Ok(Some(records::shadow(link, &bytes).map_err(ReadError::Corrupt)?)),
             None => Ok(None),
         })
+    }
+
+    /// The dependency with this id.
+    pub fn dependency(&self, id: u64) -> Result<Option<DependencyRecord>, StoreError> {
+        self.read("read dependency", |r| load_dependency(&r.table(Tbl::Dependencies)?, id))
+    }
+
+    /// Every dependency whose outward end ("A" of "A blocks B") is this
+    /// pair, by id.
+    pub fn dependencies_from(&self, pair: u64) -> Result<Vec<DependencyRecord>, StoreError> {
+        self.read("read dependencies by outward pair", |r| {
+            let ids = ids_with_prefix(&r.table(Tbl::DependenciesByFrom)?, &u64_key(pair))?;
+            load_dependencies(&r.table(Tbl::Dependencies)?, ids)
+        })
+    }
+
+    /// Every dependency whose inward end ("B" of "A blocks B") is this pair,
+    /// by id.
+    pub fn dependencies_to(&self, pair: u64) -> Result<Vec<DependencyRecord>, StoreError> {
+        self.read("read dependencies by inward pair", |r| {
+            let ids = ids_with_prefix(&r.table(Tbl::DependenciesByTo)?, &u64_key(pair))?;
+            load_dependencies(&r.table(Tbl::Dependencies)?, ids)
+        })
+    }
+
+    /// The dependency of `flow` that holds this Jira link id on `site`.
+    pub fn dependency_by_link(
+        &self,
+        flow: &str,
+        site: Site,
+        link: &str,
+    ) -> Result<Option<DependencyRecord>, StoreError> {
+        self.read("read dependency by Jira link", |r| {
+            let Some(bytes) = get(&r.table(link_index(site))?, &pair_key(flow, link))? else {
+                return Ok(None);
+            };
+            let id = id_of(&bytes, "dependency link index entry")?;
+            load_dependencies(&r.table(Tbl::Dependencies)?, [id]).map(|mut found| found.pop())
+        })
+    }
+
+    /// How many dependencies are stored.
+    pub fn dependency_count(&self) -> Result<u64, StoreError> {
+        self.read("count dependencies", |r| Ok(r.table(Tbl::Dependencies)?.len()?))
+    }
+
+    /// The pending link with this id.
+    pub fn pending(&self, id: u64) -> Result<Option<PendingLink>, StoreError> {
+        self.read("read pending link", |r| load_pending(&r.table(Tbl::Pending)?, id))
+    }
+
+    /// Every pending link on `instance` that waits for this issue (its far
+    /// end) to be paired, by id.
+    pub fn pending_waiting_on(&self, instance: &str, issue: &str) -> Result<Vec<PendingLink>, StoreError> {
+        self.read("read pending links by far issue", |r| {
+            let ids = ids_with_prefix(&r.table(Tbl::PendingByFar)?, &pair_key(instance, issue))?;
+            load_pendings(&r.table(Tbl::Pending)?, ids)
+        })
+    }
+
+    /// Every pending link on `instance` whose paired end (its near end) is
+    /// this issue, by id.
+    pub fn pending_from(&self, instance: &str, issue: &str) -> Result<Vec<PendingLink>, StoreError> {
+        self.read("read pending links by near issue", |r| {
+            let ids = ids_with_prefix(&r.table(Tbl::PendingByNear)?, &pair_key(instance, issue))?;
+            load_pendings(&r.table(Tbl::Pending)?, ids)
+        })
+    }
+
+    /// The pending link of this Jira link on `instance`.
+    pub fn pending_by_link(&self, instance: &str, link_id: &str) -> Result<Option<PendingLink>, StoreError> {
+        self.read("read pending link by Jira link", |r| {
+            let Some(bytes) = get(&r.table(Tbl::PendingByLink)?, &pair_key(instance, link_id))? else {
+                return Ok(None);
+            };
+            let id = id_of(&bytes, "pending link index entry")?;
+            load_pendings(&r.table(Tbl::Pending)?, [id]).map(|mut found| found.pop())
+        })
+    }
+
+    /// Up to `limit` pending links with ids above `after` (from the first
+    /// with `None`), by id: pages through them all with flat memory.
+    pub fn pending_after(&self, after: Option<u64>, limit: usize) -> Result<Vec<PendingLink>, StoreError> {
+        let Some(start) = page_start(after) else { return Ok(Vec::new()) };
+        self.read("page pending links", |r| {
+            let lo = u64_key(start);
+            let mut out = Vec::with_capacity(limit.min(1024));
+            for item in r.table(Tbl::Pending)?.range::<&[u8]>(lo.as_slice()..)?.take(limit) {
+                let (key, value) = item?;
+                let id = id_of(key.value(), "pending link key")?;
+                out.push(records::pending_link(id, value.value()).map_err(ReadError::Corrupt)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// How many links are pending.
+    pub fn pending_count(&self) -> Result<u64, StoreError> {
+        self.read("count pending links", |r| Ok(r.table(Tbl::Pending)?.len()?))
     }
 
     /// The oldest `limit` changes not yet acknowledged, oldest first.
@@ -341,6 +443,41 @@ fn load_link(links: &RoTable, id: u64) -> Result<Option<LinkRecord>, ReadError> 
         Some(bytes) => Ok(Some(records::link_record(id, &bytes).map_err(ReadError::Corrupt)?)),
         None => Ok(None),
     }
+}
+
+fn load_dependency(table: &RoTable, id: u64) -> Result<Option<DependencyRecord>, ReadError> {
+    match get(table, &u64_key(id))? {
+        Some(bytes) => Ok(Some(records::dependency_record(id, &bytes).map_err(ReadError::Corrupt)?)),
+        None => Ok(None),
+    }
+}
+
+/// The dependencies an index names; one it names but that is gone is
+/// corruption, not absence.
+fn load_dependencies(table: &RoTable, ids: impl IntoIterator<Item = u64>) -> Result<Vec<DependencyRecord>, ReadError> {
+    ids.into_iter()
+        .map(|id| {
+            load_dependency(table, id)?
+                .ok_or_else(|| ReadError::Corrupt(format!("dependency index names missing dependency {id}")))
+        })
+        .collect()
+}
+
+fn load_pending(table: &RoTable, id: u64) -> Result<Option<PendingLink>, ReadError> {
+    match get(table, &u64_key(id))? {
+        Some(bytes) => Ok(Some(records::pending_link(id, &bytes).map_err(ReadError::Corrupt)?)),
+        None => Ok(None),
+    }
+}
+
+/// The pending links an index names; see [`load_dependencies`].
+fn load_pendings(table: &RoTable, ids: impl IntoIterator<Item = u64>) -> Result<Vec<PendingLink>, ReadError> {
+    ids.into_iter()
+        .map(|id| {
+            load_pending(table, id)?
+                .ok_or_else(|| ReadError::Corrupt(format!("pending link index names missing pending link {id}")))
+        })
+        .collect()
 }
 
 fn count(table: &RoTable, instance: &str) -> Result<u64, ReadError> {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{AuditEntry, DeadLetter, InboxEntry, LinkRecord, OutboxEntry};
+use super::model::{AuditEntry, DeadLetter, DependencyRecord, InboxEntry, LinkRecord, OutboxEntry, PendingLink};
 use super::tables::{decode, decode_header, encode};
 use crate::mapping::Shadow;
 
@@ -122,6 +122,29 @@ pub(super) fn link_value(link: &LinkRecord) -> Result<Vec<u8>, String> {
 /// Decodes a link.
 pub(super) fn link_record(id: u64, bytes: &[u8]) -> Result<LinkRecord, String> {
     serde_json::from_slice(bytes).map_err(|e| dec_err("link", id, &e.to_string()))
+}
+
+/// The value of a dependency.
+pub(super) fn dependency_value(dependency: &DependencyRecord) -> Result<Vec<u8>, String> {
+    serde_json::to_vec(dependency).map_err(|e| enc_err("dependency", &e))
+}
+
+/// Decodes a dependency; its id is the key's.
+pub(super) fn dependency_record(id: u64, bytes: &[u8]) -> Result<DependencyRecord, String> {
+    let record: DependencyRecord =
+        serde_json::from_slice(bytes).map_err(|e| dec_err("dependency", id, &e.to_string()))?;
+    Ok(DependencyRecord { id, ..record })
+}
+
+/// The value of a pending link.
+pub(super) fn pending_value(pending: &PendingLink) -> Result<Vec<u8>, String> {
+    serde_json::to_vec(pending).map_err(|e| enc_err("pending link", &e))
+}
+
+/// Decodes a pending link; its id is the key's.
+pub(super) fn pending_link(id: u64, bytes: &[u8]) -> Result<PendingLink, String> {
+    let record: PendingLink = serde_json::from_slice(bytes).map_err(|e| dec_err("pending link", id, &e.to_string()))?;
+    Ok(PendingLink { id, ..record })
 }
 
 /// The value of a shadow.

@@ -14,7 +14,7 @@ use super::error::StoreError;
 use super::tables::{ALL, Tbl, meta};
 
 /// The schema version this build reads and writes.
-pub const CURRENT_VERSION: u32 = 2;
+pub const CURRENT_VERSION: u32 = 3;
 
 /// One step from version `from` to `from + 1`.
 pub(super) struct Migration {
@@ -26,8 +26,11 @@ pub(super) struct Migration {
 }
 
 /// The registered steps; one per version below [`CURRENT_VERSION`].
-pub(super) const MIGRATIONS: &[Migration] =
-    &[Migration { from: 0, run: v0_to_v1 }, Migration { from: 1, run: super::outbox::v1_to_v2 }];
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration { from: 0, run: v0_to_v1 },
+    Migration { from: 1, run: super::outbox::v1_to_v2 },
+    Migration { from: 2, run: super::deps::v2_to_v3 },
+];
 
 /// Version 0 files were written before the version was recorded and created
 /// tables on first use; version 1 has every table from the start.

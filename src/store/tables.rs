@@ -52,10 +52,28 @@ pub(super) enum Tbl {
     Cursors,
     /// seq -> audit header + payload.
     Audit,
+    /// dependency id -> `DependencyRecord` JSON (schema 3).
+    Dependencies,
+    /// from pair ++ dependency id -> ().
+    DependenciesByFrom,
+    /// to pair ++ dependency id -> ().
+    DependenciesByTo,
+    /// (flow, secondary Jira link id) -> dependency id.
+    DependenciesBySecondaryLink,
+    /// (flow, primary Jira link id) -> dependency id.
+    DependenciesByPrimaryLink,
+    /// pending link id -> `PendingLink` JSON (schema 3).
+    Pending,
+    /// (instance, Jira link id) -> pending link id.
+    PendingByLink,
+    /// (instance, far issue) ++ pending link id -> ().
+    PendingByFar,
+    /// (instance, near issue) ++ pending link id -> ().
+    PendingByNear,
 }
 
 /// Every table with its redb name, indexed by `Tbl as usize`.
-pub(super) const ALL: [(Tbl, Def); 17] = [
+pub(super) const ALL: [(Tbl, Def); 26] = [
     (Tbl::Meta, TableDefinition::new("meta")),
     (Tbl::Links, TableDefinition::new("links")),
     (Tbl::LinksBySecondary, TableDefinition::new("links_by_secondary")),
@@ -73,6 +91,15 @@ pub(super) const ALL: [(Tbl, Def); 17] = [
     (Tbl::DeadCounts, TableDefinition::new("dead_counts")),
     (Tbl::Cursors, TableDefinition::new("cursors")),
     (Tbl::Audit, TableDefinition::new("audit")),
+    (Tbl::Dependencies, TableDefinition::new("dependencies")),
+    (Tbl::DependenciesByFrom, TableDefinition::new("dependencies_by_from")),
+    (Tbl::DependenciesByTo, TableDefinition::new("dependencies_by_to")),
+    (Tbl::DependenciesBySecondaryLink, TableDefinition::new("dependencies_by_secondary_link")),
+    (Tbl::DependenciesByPrimaryLink, TableDefinition::new("dependencies_by_primary_link")),
+    (Tbl::Pending, TableDefinition::new("pending_links")),
+    (Tbl::PendingByLink, TableDefinition::new("pending_by_link")),
+    (Tbl::PendingByFar, TableDefinition::new("pending_by_far")),
+    (Tbl::PendingByNear, TableDefinition::new("pending_by_near")),
 ];
 
 impl Tbl {
@@ -96,6 +123,10 @@ pub(super) mod meta {
     pub(in super::super) const NEXT_DEAD: &[u8] = b"next_dead_id";
     /// The next audit seq.
     pub(in super::super) const NEXT_AUDIT: &[u8] = b"next_audit_seq";
+    /// The next dependency id.
+    pub(in super::super) const NEXT_DEPENDENCY: &[u8] = b"next_dependency_id";
+    /// The next pending link id.
+    pub(in super::super) const NEXT_PENDING: &[u8] = b"next_pending_id";
 }
 
 /// Empty value of the index tables.
@@ -155,6 +186,22 @@ pub(super) fn with_u64(prefix: &[u8], n: u64) -> Vec<u8> {
     buf.extend_from_slice(prefix);
     buf.extend_from_slice(&u64_key(n));
     buf
+}
+
+/// The trailing u64 of every `prefix ++ u64` key of a table, ascending: one
+/// range scan. Encoded strings are prefix-free, so the range holds only keys
+/// of this prefix.
+pub(super) fn ids_with_prefix(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    prefix: &[u8],
+) -> Result<Vec<u64>, redb::StorageError> {
+    let lo = with_u64(prefix, 0);
+    let hi = with_u64(prefix, u64::MAX);
+    let mut ids = Vec::new();
+    for item in table.range::<&[u8]>(lo.as_slice()..=hi.as_slice())? {
+        ids.extend(suffix_u64(item?.0.value()));
+    }
+    Ok(ids)
 }
 
 /// The first `prefix ++ u64` key of a table, if any.

@@ -4,12 +4,18 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{Database, ReadableDatabase, ReadableTable, TableHandle, WriteTransaction};
 
+use super::super::deps::V3_TABLES;
 use super::super::schema::Migration;
 use super::super::tables::{Tbl, meta};
-use super::super::{DB_FILE_NAME, LinkRecord, Op, OpResult, SCHEMA_VERSION, Store, StoreError, StoreOptions};
-use super::{inbox_push, link_id, new_link, one, open, outbox_push, seq, shadow, temp_dir};
+use super::super::{
+    DB_FILE_NAME, DependencyRecord, LinkRecord, Op, OpResult, SCHEMA_VERSION, Store, StoreError, StoreOptions,
+};
+use super::{
+    dependency_id, inbox_push, link_id, new_dependency, new_link, new_pending, one, open, outbox_push, pending_id, seq,
+    shadow, temp_dir,
+};
 
 #[test]
 fn everything_survives_a_reopen() {
@@ -227,4 +233,84 @@ fn a_version_1_outbox_is_migrated_to_per_instance_due_keys() {
     assert_eq!(seqs("emea"), vec![emea]);
     assert_eq!(store.next_outbox_at("emea").unwrap(), Some(3));
     assert_eq!(store.next_outbox_at("hub").unwrap(), Some(5));
+}
+
+/// Turns a file of this build back into a schema 2 file: without the tables
+/// schema 3 added.
+fn rewind_to_v2(dir: &Path) {
+    let db = Database::create(dir.join(DB_FILE_NAME)).unwrap();
+    let txn = db.begin_write().unwrap();
+    for table in V3_TABLES {
+        assert!(txn.delete_table(table.def()).unwrap(), "{table:?} existed");
+    }
+    {
+        let mut meta_table = txn.open_table(Tbl::Meta.def()).unwrap();
+        meta_table.insert(meta::SCHEMA_VERSION, 2_u32.to_be_bytes().as_slice()).unwrap();
+    }
+    txn.commit().unwrap();
+}
+
+fn table_names(dir: &Path) -> Vec<String> {
+    let db = Database::create(dir.join(DB_FILE_NAME)).unwrap();
+    let txn = db.begin_read().unwrap();
+    txn.list_tables().unwrap().map(|t| t.name().to_string()).collect()
+}
+
+#[test]
+fn the_2_to_3_step_creates_the_dependency_and_pending_tables() {
+    let dir = temp_dir();
+    drop(open(dir.path()));
+    rewind_to_v2(dir.path());
+    let names = table_names(dir.path());
+    assert!(V3_TABLES.iter().all(|t| !names.contains(&t.def().name().to_string())), "{names:?}");
+    {
+        let db = Database::create(dir.path().join(DB_FILE_NAME)).unwrap();
+        let txn = db.begin_write().unwrap();
+        super::super::deps::v2_to_v3(&txn).unwrap();
+        txn.commit().unwrap();
+    }
+    let names = table_names(dir.path());
+    assert!(V3_TABLES.iter().all(|t| names.contains(&t.def().name().to_string())), "{names:?}");
+}
+
+#[test]
+fn a_version_2_file_is_migrated_and_keeps_its_links() {
+    let dir = temp_dir();
+    let (a, b) = {
+        let store = open(dir.path());
+        let a = link_id(one(&store, Op::LinkPut(new_link("emea", "10001", "20001"))));
+        let b = link_id(one(&store, Op::LinkPut(new_link("emea", "10002", "20002"))));
+        one(&store, Op::ShadowPut { link: a, shadow: shadow(&[("summary", "s")]) });
+        (a, b)
+    };
+    rewind_to_v2(dir.path());
+
+    let (dependency, pending) = {
+        let store = open(dir.path());
+        assert_eq!(store.schema_version().unwrap(), 3);
+        assert_eq!(store.link(a).unwrap(), Some(LinkRecord { id: a, ..new_link("emea", "10001", "20001") }));
+        assert_eq!(store.link_by_secondary("emea", "10002").unwrap().map(|l| l.id), Some(b));
+        assert_eq!(store.shadow(a).unwrap(), Some(shadow(&[("summary", "s")])));
+        assert_eq!((store.link_count().unwrap(), store.dependency_count().unwrap()), (2, 0));
+        assert_eq!(store.pending_count().unwrap(), 0);
+        let dependency = dependency_id(one(&store, Op::DependencyPut(new_dependency(a, b, Some("s1"), None))));
+        let pending = pending_id(one(&store, Op::PendingPut(new_pending("emea", "l1", "10001", "10009"))));
+        (dependency, pending)
+    };
+
+    // What the migrated file took in survives a reopen, which migrates nothing.
+    let store = open(dir.path());
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(
+        store.dependency(dependency).unwrap(),
+        Some(DependencyRecord { id: dependency, ..new_dependency(a, b, Some("s1"), None) })
+    );
+    assert_eq!(store.dependencies_to(b).unwrap().len(), 1);
+    assert_eq!(
+        store.pending_waiting_on("emea", "10009").unwrap().iter().map(|p| p.id).collect::<Vec<_>>(),
+        vec![pending]
+    );
+    assert_eq!((store.dependency_count().unwrap(), store.pending_count().unwrap()), (1, 1));
+    assert!(dependency_id(one(&store, Op::DependencyPut(new_dependency(b, a, None, None)))) > dependency);
+    assert!(pending_id(one(&store, Op::PendingPut(new_pending("emea", "l2", "10001", "10009")))) > pending);
 }

@@ -3,6 +3,7 @@
 //! directory.
 
 mod commit;
+mod deps;
 mod durability;
 mod links;
 mod outbox;
@@ -12,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use super::{LinkRecord, Op, OpResult, Store, StoreOptions};
+use super::{DependencyRecord, LinkRecord, Op, OpResult, PendingLink, Store, StoreOptions};
 
 /// A clock the test moves by hand.
 #[derive(Clone)]
@@ -64,6 +65,42 @@ pub(super) fn new_link(secondary: &str, issue: &str, primary_issue: &str) -> Lin
     }
 }
 
+/// A dependency of the test flow between two pairs, as the engine would build
+/// it before the store allocates its id.
+pub(super) fn new_dependency(
+    from_pair: u64,
+    to_pair: u64,
+    secondary: Option<&str>,
+    primary: Option<&str>,
+) -> DependencyRecord {
+    DependencyRecord {
+        id: 0,
+        flow: "emea-delivery".to_string(),
+        from_pair,
+        to_pair,
+        secondary_link: secondary.map(str::to_string),
+        primary_link: primary.map(str::to_string),
+        secondary_type: "Blocks".to_string(),
+        primary_type: "Blocks".to_string(),
+        created_ms: 1_700_000_000_000,
+    }
+}
+
+/// A link on `instance` from a paired issue to one not paired yet.
+pub(super) fn new_pending(instance: &str, link_id: &str, near: &str, far: &str) -> PendingLink {
+    PendingLink {
+        id: 0,
+        flow: "emea-delivery".to_string(),
+        instance: instance.to_string(),
+        link_id: link_id.to_string(),
+        link_type: "Blocks".to_string(),
+        near_issue: near.to_string(),
+        far_issue: far.to_string(),
+        near_is_outward: true,
+        since_ms: 1_700_000_000_000,
+    }
+}
+
 pub(super) fn inbox_push(instance: &str, issue: &str, delivery: Option<&str>) -> Op {
     Op::InboxPush {
         instance: instance.to_string(),
@@ -102,6 +139,22 @@ pub(super) fn link_id(result: OpResult) -> u64 {
     match result {
         OpResult::LinkId(id) => id,
         other => panic!("expected LinkId, got {other:?}"),
+    }
+}
+
+/// The id of a `DependencyId` result.
+pub(super) fn dependency_id(result: OpResult) -> u64 {
+    match result {
+        OpResult::DependencyId(id) => id,
+        other => panic!("expected DependencyId, got {other:?}"),
+    }
+}
+
+/// The id of a `PendingId` result.
+pub(super) fn pending_id(result: OpResult) -> u64 {
+    match result {
+        OpResult::PendingId(id) => id,
+        other => panic!("expected PendingId, got {other:?}"),
     }
 }
 
