@@ -239,7 +239,8 @@ impl IssueRef {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Outward sorts before inward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LinkDirection {
     /// This issue is the link's source ("blocks" the other).
     Outward,

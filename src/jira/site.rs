@@ -87,6 +87,13 @@ pub trait Site: Send + Sync {
     /// transitions as the workflow needs; returns the transitions taken.
     fn transition_to<'a>(&'a self, key: &'a str, status: &'a str) -> SiteFuture<'a, Vec<String>>;
     fn delete_issue<'a>(&'a self, key: &'a str) -> SiteFuture<'a, ()>;
+    /// Links `from` to `to` with the link type named `type_name`, so that
+    /// `from` shows the type's outward text ("blocks") and `to` its inward
+    /// one; returns the link's id. Safe to call again: a link that is
+    /// already there is returned, not made twice.
+    fn create_link<'a>(&'a self, type_name: &'a str, from: &'a str, to: &'a str) -> SiteFuture<'a, String>;
+    /// Deletes an issue link by id; one that is already gone is not an error.
+    fn delete_link<'a>(&'a self, link_id: &'a str) -> SiteFuture<'a, ()>;
 }
 
 impl Site for JiraClient {
@@ -177,5 +184,18 @@ impl Site for JiraClient {
 
     fn delete_issue<'a>(&'a self, key: &'a str) -> SiteFuture<'a, ()> {
         Box::pin(JiraClient::delete_issue(self, key))
+    }
+
+    fn create_link<'a>(&'a self, type_name: &'a str, from: &'a str, to: &'a str) -> SiteFuture<'a, String> {
+        Box::pin(JiraClient::create_link(self, type_name, from, to))
+    }
+
+    fn delete_link<'a>(&'a self, link_id: &'a str) -> SiteFuture<'a, ()> {
+        Box::pin(async move {
+            match JiraClient::delete_link(self, link_id).await {
+                Err(e) if e.is_not_found() => Ok(()),
+                other => other,
+            }
+        })
     }
 }

@@ -10,6 +10,7 @@ use jirafed::jira::client::JiraClient;
 use jirafed::jira::mark::Mark;
 use jirafed::jira::model::LinkDirection;
 use jirafed::jira::richtext::Doc;
+use jirafed::jira::site::Site;
 use jirafed::jira::transport::{RecordedCall, Transport};
 use jirafed::jira::values::{FieldValue, FieldWrites, read_value};
 use jirafed::sim::default_world;
@@ -207,6 +208,14 @@ async fn exercise(c: &JiraClient, site: &str, project: &str) {
     );
     c.delete_link(&link).await.expect("unlink");
     assert!(c.links(key).await.expect("links").is_empty());
+    // A link already gone is a 404 from the client and no error through
+    // `Site`, and a type the site lacks a 404 in Jira's words: the fake
+    // site (jira::fake) answers so too.
+    assert!(c.delete_link(&link).await.expect_err("gone").is_not_found());
+    Site::delete_link(c, &link).await.expect("already gone is no error");
+    let err = Site::create_link(c, "Depends", key, other.key.as_str()).await.expect_err("no such type");
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(err.messages, ["No issue link type with name 'Depends' found."]);
 
     c.upsert_remote_link(other.key.as_str(), "jirafed:x", "http://example.com/X-1", "X-1").await.expect("remote");
     c.upsert_remote_link(other.key.as_str(), "jirafed:x", "http://example.com/X-1", "X-1 renamed")

@@ -22,12 +22,23 @@ pub enum FakeOp {
     AddLabel,
     Transition,
     Delete,
+    CreateLink,
+    DeleteLink,
 }
 
 impl FakeOp {
     /// Whether the operation changes the site.
     pub fn is_write(self) -> bool {
-        matches!(self, FakeOp::Create | FakeOp::Edit | FakeOp::AddLabel | FakeOp::Transition | FakeOp::Delete)
+        matches!(
+            self,
+            FakeOp::Create
+                | FakeOp::Edit
+                | FakeOp::AddLabel
+                | FakeOp::Transition
+                | FakeOp::Delete
+                | FakeOp::CreateLink
+                | FakeOp::DeleteLink
+        )
     }
 }
 
@@ -84,6 +95,15 @@ pub enum FakeCall {
     Delete {
         key: String,
     },
+    /// `from` and `to` as the caller gave them (key or id).
+    CreateLink {
+        type_name: String,
+        from: String,
+        to: String,
+    },
+    DeleteLink {
+        id: String,
+    },
 }
 
 /// Field writes as a call records them.
@@ -109,6 +129,8 @@ impl FakeCall {
             FakeCall::AddLabel { .. } => FakeOp::AddLabel,
             FakeCall::Transition { .. } => FakeOp::Transition,
             FakeCall::Delete { .. } => FakeOp::Delete,
+            FakeCall::CreateLink { .. } => FakeOp::CreateLink,
+            FakeCall::DeleteLink { .. } => FakeOp::DeleteLink,
         }
     }
 
@@ -140,6 +162,8 @@ impl FakeCall {
             FakeCall::Edit { key, .. } | FakeCall::AddLabel { key, .. } => format!("PUT {api}/issue/{key}"),
             FakeCall::Transition { key, .. } => format!("POST {api}/issue/{key}/transitions"),
             FakeCall::Delete { key } => format!("DELETE {api}/issue/{key}"),
+            FakeCall::CreateLink { .. } => format!("POST {api}/issueLink"),
+            FakeCall::DeleteLink { id } => format!("DELETE {api}/issueLink/{id}"),
         }
     }
 }

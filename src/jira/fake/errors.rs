@@ -42,6 +42,13 @@ pub fn not_found() -> JiraError {
     e
 }
 
+/// A 404 for a link type the site has none of, in Jira's words.
+pub(super) fn no_link_type(name: &str) -> JiraError {
+    let mut e = status(404);
+    e.messages.push(format!("No issue link type with name '{name}' found."));
+    e
+}
+
 /// A 503, as a site in maintenance or out of resources answers.
 pub fn unavailable() -> JiraError {
     let mut e = status(503);

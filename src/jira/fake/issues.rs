@@ -94,8 +94,8 @@ impl FakeSite {
     pub fn put_issue(&self, seed: IssueSeed) -> IssueRef {
         let mut s = self.lock();
         let key = IssueKey::new(seed.key.clone());
-        let kept = s.find(key.as_str()).map(|i| i.id.clone());
-        let id = seed.id.as_deref().map(IssueId::new).or(kept).unwrap_or_else(|| s.allocate_id());
+        let replaced = s.find(key.as_str()).map(|i| i.id.clone());
+        let id = seed.id.as_deref().map(IssueId::new).or_else(|| replaced.clone()).unwrap_or_else(|| s.allocate_id());
         s.note_id(&id);
         s.note_key(&key);
         let mut fields = Map::new();
@@ -115,6 +115,10 @@ impl FakeSite {
         stored.touch(now);
         let put = stored.issue_ref();
         s.issues.retain(|i| !i.is(put.key.as_str()));
+        // The replaced issue keeps its links when it keeps its id.
+        if let Some(old) = replaced.filter(|old| *old != put.id) {
+            s.drop_links_of(&old);
+        }
         s.issues.push(stored);
         put
     }
@@ -129,7 +133,8 @@ impl FakeSite {
 
     /// The issue as a read of every field returns it, without recording a call.
     pub fn peek(&self, key: &str) -> Option<Issue> {
-        self.lock().find(key).and_then(|i| i.render(&[]))
+        let s = self.lock();
+        s.find(key).and_then(|i| s.render(i, &[]))
     }
 
     pub fn status_of(&self, key: &str) -> Option<String> {
@@ -191,12 +196,12 @@ impl FakeSite {
         s.set_status(key, status);
     }
 
-    /// A person deletes the issue.
+    /// A person deletes the issue, and with it its links.
     #[track_caller]
     pub fn delete(&self, key: &str) {
         let mut s = self.lock();
         must_exist(&s, key);
-        s.issues.retain(|i| !i.is(key));
+        s.remove_issue(key);
     }
 
     /// A person moves the issue where no scope looks (another project, a

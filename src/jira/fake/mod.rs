@@ -8,8 +8,9 @@
 //! objects, options by value...), so the engine reads them back through
 //! the same `read_value` it uses on a real site. Its own API is typed:
 //! tests seed issues with [`IssueSeed`] and [`FieldValue`]s, act as people
-//! do ([`FakeSite::edit_as_person`]), read what the engine wrote
-//! ([`FakeSite::issue_value`]), see every call it made ([`FakeCall`]), and
+//! do ([`FakeSite::edit_as_person`], [`FakeSite::link_as_person`]), read
+//! what the engine wrote ([`FakeSite::issue_value`],
+//! [`FakeSite::links_of`]), see every call it made ([`FakeCall`]), and
 //! queue the failures a real site has ([`FakeSite::fail_next`],
 //! [`FakeSite::lose_answer`]).
 //!
@@ -33,6 +34,7 @@ use crate::jira::site::Site;
 mod calls;
 mod errors;
 mod issues;
+mod links;
 mod ops;
 mod scope;
 mod setup;
@@ -139,6 +141,8 @@ impl FakeSite {
         self.lock().create_screens.insert(ops::screen_key(project, issue_type), fields);
     }
 
+    /// The link types `link_types()` answers with and links are made with;
+    /// links made before keep the type they were made with.
     pub fn set_link_types(&self, link_types: Vec<LinkType>) {
         self.lock().link_types = link_types;
     }
@@ -149,7 +153,7 @@ impl FakeSite {
     }
 
     /// The calls that change the site (create, edit, add label,
-    /// transition, delete), in order.
+    /// transition, delete, link, unlink), in order.
     pub fn writes(&self) -> Vec<FakeCall> {
         self.lock().calls.iter().filter(|c| c.is_write()).cloned().collect()
     }

@@ -33,11 +33,11 @@ pub(super) fn screen_key(project: &str, issue_type: &str) -> (String, String) {
     (project.to_uppercase(), issue_type.to_uppercase())
 }
 
-fn rendered(stored: &Stored, fields: &[&str], call: &str) -> Result<Issue, JiraError> {
-    stored.render(fields).ok_or_else(|| JiraError::new(ErrorKind::Decode, call))
-}
-
 impl State {
+    fn rendered(&self, stored: &Stored, fields: &[&str], call: &str) -> Result<Issue, JiraError> {
+        self.render(stored, fields).ok_or_else(|| JiraError::new(ErrorKind::Decode, call))
+    }
+
     pub fn project(&self, key: &str, call: &str) -> Result<Project, JiraError> {
         let found = self.projects.iter().find(|p| p.key.eq_ignore_ascii_case(key));
         found.cloned().ok_or_else(|| {
@@ -101,7 +101,7 @@ impl State {
 
     pub fn read_issue(&self, key_or_id: &str, fields: &[&str], call: &str) -> Result<Issue, JiraError> {
         let stored = self.find(key_or_id).ok_or_else(|| from_call(not_found(), call))?;
-        rendered(stored, fields, call)
+        self.rendered(stored, fields, call)
     }
 
     /// The issues a search within `jql` can find: not moved away, and in
@@ -122,7 +122,7 @@ impl State {
     ) -> Result<Vec<Issue>, JiraError> {
         let mut found: Vec<&Stored> = self.searchable(scope).filter(|i| keys_or_ids.iter().any(|k| i.is(k))).collect();
         found.sort_by_key(|i| key_order(i.key.as_str()));
-        found.into_iter().map(|i| rendered(i, fields, call)).collect()
+        found.into_iter().map(|i| self.rendered(i, fields, call)).collect()
     }
 
     /// A page of the issues `jql` finds, least recently updated first.
@@ -145,7 +145,7 @@ impl State {
         let mut found: Vec<&Stored> = self.searchable(Some(jql)).collect();
         found.sort_by_key(|i| (i.updated_ms, key_order(i.key.as_str())));
         let page = found.iter().skip(start).take(page_size.max(1));
-        let issues = page.map(|i| rendered(i, fields, call)).collect::<Result<Vec<_>, _>>()?;
+        let issues = page.map(|i| self.rendered(i, fields, call)).collect::<Result<Vec<_>, _>>()?;
         let end = start + issues.len();
         Ok(Page { issues, next: (end < found.len()).then_some(Cursor::StartAt(end)) })
     }
@@ -267,9 +267,7 @@ impl State {
     }
 
     pub fn delete(&mut self, key: &str, call: &str) -> Result<(), JiraError> {
-        let before = self.issues.len();
-        self.issues.retain(|i| !i.is(key));
-        if self.issues.len() == before { Err(from_call(not_found(), call)) } else { Ok(()) }
+        if self.remove_issue(key) { Ok(()) } else { Err(from_call(not_found(), call)) }
     }
 
     /// The 404 of a write to an issue that is not there, explained as the

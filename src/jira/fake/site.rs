@@ -160,4 +160,26 @@ impl Site for FakeSite {
         let call = FakeCall::Delete { key: key.into() };
         Box::pin(async move { self.run(call, |s, label| s.delete(key, label)) })
     }
+
+    fn create_link<'a>(&'a self, type_name: &'a str, from: &'a str, to: &'a str) -> SiteFuture<'a, String> {
+        let call = FakeCall::CreateLink { type_name: type_name.into(), from: from.into(), to: to.into() };
+        Box::pin(async move { self.run(call, |s, label| s.create_link(type_name, from, to, label)) })
+    }
+
+    /// A link already gone is no error, whether the site found no such
+    /// link or answered 404 by a queued fault: `JiraClient` makes a 404
+    /// from `DELETE issueLink` an `Ok` too.
+    fn delete_link<'a>(&'a self, link_id: &'a str) -> SiteFuture<'a, ()> {
+        let call = FakeCall::DeleteLink { id: link_id.into() };
+        Box::pin(async move {
+            let unlinked = self.run(call, |s, _| {
+                s.delete_link(link_id);
+                Ok(())
+            });
+            match unlinked {
+                Err(e) if e.is_not_found() => Ok(()),
+                other => other,
+            }
+        })
+    }
 }

@@ -9,6 +9,7 @@ use chrono::DateTime;
 use serde_json::{Map, Value, json};
 
 use super::calls::{FakeCall, FakeOp};
+use super::links::StoredLink;
 use super::setup;
 use crate::clock::Clock;
 use crate::config::Flavour;
@@ -22,7 +23,8 @@ use crate::jira::values::{FieldValue, ValueKind, write_value};
 /// Fields every read returns, whatever the caller asked for.
 const ALWAYS_READ: &[&str] = &["updated", "status"];
 
-/// The first id the fake gives an issue, as a young Jira site would.
+/// The first id the fake gives an issue or a link, as a young Jira site
+/// would (each has its own sequence there).
 const FIRST_ID: u64 = 10_000;
 
 /// One issue as the site holds it.
@@ -76,19 +78,14 @@ impl Stored {
         self.updated_ms = ms;
         self.fields.insert("updated".into(), json!(timestamp(ms)));
     }
+}
 
-    /// The issue as a read of `wanted` fields returns it (every field when
-    /// none or `*all` is named), parsed as the real client parses it.
-    pub fn render(&self, wanted: &[&str]) -> Option<Issue> {
-        let all = wanted.is_empty() || wanted.iter().any(|f| matches!(*f, "*all" | "*navigable"));
-        let fields: Map<String, Value> = self
-            .fields
-            .iter()
-            .filter(|(k, _)| all || ALWAYS_READ.contains(&k.as_str()) || wanted.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        Issue::parse(&json!({"id": self.id.as_str(), "key": self.key.as_str(), "fields": fields}))
-    }
+/// Whether a read of `wanted` fields returns `field`: every field when none
+/// or `*all` is named, and always those of [`ALWAYS_READ`].
+fn reads(wanted: &[&str], field: &str) -> bool {
+    wanted.is_empty()
+        || wanted.iter().any(|f| matches!(*f, "*all" | "*navigable") || *f == field)
+        || ALWAYS_READ.contains(&field)
 }
 
 /// Jira's timestamp for `ms` since the epoch, in UTC.
@@ -124,6 +121,9 @@ pub(super) struct State {
     pub create_screens: BTreeMap<(String, String), Vec<FieldMeta>>,
     pub issues: Vec<Stored>,
     pub next_id: u64,
+    /// Issue links, in the order they were made (which is id order).
+    pub links: Vec<StoredLink>,
+    pub next_link_id: u64,
     /// The highest issue number given per project; Jira never reuses one.
     pub numbers: BTreeMap<String, u64>,
     pub calls: Vec<FakeCall>,
@@ -152,6 +152,8 @@ impl State {
             create_screens: BTreeMap::new(),
             issues: Vec::new(),
             next_id: FIRST_ID,
+            links: Vec::new(),
+            next_link_id: FIRST_ID,
             numbers: BTreeMap::new(),
             calls: Vec::new(),
             faults: VecDeque::new(),
@@ -170,6 +172,25 @@ impl State {
 
     pub fn find_mut(&mut self, key_or_id: &str) -> Option<&mut Stored> {
         self.issues.iter_mut().find(|i| i.is(key_or_id))
+    }
+
+    /// Deletes the issue and, as Jira does, its links; whether it was there.
+    pub fn remove_issue(&mut self, key_or_id: &str) -> bool {
+        let Some(at) = self.issues.iter().position(|i| i.is(key_or_id)) else { return false };
+        let gone = self.issues.remove(at);
+        self.drop_links_of(&gone.id);
+        true
+    }
+
+    /// The issue as a read of `wanted` fields returns it, its links
+    /// included, parsed as the real client parses it.
+    pub fn render(&self, issue: &Stored, wanted: &[&str]) -> Option<Issue> {
+        let mut fields: Map<String, Value> =
+            issue.fields.iter().filter(|(k, _)| reads(wanted, k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        if reads(wanted, "issuelinks") {
+            fields.insert("issuelinks".into(), self.issuelinks_json(&issue.id));
+        }
+        Issue::parse(&json!({"id": issue.id.as_str(), "key": issue.key.as_str(), "fields": fields}))
     }
 
     pub fn schema(&self, field: &str) -> Option<FieldSchema> {

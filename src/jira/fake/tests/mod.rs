@@ -14,6 +14,8 @@ use crate::jira::richtext::Doc;
 use crate::jira::site::Site;
 use crate::jira::values::{FieldValue, FieldWrites, read_value};
 
+mod links;
+
 const BOTH: [Flavour; 2] = [Flavour::Cloud, Flavour::DataCenter];
 
 /// 2024-01-01T00:00:00Z.
