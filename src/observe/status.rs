@@ -79,6 +79,10 @@ pub struct FlowStatus {
     pub last_error: Option<(i64, String)>,
     /// When a write of this flow last succeeded.
     pub last_sync_ms: Option<i64>,
+    /// Links waiting for their far end's mirror, as last counted.
+    pub pending_links: Option<u64>,
+    /// Link types seen on the flow's issues that it does not map.
+    pub unmapped_link_types: std::collections::BTreeSet<String>,
 }
 
 #[derive(Default)]
@@ -192,6 +196,18 @@ impl StatusBoard {
     /// How many links `flow` has (the engine counts; status never scans).
     pub fn set_flow_links(&self, flow: &str, links: u64) {
         self.with_flow(flow, |f| f.links = Some(links));
+    }
+
+    /// How many links of `flow` wait for their far end's mirror.
+    pub fn set_flow_pending_links(&self, flow: &str, pending: u64) {
+        self.with_flow(flow, |f| f.pending_links = Some(pending));
+    }
+
+    /// A link type `flow` does not map was seen; true the first time.
+    pub fn record_unmapped_link_type(&self, flow: &str, link_type: &str) -> bool {
+        let mut first = false;
+        self.with_flow(flow, |f| first = f.unmapped_link_types.insert(link_type.to_string()));
+        first
     }
 
     /// Whether the store is usable; the daemon clears it while draining so
@@ -336,6 +352,10 @@ pub struct FlowDoc {
     pub last_error_at: Option<String>,
     pub last_sync: Option<String>,
     pub links: Option<u64>,
+    /// Issue links waiting for their far end's mirror.
+    pub pending_links: Option<u64>,
+    /// Issue link types seen that the flow does not map (not carried).
+    pub unmapped_link_types: Vec<String>,
 }
 
 /// The `/status` document now.
@@ -352,6 +372,8 @@ pub fn snapshot(board: &StatusBoard, store: &Store, now_ms: i64) -> StatusDoc {
             last_error: f.last_error.as_ref().map(|(_, e)| e.clone()),
             last_error_at: time(f.last_error.as_ref().map(|(t, _)| *t)),
             last_sync: time(f.last_sync_ms),
+            pending_links: f.pending_links,
+            unmapped_link_types: f.unmapped_link_types.iter().cloned().collect(),
         };
         (name, doc)
     });
@@ -489,7 +511,10 @@ mod tests {
             "auth,dead_letters,flavour,last_auth_ok,last_error,last_error_at,last_poll,last_webhook,\
              outbox_depth,paused_until,poll_lag_seconds,rate_limit,reachable,role"
         );
-        assert_eq!(keys(&s["flows"]["f1"]), "conflicts,last_conflict,last_error,last_error_at,last_sync,links");
+        assert_eq!(
+            keys(&s["flows"]["f1"]),
+            "conflicts,last_conflict,last_error,last_error_at,last_sync,links,pending_links,unmapped_link_types"
+        );
     }
 
     /// `reachable` is what the transport saw; a call that got no answer is

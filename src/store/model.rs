@@ -78,6 +78,11 @@ pub struct PendingLink {
     pub near_is_outward: bool,
     /// Since when the link waits, in ms since the Unix epoch.
     pub since_ms: i64,
+    /// The far end has been seen in its flow's scope while waiting: should
+    /// it leave the scope, it will not be mirrored and the link is dropped
+    /// (one never seen in scope may still enter it).
+    #[serde(default)]
+    pub far_seen_in_scope: bool,
 }
 
 /// A change that has been received (webhook, poll, reconciliation) but not yet

@@ -8,10 +8,13 @@ use crate::config::{Config, ConflictPolicy, FlowConfig};
 use crate::ids::InstanceId;
 use crate::mapping;
 
-/// A flow with its fields resolved on both sites.
+/// A flow with its fields and link types resolved on both sites.
 pub struct ResolvedFlow {
     pub cfg: FlowConfig,
     pub fields: Vec<ResolvedField>,
+    /// Mapped issue link types, (secondary name, primary name) as each
+    /// site spells them.
+    pub link_types: Vec<(String, String)>,
     pub rules: Vec<mapping::FieldRule>,
     pub status: mapping::StatusRule,
     pub conflict: mapping::Conflict,
@@ -28,7 +31,20 @@ impl ResolvedFlow {
         let mut ids: Vec<String> =
             self.fields.iter().map(|f| if primary { f.primary.id.clone() } else { f.secondary.id.clone() }).collect();
         ids.extend(["status", "updated", "issuetype", "project"].map(String::from));
+        if !self.link_types.is_empty() {
+            ids.push("issuelinks".to_string());
+        }
         ids
+    }
+
+    /// The primary's link type for the secondary's `name`, when mapped.
+    pub fn primary_link_type(&self, name: &str) -> Option<&str> {
+        self.link_types.iter().find(|(s, _)| s.eq_ignore_ascii_case(name)).map(|(_, p)| p.as_str())
+    }
+
+    /// The secondary's link type for the primary's `name`, when mapped.
+    pub fn secondary_link_type(&self, name: &str) -> Option<&str> {
+        self.link_types.iter().find(|(_, p)| p.eq_ignore_ascii_case(name)).map(|(s, _)| s.as_str())
     }
 
     /// The mapped field whose id on one side is `id`.
@@ -59,9 +75,15 @@ impl Flows {
             let (Some(s), Some(p)) = (sites.catalogue(f.secondary.as_str()), sites.catalogue(primary.as_str())) else {
                 continue;
             };
-            match fields::resolve(f, s, p) {
-                Ok(resolved) => list.push(ResolvedFlow::new(f, resolved)),
-                Err(p) => problems.extend(p),
+            let links = link_types(f, sites, primary.as_str());
+            match (fields::resolve(f, s, p), links) {
+                (Ok(resolved), Ok(links)) => {
+                    list.push(ResolvedFlow { link_types: links, ..ResolvedFlow::new(f, resolved) })
+                }
+                (fields, links) => {
+                    problems.extend(fields.err().into_iter().flatten());
+                    problems.extend(links.err().into_iter().flatten());
+                }
             }
         }
         if problems.is_empty() { Ok(Flows { primary, list }) } else { Err(problems) }
@@ -105,9 +127,33 @@ impl ResolvedFlow {
                 to_secondary: cfg.status.to_secondary.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
             },
             conflict: conflict(cfg.conflict),
+            link_types: Vec::new(),
             cfg: cfg.clone(),
         }
     }
+}
+
+/// The flow's `links.types` found by name (any case) among each site's
+/// link types, as the sites spell them; every name not found is a problem.
+fn link_types(flow: &FlowConfig, sites: &Sites, primary: &str) -> Result<Vec<(String, String)>, Vec<String>> {
+    let at = format!("flows[{:?}].links.types", flow.name.as_str());
+    let find = |site: &str, name: &str| -> Result<String, String> {
+        let types = sites.link_types(site).unwrap_or_default();
+        let found = types.iter().find(|t| t.name.eq_ignore_ascii_case(name));
+        found.map(|t| t.name.clone()).ok_or_else(|| {
+            let known: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
+            format!("{at}: link type {name:?} does not exist on {site}; it has {}", known.join(", "))
+        })
+    };
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for (s, p) in &flow.links.types {
+        match (find(flow.secondary.as_str(), s), find(primary, p)) {
+            (Ok(s), Ok(p)) => out.push((s, p)),
+            (s, p) => problems.extend([s.err(), p.err()].into_iter().flatten()),
+        }
+    }
+    if problems.is_empty() { Ok(out) } else { Err(problems) }
 }
 
 fn conflict(p: ConflictPolicy) -> mapping::Conflict {

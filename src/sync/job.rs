@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::jira::mark::Mark;
 use crate::mapping;
+use crate::store::DependencyRecord;
 
 /// The secondary issue a mirror is created for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +34,13 @@ pub enum Action {
     Update { fields: BTreeMap<String, mapping::Value>, status: Option<String> },
     /// The source is gone: forget the link, and delete or label the mirror.
     Unlink { delete_mirror: bool, label: bool },
+    /// Link `from` to `to` (keys on the target site; `from` shows the
+    /// type's outward text) and record `dep` with the new link's id on the
+    /// target's side.
+    AddLink { link_type: String, from: String, to: String, dep: DependencyRecord },
+    /// Delete the target site's link `link_id`, and forget the dependency
+    /// `dep` it belongs to.
+    RemoveLink { link_id: String, dep: u64 },
 }
 
 impl Action {
@@ -41,6 +49,8 @@ impl Action {
             Action::Create { .. } => "create",
             Action::Update { .. } => "update",
             Action::Unlink { .. } => "unlink",
+            Action::AddLink { .. } => "add_link",
+            Action::RemoveLink { .. } => "remove_link",
         }
     }
 }

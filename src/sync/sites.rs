@@ -13,13 +13,15 @@ use crate::ids::InstanceId;
 use crate::jira::Site;
 use crate::jira::client::JiraClient;
 use crate::jira::fields::FieldCatalogue;
-use crate::jira::model::Myself;
+use crate::jira::model::{LinkType, Myself};
 
 /// A site that answered.
 pub struct Connection {
     /// The technical user, with its time zone.
     pub me: Myself,
     pub catalogue: Arc<FieldCatalogue>,
+    /// The issue link types the site has.
+    pub link_types: Vec<LinkType>,
 }
 
 /// One configured instance and how connecting to it went.
@@ -99,10 +101,16 @@ impl Sites {
     pub fn catalogue(&self, id: &str) -> Option<&Arc<FieldCatalogue>> {
         Some(&self.entries.get(id)?.connection.as_ref().ok()?.catalogue)
     }
+
+    /// The issue link types of `id`.
+    pub fn link_types(&self, id: &str) -> Option<&[LinkType]> {
+        Some(&self.entries.get(id)?.connection.as_ref().ok()?.link_types)
+    }
 }
 
 async fn connect_one(site: &dyn Site) -> Result<Connection, String> {
     let me = site.myself().await.map_err(|e| format!("cannot authenticate: {e}"))?;
     let catalogue = site.fields().await.map_err(|e| format!("cannot read fields: {e}"))?;
-    Ok(Connection { me, catalogue })
+    let link_types = site.link_types().await.map_err(|e| format!("cannot read link types: {e}"))?;
+    Ok(Connection { me, catalogue, link_types })
 }

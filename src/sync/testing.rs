@@ -171,25 +171,46 @@ impl Rig {
         self.site(site).put_issue(seed).id.to_string()
     }
 
-    /// `EMEA-1` and its mirror `PORT-1`, both holding `values` (field id on
-    /// each side -> value), paired with a shadow of what they hold.
+    /// `EMEA-1` and its mirror `PORT-1`, both with `summary` and in "To Do",
+    /// paired with a shadow of what they hold.
     pub(crate) async fn pair(&self, summary: &str) -> LinkRecord {
-        let s_id = self.issue("emea", IssueSeed::new("EMEA-1").set("summary", text(summary)).status("To Do"));
-        let p_id = self.issue("hub", IssueSeed::new("PORT-1").set("summary", text(summary)).status("To Do"));
+        self.pair_keys("EMEA-1", "PORT-1", summary).await
+    }
+
+    /// [`Rig::pair`] of the secondary issue `s_key` and its mirror `p_key`.
+    pub(crate) async fn pair_keys(&self, s_key: &str, p_key: &str, summary: &str) -> LinkRecord {
+        let s_id = self.issue("emea", IssueSeed::new(s_key).set("summary", text(summary)).status("To Do"));
+        let p_id = self.issue("hub", IssueSeed::new(p_key).set("summary", text(summary)).status("To Do"));
         let link = LinkRecord {
             id: 0,
             flow: FLOW.into(),
             secondary: "emea".into(),
             secondary_issue: s_id,
-            secondary_key: "EMEA-1".into(),
+            secondary_key: s_key.into(),
             primary_issue: p_id,
-            primary_key: "PORT-1".into(),
+            primary_key: p_key.into(),
             created_ms: T0,
         };
         let shadow = shadow_of(summary);
         let results = self.commit(vec![Op::LinkWithShadow { link: link.clone(), shadow }]).await;
         let OpResult::LinkId(id) = results[0] else { panic!("no link id: {results:?}") };
         LinkRecord { id, ..link }
+    }
+
+    /// Every job queued now carried out, in order, as the writers would;
+    /// then the changes they caused planned, until nothing is left (at most
+    /// `rounds` rounds).
+    pub(crate) async fn settle(&self, rounds: usize) {
+        for _ in 0..rounds {
+            while let Some(entry) = self.outbox().into_iter().next() {
+                writer::execute(&self.engine, entry).await;
+            }
+            if self.inbox_depth() == 0 {
+                return;
+            }
+            self.plan().await;
+        }
+        panic!("not settled after {rounds} rounds: inbox {}, outbox {}", self.inbox_depth(), self.outbox().len());
     }
 
     pub(crate) async fn commit(&self, ops: Vec<Op>) -> Vec<OpResult> {

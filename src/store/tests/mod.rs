@@ -98,6 +98,7 @@ pub(super) fn new_pending(instance: &str, link_id: &str, near: &str, far: &str) 
         far_issue: far.to_string(),
         near_is_outward: true,
         since_ms: 1_700_000_000_000,
+        far_seen_in_scope: false,
     }
 }
 

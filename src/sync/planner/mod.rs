@@ -7,6 +7,7 @@
 //! Changes to an issue whose writes are still in flight wait in the inbox
 //! (one entry each: repeats are acknowledged) without holding up the others.
 
+pub(crate) mod deps;
 mod pair;
 mod reads;
 #[cfg(test)]

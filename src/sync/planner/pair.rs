@@ -10,6 +10,7 @@ use super::super::flows::ResolvedFlow;
 use super::super::in_flight::{Claim, SiteIssue};
 use super::super::job::{Action, Job, Source};
 use super::Group;
+use super::deps;
 use super::reads::{self, Got, Wanted};
 use crate::config::{CreatePolicy, OnDelete, ReadTarget};
 use crate::jira::model::Issue;
@@ -216,7 +217,7 @@ fn second_reads(engine: &Engine, work: &[(Group, Work)], found: &reads::Found) -
 /// jobs pushed), and versions read (instance, issue id, updated ms),
 /// remembered so that a poll or webhook of the same version is a duplicate.
 #[derive(Default)]
-pub(super) struct Output {
+pub(crate) struct Output {
     pub(super) ops: Vec<Op>,
     pub(super) claims: Vec<(Claim, Vec<SiteIssue>)>,
     pub(super) seen: Vec<(String, String, i64)>,
@@ -261,6 +262,7 @@ async fn secondary(
         let mut out = Output::default();
         out.saw(&g.instance, &source);
         let Some(l) = link else {
+            out.ops.extend(deps::far_end_in_scope(engine, &g.instance, issue_id));
             out.add(create_mirror(engine, flow, &source, &g.change));
             return Ok(Some(out));
         };
@@ -285,7 +287,7 @@ async fn secondary(
     // In no flow's scope: deleted, moved out, or never in.
     Ok(Some(match link {
         Some(l) => gone(engine, l, &g.change),
-        None => Output::default(),
+        None => Output { ops: deps::far_end_out_of_scope(engine, &g.instance, issue_id), ..Output::default() },
     }))
 }
 
@@ -353,6 +355,7 @@ fn settled(engine: &Engine, flow: &ResolvedFlow, link: &LinkRecord, primary: &Is
         && p.status.is_some()
         && p.status == shadow.status_primary
         && flow.rules.iter().all(|r| same(&r.key))
+        && deps::settled(engine, flow, link, primary)
 }
 
 fn status_of(issue: &Issue) -> Option<String> {
@@ -390,6 +393,10 @@ fn plan_link(
     change: &Change,
 ) -> Output {
     let shadow = shadow_of(engine, link.id);
+    let read = match &mirror {
+        Mirror::Read(p) => Some(p.as_ref().clone()),
+        _ => None,
+    };
     let (p_side, p_id, p_key) = match (mirror, &shadow) {
         (Mirror::Gone, _) => return plan_link_gone_mirror(flow, link),
         (Mirror::Read(p), _) => (side(&p, &flow.fields, true, status_of(&p)), p.id.to_string(), p.key.to_string()),
@@ -433,18 +440,17 @@ fn plan_link(
     } else {
         out.claims.push((Claim::Link(link.id), SiteIssue::of_link(engine.primary(), link)));
     }
-    if link.secondary_key != secondary.key.as_str() || link.primary_key != p_key {
+    let moved = link.secondary_key != secondary.key.as_str() || link.primary_key != p_key;
+    let link = LinkRecord { secondary_key: secondary.key.to_string(), primary_key: p_key, ..link.clone() };
+    if moved {
         // Keys follow moves; ids stay.
-        out.ops.push(Op::LinkPut(LinkRecord {
-            secondary_key: secondary.key.to_string(),
-            primary_key: p_key,
-            ..link.clone()
-        }));
+        out.ops.push(Op::LinkPut(link.clone()));
     }
+    out.add(deps::plan(engine, flow, &link, secondary, read.as_ref(), change));
     out
 }
 
-fn push(engine: &Engine, instance: &str, target: &str, job: &Job) -> Op {
+pub(super) fn push(engine: &Engine, instance: &str, target: &str, job: &Job) -> Op {
     Op::OutboxPush {
         instance: instance.to_string(),
         target: target.to_string(),
@@ -525,9 +531,7 @@ fn gone(engine: &Engine, l: &LinkRecord, change: &Change) -> Output {
         shadow_after: None,
         origin_ms: change.seen_ms,
     };
-    Output {
-        ops: vec![push(engine, engine.primary().as_str(), &l.primary_issue, &job)],
-        claims: vec![(Claim::Link(l.id), SiteIssue::of_link(engine.primary(), l))],
-        ..Output::default()
-    }
+    let mut ops = vec![push(engine, engine.primary().as_str(), &l.primary_issue, &job)];
+    ops.extend(deps::near_end_gone(engine, &l.secondary, &l.secondary_issue));
+    Output { ops, claims: vec![(Claim::Link(l.id), SiteIssue::of_link(engine.primary(), l))], ..Output::default() }
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::super::change::{Change, ChangeKind, ChangeSource};
 use super::super::engine::Engine;
 use super::super::job::{Action, Job, Source};
+use super::super::planner::deps;
 use super::shadow::shadow_after;
 use super::values::field_writes;
 use super::{Done, RESCHEDULE_BASE_MS, WriteError};
@@ -15,7 +16,7 @@ use crate::jira::mark::SOURCE_DELETED_LABEL;
 use crate::jira::values::{FieldValue, FieldWrites};
 use crate::jira::{JiraError, Site};
 use crate::mapping;
-use crate::store::{LinkRecord, Op, OpResult, OutboxEntry};
+use crate::store::{DependencyRecord, LinkRecord, Op, OpResult, OutboxEntry};
 
 type Outcome = Result<Done, WriteError>;
 
@@ -24,6 +25,8 @@ pub(super) async fn apply(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job
         Action::Create { .. } => create(engine, site, e, job).await,
         Action::Update { fields, status } => update(engine, site, job, fields, status.as_deref()).await,
         Action::Unlink { delete_mirror, label } => unlink(site, job, *delete_mirror, *label).await,
+        Action::AddLink { link_type, from, to, dep } => add_link(engine, site, job, link_type, (from, to), dep).await,
+        Action::RemoveLink { link_id, dep } => remove_link(site, job, link_id, *dep).await,
     }
 }
 
@@ -72,15 +75,20 @@ async fn update(
 /// "read this pair again".
 fn replan_link(engine: &Engine, link: u64) -> Option<Op> {
     let l = engine.store.link(link).ok().flatten()?;
-    let source = Source { instance: l.secondary, issue_id: l.secondary_issue, issue_key: l.secondary_key };
-    Some(replan(engine, &source))
+    Some(replan_issue(engine, &l.secondary, &l.secondary_issue, Some(&l.secondary_key)))
 }
 
 fn replan(engine: &Engine, source: &Source) -> Op {
+    replan_issue(engine, &source.instance, &source.issue_id, Some(&source.issue_key))
+}
+
+/// A change of `issue` on `instance` from the engine itself: "read it
+/// again" (a write found its target gone, a mirror was just made).
+pub(crate) fn replan_issue(engine: &Engine, instance: &str, issue: &str, key: Option<&str>) -> Op {
     let change = Change {
-        instance: InstanceId::new(&source.instance),
-        issue_id: IssueId::new(&source.issue_id),
-        issue_key: Some(IssueKey::new(&source.issue_key)),
+        instance: InstanceId::new(instance),
+        issue_id: IssueId::new(issue),
+        issue_key: key.map(IssueKey::new),
         source: ChangeSource::Reconcile,
         kind: ChangeKind::Updated,
         seen_ms: engine.now_ms(),
@@ -88,8 +96,8 @@ fn replan(engine: &Engine, source: &Source) -> Op {
         version_ms: None,
     };
     Op::InboxPush {
-        instance: source.instance.clone(),
-        issue: source.issue_id.clone(),
+        instance: instance.to_string(),
+        issue: issue.to_string(),
         payload: change.to_bytes(),
         delivery: None,
     }
@@ -135,13 +143,24 @@ async fn create(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job: &Job) ->
         primary_key: key.clone(),
         created_ms: engine.now_ms(),
     };
+    // Links that waited for this mirror are made now: their near ends are
+    // planned again in the commit that pairs it.
+    let mut completed = deps::completed(engine, &source.instance, &source.issue_id);
+    // Its own links are planned once it is paired.
+    if engine.flows.get(&job.flow).is_some_and(|f| !f.link_types.is_empty()) {
+        completed.push(replan(engine, source));
+    }
     let Some(target) = status else {
-        return Ok(Done { key, ops: vec![Op::LinkWithShadow { link, shadow }] });
+        let mut ops = vec![Op::LinkWithShadow { link, shadow }];
+        ops.extend(completed);
+        return Ok(Done { key, ops });
     };
     // Statuses unknown until the transition is done: a pair planned in
     // between moves the status from the secondary.
     let pre = mapping::Shadow { status_secondary: None, status_primary: None, ..shadow.clone() };
-    let results = engine.store.commit(vec![Op::LinkWithShadow { link, shadow: pre }]).await?;
+    let mut ops = vec![Op::LinkWithShadow { link, shadow: pre }];
+    ops.extend(completed);
+    let results = engine.store.commit(ops).await?;
     let Some(OpResult::LinkId(id)) = results.first() else {
         unreachable!("a committed LinkWithShadow answers with the link id");
     };
@@ -178,4 +197,42 @@ async fn unlink(site: &dyn Site, job: &Job, delete_mirror: bool, label: bool) ->
         site.add_label(&key, SOURCE_DELETED_LABEL).await?;
     }
     Ok(Done { key, ops: job.link.map(|id| Op::LinkDelete { id }).into_iter().collect() })
+}
+
+/// Links two issues of the target site and records the dependency with the
+/// link's id on this side. Jira answers an existing identical link with its
+/// id, so a retry never makes two.
+async fn add_link(
+    engine: &Engine,
+    site: &dyn Site,
+    job: &Job,
+    link_type: &str,
+    (from, to): (&str, &str),
+    dep: &DependencyRecord,
+) -> Outcome {
+    let key = job.target_key.clone().unwrap_or_else(|| from.to_string());
+    let id = match site.create_link(link_type, from, to).await {
+        Ok(id) => id,
+        // An end is gone: the pair is planned again from fresh reads. (Jira
+        // answers an unknown link type with a 404 too: that one is refused
+        // for good, not planned again and again.)
+        Err(err) if err.is_not_found() && !err.to_string().contains("link type") => {
+            tracing::info!(flow = %job.flow, instance = %site.id(), from, to, "an end of the link is gone; pair planned again");
+            return Ok(Done { key, ops: job.link.and_then(|l| replan_link(engine, l)).into_iter().collect() });
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let mut dep = dep.clone();
+    if site.id() == engine.primary() {
+        dep.primary_link = Some(id);
+    } else {
+        dep.secondary_link = Some(id);
+    }
+    Ok(Done { key, ops: vec![Op::DependencyPut(dep)] })
+}
+
+async fn remove_link(site: &dyn Site, job: &Job, link_id: &str, dep: u64) -> Outcome {
+    site.delete_link(link_id).await?;
+    let key = job.target_key.clone().unwrap_or_default();
+    Ok(Done { key, ops: (dep != 0).then_some(Op::DependencyDelete { id: dep }).into_iter().collect() })
 }

@@ -20,6 +20,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+pub(crate) use apply::replan_issue;
 pub use lookups::{Lookups, SiteCache};
 
 use super::engine::Engine;

@@ -31,6 +31,8 @@ fn describe(instance: &str, job: &Job) -> String {
         Action::Unlink { delete_mirror, label } => {
             format!("{instance} {target} unlink delete={delete_mirror} label={label}")
         }
+        Action::AddLink { link_type, from, to, .. } => format!("{instance} {target} add_link {from} {link_type} {to}"),
+        Action::RemoveLink { link_id, .. } => format!("{instance} {target} remove_link {link_id}"),
     }
 }
 
@@ -275,3 +277,5 @@ async fn a_failed_read_keeps_the_change_for_later() {
     assert!(jobs(&rig).is_empty());
     assert_eq!(rig.inbox_depth(), 1, "a 503 is retried: the change stays");
 }
+
+mod deps;
