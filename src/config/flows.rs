@@ -150,10 +150,10 @@ fn not_yet(t: &Table, create: CreatePolicy, links: &LinkMap, hierarchy: &Hierarc
             "issues created on the primary are not pushed to secondaries by this version; primary_scope and secondary_project are checked but unused, and only mirrors of secondary issues are created",
         );
     }
-    if !links.types.is_empty() {
+    if !links.types.is_empty() && links.across_instances == AcrossInstances::RemoteLink {
         t.warn(
-            "links",
-            "issue links are not carried across by this version; types, direction and across_instances are checked but unused",
+            "links.across_instances",
+            "links between mirrors of two different secondaries are not shown as remote links by this version; links between issues of this flow are carried",
         );
     }
     if hierarchy.parent {

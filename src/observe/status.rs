@@ -79,8 +79,6 @@ pub struct FlowStatus {
     pub last_error: Option<(i64, String)>,
     /// When a write of this flow last succeeded.
     pub last_sync_ms: Option<i64>,
-    /// Links waiting for their far end's mirror, as last counted.
-    pub pending_links: Option<u64>,
     /// Link types seen on the flow's issues that it does not map.
     pub unmapped_link_types: std::collections::BTreeSet<String>,
 }
@@ -196,11 +194,6 @@ impl StatusBoard {
     /// How many links `flow` has (the engine counts; status never scans).
     pub fn set_flow_links(&self, flow: &str, links: u64) {
         self.with_flow(flow, |f| f.links = Some(links));
-    }
-
-    /// How many links of `flow` wait for their far end's mirror.
-    pub fn set_flow_pending_links(&self, flow: &str, pending: u64) {
-        self.with_flow(flow, |f| f.pending_links = Some(pending));
     }
 
     /// A link type `flow` does not map was seen; true the first time.
@@ -358,8 +351,25 @@ pub struct FlowDoc {
     pub unmapped_link_types: Vec<String>,
 }
 
+/// Pending links per flow, counted page by page (they are few: links whose
+/// far end has no mirror yet); `None` when the store cannot be read.
+fn pending_by_flow(store: &Store) -> Option<BTreeMap<String, u64>> {
+    const PAGE: usize = 1_000;
+    let mut counts = BTreeMap::new();
+    let mut after = None;
+    loop {
+        let page = store.pending_after(after, PAGE).ok()?;
+        let Some(last) = page.last() else { return Some(counts) };
+        after = Some(last.id);
+        for p in &page {
+            *counts.entry(p.flow.clone()).or_default() += 1;
+        }
+    }
+}
+
 /// The `/status` document now.
 pub fn snapshot(board: &StatusBoard, store: &Store, now_ms: i64) -> StatusDoc {
+    let pending = pending_by_flow(store);
     let instances = board.instances().into_iter().map(|(id, s)| {
         let doc = instance_doc(&id, &s, store, now_ms);
         (id, doc)
@@ -372,7 +382,7 @@ pub fn snapshot(board: &StatusBoard, store: &Store, now_ms: i64) -> StatusDoc {
             last_error: f.last_error.as_ref().map(|(_, e)| e.clone()),
             last_error_at: time(f.last_error.as_ref().map(|(t, _)| *t)),
             last_sync: time(f.last_sync_ms),
-            pending_links: f.pending_links,
+            pending_links: pending.as_ref().map(|p| p.get(&name).copied().unwrap_or(0)),
             unmapped_link_types: f.unmapped_link_types.iter().cloned().collect(),
         };
         (name, doc)

@@ -1,6 +1,8 @@
-//! Periodic upkeep: forget webhook-delivery ids older than a day, and count
-//! links per flow for the status page (streamed page by page, so memory
-//! stays flat however many links there are).
+//! Periodic upkeep (at start, then every minute): plan again the pending
+//! links whose far end is mirrored (a crash came between the two), forget
+//! webhook-delivery ids older than a day, and count links per flow for the
+//! status page (streamed page by page, so memory stays flat however many
+//! links there are).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,6 +31,7 @@ pub async fn run(engine: Arc<Engine>, cancel: CancellationToken) {
 }
 
 async fn once(engine: &Engine) -> anyhow::Result<()> {
+    super::planner::deps::sweep(engine).await?;
     let older_than_ms = engine.now_ms() - DELIVERY_RETENTION_MS;
     engine.store.commit(vec![Op::PruneDeliveries { older_than_ms }]).await?;
     let mut counts: BTreeMap<String, u64> = engine.flows.iter().map(|f| (f.name().to_string(), 0)).collect();

@@ -1,7 +1,7 @@
 //! The planner–writer protocol: which writes are in flight. The planner
-//! claims a link (or, before a mirror exists, its source issue) when it
-//! queues jobs for it; the writer releases the claim when the last of them
-//! is done or dead-lettered. While a claim is held the planner leaves the
+//! claims a link (or, before a mirror exists, its source issue) once per job
+//! it queues for it; the writer releases one claim per job done or
+//! dead-lettered, and the link is free when the last is released. While a claim is held the planner leaves the
 //! issues it covers alone, so that it never diffs against a shadow a queued
 //! job is about to replace, nor queues a second create of one mirror.
 
@@ -52,10 +52,17 @@ impl Claim {
     }
 }
 
-/// The claims held now, each with the issues it covers.
+/// A claim's issues and how many of its jobs are not done yet.
+#[derive(Debug)]
+struct Held {
+    issues: Vec<SiteIssue>,
+    jobs: usize,
+}
+
+/// The claims held now.
 #[derive(Debug, Default)]
 pub struct InFlight {
-    claims: Mutex<HashMap<Claim, Vec<SiteIssue>>>,
+    claims: Mutex<HashMap<Claim, Held>>,
 }
 
 impl InFlight {
@@ -63,13 +70,27 @@ impl InFlight {
         InFlight::default()
     }
 
-    /// Holds `claim` over `issues` (replacing what it covered).
+    /// Holds `claim` over `issues` for one more job.
     pub fn claim(&self, claim: Claim, issues: Vec<SiteIssue>) {
-        self.lock().insert(claim, issues);
+        let mut claims = self.lock();
+        let held = claims.entry(claim).or_insert(Held { issues: Vec::new(), jobs: 0 });
+        held.jobs += 1;
+        for i in issues {
+            if !held.issues.contains(&i) {
+                held.issues.push(i);
+            }
+        }
     }
 
+    /// One job of `claim` is done; the claim goes with its last job.
     pub fn release(&self, claim: &Claim) {
-        self.lock().remove(claim);
+        let mut claims = self.lock();
+        if let Some(held) = claims.get_mut(claim) {
+            held.jobs = held.jobs.saturating_sub(1);
+            if held.jobs == 0 {
+                claims.remove(claim);
+            }
+        }
     }
 
     pub fn is_claimed(&self, claim: &Claim) -> bool {
@@ -85,7 +106,7 @@ impl InFlight {
 
     /// Every issue some claim covers.
     pub fn busy_issues(&self) -> HashSet<SiteIssue> {
-        self.lock().values().flatten().cloned().collect()
+        self.lock().values().flat_map(|h| h.issues.iter().cloned()).collect()
     }
 
     pub fn len(&self) -> usize {
@@ -110,15 +131,14 @@ impl InFlight {
             after = Some(last.seq);
             for job in page.iter().filter_map(|e| Job::from_bytes(&e.payload)) {
                 let Some(claim) = Claim::of(&job) else { continue };
-                if !in_flight.is_claimed(&claim) {
-                    let issues = covered(store, primary, &job, &claim);
-                    in_flight.claim(claim, issues);
-                }
+                let issues =
+                    if in_flight.is_claimed(&claim) { Vec::new() } else { covered(store, primary, &job, &claim) };
+                in_flight.claim(claim, issues);
             }
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Claim, Vec<SiteIssue>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Claim, Held>> {
         self.claims.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -180,6 +200,9 @@ mod tests {
         f.claim(Claim::Link(3), SiteIssue::of_link(&InstanceId::new("hub"), &l));
         assert!(f.link_busy(&l));
         assert_eq!(f.busy_issues().len(), 2);
+        f.claim(Claim::Link(3), SiteIssue::of_link(&InstanceId::new("hub"), &l));
+        f.release(&Claim::Link(3));
+        assert!(f.link_busy(&l), "one of its two jobs is still in flight");
         f.release(&Claim::Link(3));
         assert!(!f.link_busy(&l) && f.is_empty());
         f.claim(Claim::Source(SiteIssue::new("emea", "10")), vec![SiteIssue::new("emea", "10")]);
@@ -206,11 +229,14 @@ mod tests {
             .unwrap();
         let f = InFlight::rebuild(&store, &InstanceId::new("hub")).unwrap();
         assert_eq!(f.len(), 2);
-        assert!(f.is_claimed(&Claim::Link(id)));
         assert!(f.is_claimed(&Claim::Source(SiteIssue::new("emea", "11"))));
         let busy = f.busy_issues();
         for (instance, issue) in [("emea", "10"), ("hub", "20"), ("emea", "11")] {
             assert!(busy.contains(&SiteIssue::new(instance, issue)), "{instance} {issue}");
         }
+        f.release(&Claim::Link(id));
+        assert!(f.is_claimed(&Claim::Link(id)), "two jobs of the link are queued");
+        f.release(&Claim::Link(id));
+        assert!(!f.is_claimed(&Claim::Link(id)));
     }
 }

@@ -18,3 +18,4 @@ mod support;
 mod sync_accept;
 mod sync_crash;
 mod sync_e2e;
+mod sync_links;

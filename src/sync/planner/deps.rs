@@ -25,6 +25,7 @@ use super::pair::{Output, push};
 use crate::config::RelationDirection as Flows;
 use crate::jira::model::{Issue, IssueLink, LinkDirection};
 use crate::store::{DependencyRecord, LinkRecord, Op, PendingLink};
+use crate::sync::writer::replan_issue;
 
 /// The dependency jobs and records of `pair`, whose secondary issue is
 /// `secondary` and whose mirror is `mirror` when it was read.
@@ -82,18 +83,52 @@ pub(super) fn settled(engine: &Engine, flow: &ResolvedFlow, pair: &LinkRecord, m
     })
 }
 
-/// The ops that complete the links waiting for a mirror of `issue` on
-/// `instance`, now made: each near end is planned again (its plan makes the
-/// link), and the pending record goes.
-pub(crate) fn completed(engine: &Engine, instance: &str, issue: &str) -> Vec<Op> {
+/// Completes the links waiting for a mirror of `issue` on `instance`, now
+/// paired: each near end is planned again (its plan makes the link), in
+/// one commit. Called after the pairing is committed; a crash before this
+/// is repaired by [`sweep`].
+pub(crate) async fn complete(engine: &Engine, instance: &str, issue: &str) {
     let waiting = engine.store.pending_waiting_on(instance, issue).unwrap_or_default();
+    if waiting.is_empty() {
+        return;
+    }
     let mut ops = Vec::new();
     for p in waiting {
         tracing::info!(flow = %p.flow, instance, link = %p.link_id, "far end mirrored; pending link completed");
-        ops.push(super::super::writer::replan_issue(engine, &p.instance, &p.near_issue, None));
-        ops.push(Op::PendingDelete { id: p.id });
+        ops.push(replan_issue(engine, &p.instance, &p.near_issue, None));
     }
-    ops
+    if let Err(e) = engine.store.commit(ops).await {
+        tracing::warn!(instance, issue, error = %e, "cannot plan the links that waited; housekeeping will");
+    }
+    engine.wake.planner();
+}
+
+/// After the planner committed links as pending: those whose far end was
+/// paired meanwhile (by a create the planner could not see yet) are
+/// planned again now, so that none waits for a mirror that exists.
+pub(crate) async fn recheck(engine: &Engine, pending: &[PendingLink]) {
+    let paired = |p: &&PendingLink| engine.store.link_by_secondary(&p.instance, &p.far_issue).ok().flatten().is_some();
+    let ops: Vec<Op> =
+        pending.iter().filter(paired).map(|p| replan_issue(engine, &p.instance, &p.near_issue, None)).collect();
+    if !ops.is_empty() {
+        if let Err(e) = engine.store.commit(ops).await {
+            tracing::warn!(error = %e, "cannot plan links whose far end was just mirrored; housekeeping will");
+        }
+    }
+}
+
+/// Housekeeping's repair: pending links whose far end is paired (a crash
+/// came between a mirror's pairing and their completion) are planned again.
+pub(crate) async fn sweep(engine: &Engine) -> anyhow::Result<()> {
+    const PAGE: usize = 1_000;
+    let mut after = None;
+    loop {
+        let page = engine.store.pending_after(after, PAGE)?;
+        let Some(last) = page.last() else { return Ok(()) };
+        after = Some(last.id);
+        recheck(engine, &page).await;
+        tokio::task::yield_now().await;
+    }
 }
 
 /// The ops for the links waiting for `issue`, unpaired, seen now out of
@@ -166,6 +201,8 @@ impl Plan<'_> {
         let far = self.engine.store.link_by_secondary(&self.pair.secondary, link.other.id.as_str()).ok().flatten();
         match far {
             Some(far) => {
+                let waited = self.engine.store.pending_by_link(&self.pair.secondary, &link.id).ok().flatten();
+                self.out.ops.extend(waited.map(|p| Op::PendingDelete { id: p.id }));
                 let dep = DependencyRecord {
                     id: 0,
                     flow: self.flow.name().to_string(),

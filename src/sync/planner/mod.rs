@@ -21,7 +21,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::change::{Change, ChangeKind, ChangeSource, version_key};
 use super::engine::Engine;
-use super::in_flight::SiteIssue;
+use super::in_flight::{Claim, SiteIssue};
+use super::job::Job;
 use crate::store::{InboxEntry, Op};
 
 /// Changes read from the inbox at once.
@@ -118,14 +119,21 @@ pub(crate) async fn plan_batch(engine: &Engine) -> anyhow::Result<Pass> {
             _ => None,
         })
         .collect();
-    // Claimed before the commit, so a writer that takes a job at once finds
-    // its link busy; released again if the commit fails.
-    let claims: Vec<_> = planned.claims.iter().map(|(c, _)| c.clone()).collect();
-    for (claim, issues) in planned.claims {
-        engine.in_flight.claim(claim, issues);
+    // Claimed once per job before the commit, so a writer that takes a job
+    // at once finds its link busy; released again if the commit fails.
+    let claims = job_claims(&ops, planned.claims);
+    for (claim, issues) in &claims {
+        engine.in_flight.claim(claim.clone(), issues.clone());
     }
+    let pending: Vec<_> = ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::PendingPut(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
     if let Err(e) = engine.store.commit(ops).await {
-        for c in &claims {
+        for (c, _) in &claims {
             engine.in_flight.release(c);
         }
         return Err(e.into());
@@ -133,7 +141,24 @@ pub(crate) async fn plan_batch(engine: &Engine) -> anyhow::Result<Pass> {
     for w in &writers {
         engine.wake.writer(w);
     }
+    deps::recheck(engine, &pending).await;
     Ok(Pass::Progressed)
+}
+
+/// A claim per job queued in `ops`, with the issues the planner said the
+/// claim covers.
+fn job_claims(ops: &[Op], covers: Vec<(Claim, Vec<SiteIssue>)>) -> Vec<(Claim, Vec<SiteIssue>)> {
+    let covers: HashMap<Claim, Vec<SiteIssue>> = covers.into_iter().collect();
+    ops.iter()
+        .filter_map(|op| match op {
+            Op::OutboxPush { payload, .. } => Job::from_bytes(payload).and_then(|j| Claim::of(&j)),
+            _ => None,
+        })
+        .map(|c| {
+            let issues = covers.get(&c).cloned().unwrap_or_default();
+            (c, issues)
+        })
+        .collect()
 }
 
 /// Of the changes waiting for issues with writes in flight, all but the

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use super::super::change::{Change, ChangeKind, ChangeSource};
 use super::super::engine::Engine;
 use super::super::job::{Action, Job, Source};
-use super::super::planner::deps;
 use super::shadow::shadow_after;
 use super::values::field_writes;
 use super::{Done, RESCHEDULE_BASE_MS, WriteError};
@@ -143,23 +142,20 @@ async fn create(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job: &Job) ->
         primary_key: key.clone(),
         created_ms: engine.now_ms(),
     };
-    // Links that waited for this mirror are made now: their near ends are
-    // planned again in the commit that pairs it.
-    let mut completed = deps::completed(engine, &source.instance, &source.issue_id);
-    // Its own links are planned once it is paired.
-    if engine.flows.get(&job.flow).is_some_and(|f| !f.link_types.is_empty()) {
-        completed.push(replan(engine, source));
-    }
+    // Its own links are planned once it is paired (those that waited for
+    // it are completed once the pairing is committed: see `execute`).
+    let links = engine.flows.get(&job.flow).is_some_and(|f| !f.link_types.is_empty());
+    let own_links = links.then(|| replan(engine, source));
     let Some(target) = status else {
         let mut ops = vec![Op::LinkWithShadow { link, shadow }];
-        ops.extend(completed);
+        ops.extend(own_links);
         return Ok(Done { key, ops });
     };
     // Statuses unknown until the transition is done: a pair planned in
     // between moves the status from the secondary.
     let pre = mapping::Shadow { status_secondary: None, status_primary: None, ..shadow.clone() };
     let mut ops = vec![Op::LinkWithShadow { link, shadow: pre }];
-    ops.extend(completed);
+    ops.extend(own_links);
     let results = engine.store.commit(ops).await?;
     let Some(OpResult::LinkId(id)) = results.first() else {
         unreachable!("a committed LinkWithShadow answers with the link id");
@@ -222,13 +218,33 @@ async fn add_link(
         }
         Err(err) => return Err(err.into()),
     };
-    let mut dep = dep.clone();
+    let mut dep = known(engine, dep);
     if site.id() == engine.primary() {
         dep.primary_link = Some(id);
     } else {
         dep.secondary_link = Some(id);
     }
     Ok(Done { key, ops: vec![Op::DependencyPut(dep)] })
+}
+
+/// The dependency `dep` as the store has it now: one recorded meanwhile
+/// for the same link (the other side's id known) is updated rather than
+/// recorded twice.
+fn known(engine: &Engine, dep: &DependencyRecord) -> DependencyRecord {
+    let by = |site, link: &Option<String>| {
+        let link = link.as_deref()?;
+        engine.store.dependency_by_link(&dep.flow, site, link).ok().flatten()
+    };
+    let found =
+        by(mapping::Site::Secondary, &dep.secondary_link).or_else(|| by(mapping::Site::Primary, &dep.primary_link));
+    match found {
+        Some(f) if f.id != dep.id => DependencyRecord {
+            secondary_link: f.secondary_link.or(dep.secondary_link.clone()),
+            primary_link: f.primary_link.or(dep.primary_link.clone()),
+            ..f
+        },
+        _ => dep.clone(),
+    }
 }
 
 async fn remove_link(site: &dyn Site, job: &Job, link_id: &str, dep: u64) -> Outcome {

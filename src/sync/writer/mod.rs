@@ -25,7 +25,7 @@ pub use lookups::{Lookups, SiteCache};
 
 use super::engine::Engine;
 use super::in_flight::Claim;
-use super::job::Job;
+use super::job::{Action, Job};
 use crate::ids::InstanceId;
 use crate::jira::JiraError;
 use crate::observe::{EngineEvent, WriteOutcome, WriteRecord};
@@ -116,7 +116,12 @@ pub(crate) async fn execute(engine: &Engine, e: OutboxEntry) {
         }
     };
     if finished {
-        if let Some(claim) = Claim::of(&job) {
+        if let (Some(claim), Action::Create { source, .. }) = (Claim::of(&job), &job.action) {
+            // Read after the pairing is committed, so that a link the planner
+            // set waiting at the same time is seen here, or sees the pair.
+            super::planner::deps::complete(engine, &source.instance, &source.issue_id).await;
+            engine.in_flight.release(&claim);
+        } else if let Some(claim) = Claim::of(&job) {
             engine.in_flight.release(&claim);
         }
         engine.wake.planner();

@@ -180,3 +180,20 @@ async fn a_link_made_on_the_primary_flows_back_only_with_both() {
         assert!(!hub.iter().any(|c| matches!(c, FakeCall::DeleteLink { .. })), "{direction:?}: {hub:?}");
     }
 }
+
+/// A plan with two jobs for one pair (an edit and a link): the pair stays
+/// busy until both are done, so that no plan diffs against half a write.
+#[tokio::test]
+async fn a_pair_stays_claimed_until_its_last_job_is_done() {
+    let rig = rig(RelationDirection::ToPrimary).await;
+    rig.emea.link_as_person("Blocks", "EMEA-1", "EMEA-2");
+    rig.emea.edit_as_person("EMEA-1", "summary", text("edited"));
+    link_changed(&rig, "emea", ["EMEA-1", "EMEA-2"]).await;
+    rig.plan().await;
+    assert_eq!(rig.outbox().len(), 2, "an update and a link");
+    let pair = rig.store().link_by_secondary("emea", &rig.emea.id_of("EMEA-1").unwrap().to_string()).unwrap().unwrap();
+    rig.write_next().await;
+    assert!(rig.engine.in_flight.link_busy(&pair), "one job left");
+    rig.write_next().await;
+    assert!(!rig.engine.in_flight.link_busy(&pair));
+}
