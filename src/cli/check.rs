@@ -1,18 +1,21 @@
 //! `jirafed check`: load and validate the config once and print a report
 //! a person can act on; then, unless `--offline`, reach every site the way
-//! the daemon does: authenticated, every mapped field resolved with
-//! compatible types and on the mirror project's create screen, every scope
-//! valid JQL, every mapped link type present. `--offline` still reads every
-//! secret. Exit 0 when all is well, 1 otherwise.
+//! the daemon does (see [`online`]): authenticated, every mapped field
+//! resolved with compatible types and on the mirror project's create
+//! screen, every scope valid JQL, every mapped link type present, what
+//! carrying parents needs, link types in use but not mapped, pushing
+//! scopes that overlap. `--offline` still reads every secret. Exit 0 when
+//! all is well (warnings allowed), 1 otherwise.
+
+mod findings;
+mod online;
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
+pub use self::online::check_sites;
 use crate::config::{self, Auth, Choice, Config, Environment, FlowConfig, ProcessEnv, Role};
-use crate::jira::Site;
-use crate::sync::fields;
-use crate::sync::sites::Sites;
 
 /// Runs `jirafed check` on the config at `path`.
 pub fn run(path: &Path, offline: bool) -> ExitCode {
@@ -138,106 +141,4 @@ fn render_flow(out: &mut String, f: &FlowConfig, primary: &str) {
     if let (Some(scope), Some(project)) = (&f.primary_scope, &f.secondary_project) {
         let _ = writeln!(out, "{indent}pushes {scope:?} from {primary} to {} project {project}", f.secondary.as_str());
     }
-}
-
-/// Checks the sites; returns the report lines and whether all passed.
-pub async fn check_sites(cfg: &Config) -> (String, bool) {
-    let mut out = String::from("sites:\n");
-    let sites = Sites::connect(cfg).await;
-    let mut ok = true;
-    for (id, entry) in sites.entries() {
-        match &entry.connection {
-            Ok(c) => {
-                let who = c.me.user.display_name.clone().or(c.me.user.email.clone()).unwrap_or_default();
-                let tz = c.me.time_zone.clone().unwrap_or_else(|| "?".into());
-                let _ = writeln!(out, "  {id}: reachable, authenticated as {who} (time zone {tz})");
-            }
-            Err(e) => {
-                ok = false;
-                let _ = writeln!(out, "  error: {id}: {e}");
-            }
-        }
-    }
-    let primary = cfg.primary().id.as_str();
-    for flow in &cfg.flows {
-        let usable = |id: &str| sites.catalogue(id).and(sites.get(id));
-        let (Some(s), Some(p)) = (usable(flow.secondary.as_str()), usable(primary)) else { continue };
-        let problems = check_flow(flow, s.as_ref(), p.as_ref()).await;
-        if problems.is_empty() {
-            let _ =
-                writeln!(out, "  flow {}: {} field(s) resolved, scope and project OK", flow.name, flow.fields.len());
-        }
-        for pr in problems {
-            ok = false;
-            let _ = writeln!(out, "  error: flow {}: {pr}", flow.name);
-        }
-    }
-    (out, ok)
-}
-
-async fn check_flow(flow: &FlowConfig, s: &dyn Site, p: &dyn Site) -> Vec<String> {
-    let mut problems = Vec::new();
-    let (sf, pf) = match (s.fields().await, p.fields().await) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return vec![format!("cannot read fields: {e}")],
-    };
-    let resolved = match fields::resolve(flow, &sf, &pf) {
-        Ok(r) => r,
-        Err(list) => {
-            problems.extend(list);
-            vec![]
-        }
-    };
-    let jql = format!("({}) ORDER BY key", flow.scope);
-    if let Err(e) = s.search_page(&jql, &["key"], 1, None).await {
-        problems.push(format!("scope {:?} is refused by {}: {e}", flow.scope, flow.secondary));
-    }
-    if let Some(scope) = &flow.primary_scope {
-        let jql = format!("({scope}) ORDER BY key");
-        if let Err(e) = p.search_page(&jql, &["key"], 1, None).await {
-            problems.push(format!("primary_scope {scope:?} is refused by {}: {e}", p.id()));
-        }
-    }
-    match p.create_meta(&flow.primary_project, &default_type(flow)).await {
-        Ok(meta) => {
-            for f in resolved.iter().filter(|f| f.direction.to_primary()) {
-                if !meta.iter().any(|m| m.id == f.primary.id) && !matches!(f.primary.id.as_str(), "status") {
-                    problems.push(format!(
-                        "{} '{}' is not on the create screen of {} {}",
-                        f.primary.id,
-                        f.primary.name,
-                        flow.primary_project,
-                        default_type(flow)
-                    ));
-                }
-            }
-        }
-        Err(e) => problems.push(format!("primary project {}: {e}", flow.primary_project)),
-    }
-    for (side, client, names) in [
-        ("secondary", s, flow.links.types.keys().cloned().collect::<Vec<_>>()),
-        ("primary", p, flow.links.types.values().cloned().collect()),
-    ] {
-        if names.is_empty() {
-            continue;
-        }
-        match client.link_types().await {
-            Ok(types) => {
-                for n in names.iter().filter(|n| !types.iter().any(|t| t.name.eq_ignore_ascii_case(n))) {
-                    problems.push(format!("link type {n:?} does not exist on the {side} ({})", client.id()));
-                }
-            }
-            Err(e) => problems.push(format!("link types on {}: {e}", client.id())),
-        }
-    }
-    problems
-}
-
-/// The issue type mirrors are most likely created with.
-fn default_type(flow: &FlowConfig) -> String {
-    flow.issue_types
-        .get("Story")
-        .cloned()
-        .or_else(|| flow.issue_types.values().next().cloned())
-        .unwrap_or_else(|| "Story".into())
 }

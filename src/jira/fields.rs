@@ -3,6 +3,11 @@
 
 use super::model::FieldInfo;
 
+/// The custom type of Jira Software's Epic Link field, where Data Center
+/// keeps a story's epic (Cloud uses `parent`). Its id and name differ per
+/// site and language; its type does not.
+pub const EPIC_LINK_TYPE: &str = "com.pyxis.greenhopper.jira:gh-epic-link";
+
 /// Why a configured field could not be resolved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FieldError {
@@ -29,6 +34,11 @@ impl FieldCatalogue {
 
     pub fn by_id(&self, id: &str) -> Option<&FieldInfo> {
         self.fields.iter().find(|f| f.id == id)
+    }
+
+    /// The Epic Link field, found by its custom type ([`EPIC_LINK_TYPE`]).
+    pub fn epic_link(&self) -> Option<&FieldInfo> {
+        self.fields.iter().find(|f| f.schema.as_ref().and_then(|s| s.custom.as_deref()) == Some(EPIC_LINK_TYPE))
     }
 
     /// By id first (`summary`, `customfield_10016`), then by name, ignoring
@@ -91,6 +101,7 @@ fn distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jira::model::FieldSchema;
 
     fn f(id: &str, name: &str) -> FieldInfo {
         FieldInfo { id: id.into(), name: name.into(), custom: id.starts_with("customfield_"), schema: None }
@@ -121,5 +132,21 @@ mod tests {
             c.resolve("Nothing like it").unwrap_err().to_string(),
             "field \"Nothing like it\" does not exist on emea"
         );
+    }
+
+    /// Epic Link is known by its type: a field merely named so is not it,
+    /// and a translated name does not hide it.
+    #[test]
+    fn the_epic_link_is_found_by_its_custom_type() {
+        let typed = |id: &str, name: &str, custom: &str| FieldInfo {
+            schema: Some(FieldSchema { kind: "any".into(), custom: Some(custom.into()), ..FieldSchema::default() }),
+            ..f(id, name)
+        };
+        let text = "com.atlassian.jira.plugin.system.customfieldtypes:textfield";
+        let impostor = typed("customfield_1", "Epic Link", text);
+        assert_eq!(FieldCatalogue::new("apac", vec![impostor.clone(), f("parent", "Parent")]).epic_link(), None);
+        let epic = typed("customfield_10100", "Epos-Verknüpfung", EPIC_LINK_TYPE);
+        let c = FieldCatalogue::new("apac", vec![impostor, epic]);
+        assert_eq!(c.epic_link().map(|f| f.id.as_str()), Some("customfield_10100"));
     }
 }

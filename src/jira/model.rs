@@ -375,6 +375,9 @@ pub struct Project {
     pub key: String,
     pub name: String,
     pub issue_types: Vec<String>,
+    /// Those of `issue_types` that are sub-task types (`subtask: true`):
+    /// an issue of one always has a parent of the standard level.
+    pub subtask_types: Vec<String>,
     pub components: Vec<String>,
     pub versions: Vec<String>,
 }
@@ -387,11 +390,20 @@ impl Project {
                 .map(|a| a.iter().filter_map(|t| s(t, "name")).collect())
                 .unwrap_or_default()
         };
+        let subtask_types = v
+            .get("issueTypes")
+            .and_then(Value::as_array)
+            .map(|a| {
+                let subtask = |t: &&Value| t.get("subtask").and_then(Value::as_bool).unwrap_or(false);
+                a.iter().filter(subtask).filter_map(|t| s(t, "name")).collect()
+            })
+            .unwrap_or_default();
         Some(Project {
             id: s(v, "id")?,
             key: s(v, "key")?,
             name: s(v, "name").unwrap_or_default(),
             issue_types: names("issueTypes"),
+            subtask_types,
             components: names("components"),
             versions: names("versions"),
         })

@@ -92,6 +92,13 @@ pub fn build_site(cfg: &SiteConfig, base_url: &str) -> Result<SiteData, String> 
         SimFlavour::Datacenter => Flavour::DataCenter,
     };
     let mut fields = system_fields(flavour);
+    for absent in &cfg.absent_fields {
+        let before = fields.len();
+        fields.retain(|f| &f.id != absent && !f.name.eq_ignore_ascii_case(absent));
+        if fields.len() == before {
+            return Err(format!("site {}: absent_fields names unknown field {absent:?}", cfg.name));
+        }
+    }
     let mut option_id = 10_000;
     for c in &cfg.custom_fields {
         let mut def = field(&c.id, &c.name, custom_kind(&c.kind)?, true);
@@ -285,4 +292,27 @@ pub fn path_to(from: &str, to: &str) -> Option<Vec<&'static TransitionDef>> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::default_world;
+
+    /// A world can take a built-in field away (a Data Center without Jira
+    /// Software has no Epic Link); naming one that is not there is an error.
+    #[test]
+    fn absent_fields_leave_the_catalogue() {
+        let mut apac = default_world(0).sites.remove(2);
+        let has_epic_link = |site: &SiteConfig| {
+            let data = build_site(site, "http://apac.local").expect("site builds");
+            data.fields.iter().any(|f| f.id == EPIC_LINK_ID)
+        };
+        assert!(has_epic_link(&apac));
+        apac.absent_fields = vec!["epic link".into()];
+        assert!(!has_epic_link(&apac));
+        apac.absent_fields = vec!["Epic Lnk".into()];
+        let err = build_site(&apac, "http://apac.local").err();
+        assert_eq!(err.as_deref(), Some("site apac: absent_fields names unknown field \"Epic Lnk\""));
+    }
 }

@@ -51,6 +51,10 @@ pub struct SiteConfig {
     /// Field ids or names left off the create/edit screens.
     #[serde(default)]
     pub off_screen: Vec<String>,
+    /// Built-in field ids or names this site does not have (a Data Center
+    /// without Jira Software has no "Epic Link").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub absent_fields: Vec<String>,
     #[serde(default)]
     pub issues: Vec<IssueConfig>,
 }
@@ -244,6 +248,7 @@ pub fn default_world(port_base: u16) -> WorldConfig {
             &["Platform", "Apps", "Data"],
         ),
         off_screen: vec![],
+        absent_fields: vec![],
         issues: vec![],
     };
     let emea = SiteConfig {
@@ -262,6 +267,7 @@ pub fn default_world(port_base: u16) -> WorldConfig {
             &["EMEA Core", "EMEA Apps"],
         ),
         off_screen: vec![],
+        absent_fields: vec![],
         issues: vec![
             seed_issue("EMEA", "Epic", "Payments revamp", "In Progress", "High"),
             seed_issue("EMEA", "Story", "Card tokenisation", "To Do", "Medium"),
@@ -283,6 +289,7 @@ pub fn default_world(port_base: u16) -> WorldConfig {
             &["APAC Core", "APAC Apps"],
         ),
         off_screen: vec![],
+        absent_fields: vec![],
         issues: vec![
             seed_issue("APAC", "Epic", "Regional rollout", "To Do", "Medium"),
             seed_issue("APAC", "Bug", "Login times out in Sydney", "In Progress", "Highest"),

@@ -5,7 +5,8 @@ use std::process::{Command, Output};
 
 use super::config::{BASE, ConfigDir, write_private};
 
-fn jirafed(args: &[&str], envs: &[(&str, &str)]) -> Output {
+/// Runs the built binary with `args` and only `envs` added to the environment.
+pub(super) fn jirafed(args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_jirafed"));
     cmd.args(args).env_remove("RUST_LOG").env_remove("CREDENTIALS_DIRECTORY");
     for (k, v) in envs {
@@ -14,7 +15,8 @@ fn jirafed(args: &[&str], envs: &[(&str, &str)]) -> Output {
     cmd.output().expect("run jirafed")
 }
 
-fn text(out: &Output) -> String {
+/// What the binary printed, stdout then stderr.
+pub(super) fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 

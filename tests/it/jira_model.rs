@@ -211,7 +211,14 @@ fn check(rel: &str, op: Op, v: &Value) -> Result<(), String> {
         Op::Project => {
             let p = Project::parse(v).ok_or(format!("{rel}: project lost"))?;
             let types = arr(&v["issueTypes"]).len();
-            if p.key.is_empty() || p.issue_types.len() != types { fail("issue types lost".into()) } else { Ok(()) }
+            let subtasks = arr(&v["issueTypes"]).iter().filter(|t| t["subtask"] == Value::Bool(true)).count();
+            if p.key.is_empty() || p.issue_types.len() != types {
+                fail("issue types lost".into())
+            } else if p.subtask_types.len() != subtasks {
+                fail(format!("{} of {subtasks} sub-task types", p.subtask_types.len()))
+            } else {
+                Ok(())
+            }
         }
         Op::IssueLink => check_single_link(rel, v),
         Op::Adf => {

@@ -1,6 +1,7 @@
 //! One integration-test binary; each area is a module (compiling many test
 //! crates is slow on CI's two cores).
 
+mod check;
 mod cli;
 mod config;
 mod daemon_http;

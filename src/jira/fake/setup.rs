@@ -108,6 +108,7 @@ pub fn project(key: &str, components: &[&str], versions: &[&str]) -> Project {
         key: key.into(),
         name: key.into(),
         issue_types: names(ISSUE_TYPES),
+        subtask_types: Vec::new(),
         components: names(components),
         versions: names(versions),
     }
