@@ -321,22 +321,15 @@ impl JiraClient {
         Ok(v.as_array().map(|a| a.iter().filter_map(RemoteLink::parse).collect()).unwrap_or_default())
     }
 
-    /// Creates or updates the remote link with `global_id`.
-    pub async fn upsert_remote_link(
-        &self,
-        key: &str,
-        global_id: &str,
-        url: &str,
-        title: &str,
-    ) -> Result<(), JiraError> {
-        let body =
-            json!({"globalId": global_id, "relationship": "federated with", "object": {"url": url, "title": title}});
-        self.transport
-            .send(Call::post(self.path(&format!("issue/{key}/remotelink")), body).issue(key).safe_to_repeat())
-            .await
-            .map(|_| ())
+    /// Creates the remote link, or updates the one with its `global_id`:
+    /// Jira upserts by `globalId`, so sending it again is safe.
+    pub async fn upsert_remote_link(&self, key: &str, link: &RemoteLinkWrite) -> Result<(), JiraError> {
+        let call = Call::post(self.path(&format!("issue/{key}/remotelink")), link.to_json()).issue(key);
+        self.transport.send(call.safe_to_repeat()).await.map(|_| ())
     }
 
+    /// Deletes `key`'s remote link `global_id`; Jira answers 404 when the
+    /// issue or the link is not there.
     pub async fn delete_remote_link(&self, key: &str, global_id: &str) -> Result<(), JiraError> {
         let call = Call::delete(self.path(&format!("issue/{key}/remotelink"))).query("globalId", global_id).issue(key);
         self.transport.send(call).await.map(|_| ())

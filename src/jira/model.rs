@@ -1,11 +1,12 @@
 //! The dialect-neutral model of what jirafed reads from Jira, parsed
 //! leniently from Cloud v3 and Data Center v2 JSON alike: missing optional
-//! keys are `None`, unknown keys are ignored.
+//! keys are `None`, unknown keys are ignored. A write that is no field
+//! value ([`RemoteLinkWrite`]) lives here too, beside what it is read as.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::richtext::Doc;
 use crate::ids::{IssueId, IssueKey};
@@ -347,24 +348,63 @@ impl Comment {
     }
 }
 
-/// A remote link (a web link on an issue).
+/// A remote link (a web link on an issue), as `GET issue/{key}/remotelink`
+/// lists it. Only the id is required: a link some other tool made without
+/// an object still shows, with an empty url and title.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteLink {
     pub id: String,
+    /// The id its writer chose to find it again by; people's links have none.
     pub global_id: Option<String>,
     pub url: String,
     pub title: String,
+    /// How the issue relates to the object ("causes", "mirrors"...).
+    pub relationship: Option<String>,
 }
 
 impl RemoteLink {
     pub fn parse(v: &Value) -> Option<RemoteLink> {
-        let object = v.get("object")?;
+        let object = v.get("object").unwrap_or(&Value::Null);
         Some(RemoteLink {
             id: s(v, "id")?,
             global_id: s(v, "globalId"),
-            url: s(object, "url")?,
+            url: s(object, "url").unwrap_or_default(),
             title: s(object, "title").unwrap_or_default(),
+            relationship: s(v, "relationship"),
         })
+    }
+}
+
+/// A remote link to create, or to update when its issue has one with the
+/// same `global_id` already.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteLinkWrite {
+    /// The stable id that makes writing the link again an update, never a
+    /// second link.
+    pub global_id: String,
+    pub url: String,
+    pub title: String,
+    /// Left out, the link has none (an update clears the one it had).
+    pub relationship: Option<String>,
+}
+
+impl RemoteLinkWrite {
+    pub fn new(global_id: impl Into<String>, url: impl Into<String>, title: impl Into<String>) -> RemoteLinkWrite {
+        RemoteLinkWrite { global_id: global_id.into(), url: url.into(), title: title.into(), relationship: None }
+    }
+
+    pub fn with_relationship(mut self, relationship: impl Into<String>) -> RemoteLinkWrite {
+        self.relationship = Some(relationship.into());
+        self
+    }
+
+    /// The body of `POST issue/{key}/remotelink`, the same in both dialects.
+    pub fn to_json(&self) -> Value {
+        let mut body = json!({"globalId": self.global_id, "object": {"url": self.url, "title": self.title}});
+        if let Some(relationship) = &self.relationship {
+            body["relationship"] = json!(relationship);
+        }
+        body
     }
 }
 

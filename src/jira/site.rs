@@ -13,7 +13,7 @@ use super::error::JiraError;
 use super::fields::FieldCatalogue;
 use super::limiter::LimiterState;
 use super::mark::Mark;
-use super::model::{FieldMeta, Issue, IssueRef, LinkType, Myself, Project, UserRef};
+use super::model::{FieldMeta, Issue, IssueRef, LinkType, Myself, Project, RemoteLink, RemoteLinkWrite, UserRef};
 use super::transport::Reachability;
 use super::values::FieldWrites;
 use crate::config::Flavour;
@@ -94,6 +94,14 @@ pub trait Site: Send + Sync {
     fn create_link<'a>(&'a self, type_name: &'a str, from: &'a str, to: &'a str) -> SiteFuture<'a, String>;
     /// Deletes an issue link by id; one that is already gone is not an error.
     fn delete_link<'a>(&'a self, link_id: &'a str) -> SiteFuture<'a, ()>;
+    /// The remote links of an issue.
+    fn remote_links<'a>(&'a self, key: &'a str) -> SiteFuture<'a, Vec<RemoteLink>>;
+    /// Creates the remote link `global_id` on `key`, or updates it when the
+    /// issue has one with that id already (never two).
+    fn upsert_remote_link<'a>(&'a self, key: &'a str, link: &'a RemoteLinkWrite) -> SiteFuture<'a, ()>;
+    /// Deletes `key`'s remote link `global_id`; one already gone is not an
+    /// error, nor is one gone with its issue (Jira answers both with a 404).
+    fn delete_remote_link<'a>(&'a self, key: &'a str, global_id: &'a str) -> SiteFuture<'a, ()>;
 }
 
 impl Site for JiraClient {
@@ -193,6 +201,23 @@ impl Site for JiraClient {
     fn delete_link<'a>(&'a self, link_id: &'a str) -> SiteFuture<'a, ()> {
         Box::pin(async move {
             match JiraClient::delete_link(self, link_id).await {
+                Err(e) if e.is_not_found() => Ok(()),
+                other => other,
+            }
+        })
+    }
+
+    fn remote_links<'a>(&'a self, key: &'a str) -> SiteFuture<'a, Vec<RemoteLink>> {
+        Box::pin(JiraClient::remote_links(self, key))
+    }
+
+    fn upsert_remote_link<'a>(&'a self, key: &'a str, link: &'a RemoteLinkWrite) -> SiteFuture<'a, ()> {
+        Box::pin(JiraClient::upsert_remote_link(self, key, link))
+    }
+
+    fn delete_remote_link<'a>(&'a self, key: &'a str, global_id: &'a str) -> SiteFuture<'a, ()> {
+        Box::pin(async move {
+            match JiraClient::delete_remote_link(self, key, global_id).await {
                 Err(e) if e.is_not_found() => Ok(()),
                 other => other,
             }

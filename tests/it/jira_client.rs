@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use jirafed::config::{Auth, Flavour, InstanceConfig, Secret, SecretSource};
 use jirafed::jira::client::JiraClient;
 use jirafed::jira::mark::Mark;
-use jirafed::jira::model::LinkDirection;
+use jirafed::jira::model::{LinkDirection, RemoteLink, RemoteLinkWrite};
 use jirafed::jira::richtext::Doc;
 use jirafed::jira::site::Site;
 use jirafed::jira::transport::{RecordedCall, Transport};
@@ -217,14 +217,28 @@ async fn exercise(c: &JiraClient, site: &str, project: &str) {
     assert!(err.is_not_found(), "{err}");
     assert_eq!(err.messages, ["No issue link type with name 'Depends' found."]);
 
-    c.upsert_remote_link(other.key.as_str(), "jirafed:x", "http://example.com/X-1", "X-1").await.expect("remote");
-    c.upsert_remote_link(other.key.as_str(), "jirafed:x", "http://example.com/X-1", "X-1 renamed")
-        .await
-        .expect("upsert");
-    let remote = c.remote_links(other.key.as_str()).await.expect("remote links");
-    assert_eq!(remote.len(), 1);
-    assert_eq!(remote[0].title, "X-1 renamed");
-    c.delete_remote_link(other.key.as_str(), "jirafed:x").await.expect("delete remote");
+    // A global id with the characters Jira asks to escape, as the engine's may hold.
+    let other_key = other.key.as_str();
+    let first =
+        RemoteLinkWrite::new("system=jirafed&id=X-1", "http://example.com/X-1", "X-1").with_relationship("blocks");
+    Site::upsert_remote_link(c, other_key, &first).await.expect("remote");
+    let renamed = RemoteLinkWrite { title: "X-1 renamed".into(), ..first.clone() };
+    c.upsert_remote_link(other_key, &renamed).await.expect("upsert");
+    let web = RemoteLinkWrite::new("jirafed:y", "http://example.com/Y-1", "Y-1");
+    c.upsert_remote_link(other_key, &web).await.expect("another");
+    let remote = Site::remote_links(c, other_key).await.expect("remote links");
+    let read = |l: &RemoteLink| (l.global_id.clone(), l.url.clone(), l.title.clone(), l.relationship.clone());
+    let shown: Vec<_> = remote.iter().map(read).collect();
+    let written =
+        |w: &RemoteLinkWrite| (Some(w.global_id.clone()), w.url.clone(), w.title.clone(), w.relationship.clone());
+    assert_eq!(shown, [written(&renamed), written(&web)], "updated in place by its global id");
+    Site::delete_remote_link(c, other_key, &first.global_id).await.expect("delete remote");
+    assert_eq!(c.remote_links(other_key).await.expect("remote links").len(), 1, "the other one stays");
+    // One already gone is a 404 from the client and no error through `Site`.
+    assert!(c.delete_remote_link(other_key, &first.global_id).await.expect_err("gone").is_not_found());
+    Site::delete_remote_link(c, other_key, &first.global_id).await.expect("already gone is no error");
+    c.delete_remote_link(other_key, &web.global_id).await.expect("delete remote");
+    assert!(c.remote_links(other_key).await.expect("remote links").is_empty());
 
     let cid = c.add_comment(other.key.as_str(), &Doc::plain("hello")).await.expect("comment");
     c.edit_comment(other.key.as_str(), &cid, &Doc::plain("hello again")).await.expect("edit comment");

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use jirafed::config::Flavour;
 use jirafed::jira::client::JiraClient;
+use jirafed::jira::model::RemoteLinkWrite;
 use jirafed::jira::richtext::Doc;
 use jirafed::jira::transport::{RecordedCall, Transport};
 use jirafed::jira::{ErrorKind, FieldValue, FieldWrites};
@@ -76,7 +77,7 @@ async fn a_post_the_site_acted_on_is_not_sent_again_after_a_502() {
     assert!(c.edit_issue("EMEA-1", &edit).await.is_err());
     assert_eq!(site.count("PUT /rest/api/3/issue/EMEA-1"), 4, "every attempt of quick_retry(4)");
     // An upsert by globalId too.
-    assert!(c.upsert_remote_link("EMEA-1", "g", "http://x", "x").await.is_err());
+    assert!(c.upsert_remote_link("EMEA-1", &RemoteLinkWrite::new("g", "http://x", "x")).await.is_err());
     assert_eq!(site.count("POST /rest/api/3/issue/EMEA-1/remotelink"), 4);
 }
 

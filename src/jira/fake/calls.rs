@@ -24,6 +24,9 @@ pub enum FakeOp {
     Delete,
     CreateLink,
     DeleteLink,
+    RemoteLinks,
+    UpsertRemoteLink,
+    DeleteRemoteLink,
 }
 
 impl FakeOp {
@@ -38,6 +41,8 @@ impl FakeOp {
                 | FakeOp::Delete
                 | FakeOp::CreateLink
                 | FakeOp::DeleteLink
+                | FakeOp::UpsertRemoteLink
+                | FakeOp::DeleteRemoteLink
         )
     }
 }
@@ -104,6 +109,19 @@ pub enum FakeCall {
     DeleteLink {
         id: String,
     },
+    RemoteLinks {
+        key: String,
+    },
+    UpsertRemoteLink {
+        key: String,
+        global_id: String,
+        url: String,
+        title: String,
+    },
+    DeleteRemoteLink {
+        key: String,
+        global_id: String,
+    },
 }
 
 /// Field writes as a call records them.
@@ -131,6 +149,9 @@ impl FakeCall {
             FakeCall::Delete { .. } => FakeOp::Delete,
             FakeCall::CreateLink { .. } => FakeOp::CreateLink,
             FakeCall::DeleteLink { .. } => FakeOp::DeleteLink,
+            FakeCall::RemoteLinks { .. } => FakeOp::RemoteLinks,
+            FakeCall::UpsertRemoteLink { .. } => FakeOp::UpsertRemoteLink,
+            FakeCall::DeleteRemoteLink { .. } => FakeOp::DeleteRemoteLink,
         }
     }
 
@@ -164,6 +185,9 @@ impl FakeCall {
             FakeCall::Delete { key } => format!("DELETE {api}/issue/{key}"),
             FakeCall::CreateLink { .. } => format!("POST {api}/issueLink"),
             FakeCall::DeleteLink { id } => format!("DELETE {api}/issueLink/{id}"),
+            FakeCall::RemoteLinks { key } => format!("GET {api}/issue/{key}/remotelink"),
+            FakeCall::UpsertRemoteLink { key, .. } => format!("POST {api}/issue/{key}/remotelink"),
+            FakeCall::DeleteRemoteLink { key, .. } => format!("DELETE {api}/issue/{key}/remotelink"),
         }
     }
 }

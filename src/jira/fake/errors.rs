@@ -49,6 +49,13 @@ pub(super) fn no_link_type(name: &str) -> JiraError {
     e
 }
 
+/// A 404 for a remote link the issue has none of, in the simulator's words.
+pub(super) fn no_remote_link() -> JiraError {
+    let mut e = status(404);
+    e.messages.push("No such remote link exists.".into());
+    e
+}
+
 /// A 503, as a site in maintenance or out of resources answers.
 pub fn unavailable() -> JiraError {
     let mut e = status(503);

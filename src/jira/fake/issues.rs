@@ -111,11 +111,13 @@ impl FakeSite {
         fields.insert("issuetype".into(), json!({"name": seed.issue_type}));
         fields.insert("status".into(), s.status_json(&status));
         fields.insert("created".into(), json!(timestamp(now)));
-        let mut stored = Stored { id, key, fields, updated_ms: now, mark: seed.mark, in_scope: true };
+        // The replaced issue keeps its links and remote links when it keeps its id.
+        let same_issue = s.find(key.as_str()).filter(|old| old.id == id);
+        let remote_links = same_issue.map(|old| old.remote_links.clone()).unwrap_or_default();
+        let mut stored = Stored { id, key, fields, updated_ms: now, mark: seed.mark, in_scope: true, remote_links };
         stored.touch(now);
         let put = stored.issue_ref();
         s.issues.retain(|i| !i.is(put.key.as_str()));
-        // The replaced issue keeps its links when it keeps its id.
         if let Some(old) = replaced.filter(|old| *old != put.id) {
             s.drop_links_of(&old);
         }

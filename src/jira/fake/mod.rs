@@ -8,9 +8,10 @@
 //! objects, options by value...), so the engine reads them back through
 //! the same `read_value` it uses on a real site. Its own API is typed:
 //! tests seed issues with [`IssueSeed`] and [`FieldValue`]s, act as people
-//! do ([`FakeSite::edit_as_person`], [`FakeSite::link_as_person`]), read
-//! what the engine wrote ([`FakeSite::issue_value`],
-//! [`FakeSite::links_of`]), see every call it made ([`FakeCall`]), and
+//! do ([`FakeSite::edit_as_person`], [`FakeSite::link_as_person`],
+//! [`FakeSite::remote_link_as_person`]), read what the engine wrote
+//! ([`FakeSite::issue_value`], [`FakeSite::links_of`],
+//! [`FakeSite::remote_links_of`]), see every call it made ([`FakeCall`]), and
 //! queue the failures a real site has ([`FakeSite::fail_next`],
 //! [`FakeSite::lose_answer`]).
 //!
@@ -36,6 +37,7 @@ mod errors;
 mod issues;
 mod links;
 mod ops;
+mod remote;
 mod scope;
 mod setup;
 mod site;
@@ -153,7 +155,8 @@ impl FakeSite {
     }
 
     /// The calls that change the site (create, edit, add label,
-    /// transition, delete, link, unlink), in order.
+    /// transition, delete, link, unlink, remote link upsert and delete), in
+    /// order.
     pub fn writes(&self) -> Vec<FakeCall> {
         self.lock().calls.iter().filter(|c| c.is_write()).cloned().collect()
     }

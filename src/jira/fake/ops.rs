@@ -185,7 +185,8 @@ impl State {
         fields.insert("issuetype".into(), json!({"name": issue_type}));
         fields.insert("status".into(), self.status_json(&initial));
         fields.insert("created".into(), json!(timestamp(now)));
-        let mut stored = Stored { id, key, fields, updated_ms: now, mark: mark.cloned(), in_scope: true };
+        let mut stored =
+            Stored { id, key, fields, updated_ms: now, mark: mark.cloned(), in_scope: true, remote_links: Vec::new() };
         stored.touch(now);
         let created = stored.issue_ref();
         self.issues.push(stored);

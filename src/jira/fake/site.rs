@@ -15,7 +15,7 @@ use crate::jira::client::{Cursor, Page};
 use crate::jira::error::JiraError;
 use crate::jira::fields::FieldCatalogue;
 use crate::jira::mark::Mark;
-use crate::jira::model::{FieldMeta, Issue, IssueRef, LinkType, Myself, Project, UserRef};
+use crate::jira::model::{FieldMeta, Issue, IssueRef, LinkType, Myself, Project, RemoteLink, RemoteLinkWrite, UserRef};
 use crate::jira::site::{Site, SiteFuture, SiteHealth};
 use crate::jira::transport::Reachability;
 use crate::jira::values::FieldWrites;
@@ -177,6 +177,33 @@ impl Site for FakeSite {
                 Ok(())
             });
             match unlinked {
+                Err(e) if e.is_not_found() => Ok(()),
+                other => other,
+            }
+        })
+    }
+
+    fn remote_links<'a>(&'a self, key: &'a str) -> SiteFuture<'a, Vec<RemoteLink>> {
+        let call = FakeCall::RemoteLinks { key: key.into() };
+        Box::pin(async move { self.run(call, |s, label| s.remote_links(key, label)) })
+    }
+
+    fn upsert_remote_link<'a>(&'a self, key: &'a str, link: &'a RemoteLinkWrite) -> SiteFuture<'a, ()> {
+        let call = FakeCall::UpsertRemoteLink {
+            key: key.into(),
+            global_id: link.global_id.clone(),
+            url: link.url.clone(),
+            title: link.title.clone(),
+        };
+        Box::pin(async move { self.run(call, |s, label| s.upsert_remote_link(key, link.to_json(), label).map(|_| ())) })
+    }
+
+    /// A link already gone, alone or with its issue, is no error, as through
+    /// `JiraClient`, which cannot tell those 404s apart.
+    fn delete_remote_link<'a>(&'a self, key: &'a str, global_id: &'a str) -> SiteFuture<'a, ()> {
+        let call = FakeCall::DeleteRemoteLink { key: key.into(), global_id: global_id.into() };
+        Box::pin(async move {
+            match self.run(call, |s, label| s.delete_remote_link(key, global_id, label)) {
                 Err(e) if e.is_not_found() => Ok(()),
                 other => other,
             }

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::calls::{FakeCall, FakeOp};
 use super::links::StoredLink;
+use super::remote::StoredRemoteLink;
 use super::setup;
 use crate::clock::Clock;
 use crate::config::Flavour;
@@ -23,8 +24,8 @@ use crate::jira::values::{FieldValue, ValueKind, write_value};
 /// Fields every read returns, whatever the caller asked for.
 const ALWAYS_READ: &[&str] = &["updated", "status"];
 
-/// The first id the fake gives an issue or a link, as a young Jira site
-/// would (each has its own sequence there).
+/// The first id the fake gives an issue, a link or a remote link, as a
+/// young Jira site would (each has its own sequence there).
 const FIRST_ID: u64 = 10_000;
 
 /// One issue as the site holds it.
@@ -40,6 +41,8 @@ pub(super) struct Stored {
     pub mark: Option<Mark>,
     /// Whether it is still where the flows' scopes look.
     pub in_scope: bool,
+    /// Its remote links, in id order; they go with it.
+    pub remote_links: Vec<StoredRemoteLink>,
 }
 
 impl Stored {
@@ -124,6 +127,7 @@ pub(super) struct State {
     /// Issue links, in the order they were made (which is id order).
     pub links: Vec<StoredLink>,
     pub next_link_id: u64,
+    pub next_remote_link_id: u64,
     /// The highest issue number given per project; Jira never reuses one.
     pub numbers: BTreeMap<String, u64>,
     pub calls: Vec<FakeCall>,
@@ -154,6 +158,7 @@ impl State {
             next_id: FIRST_ID,
             links: Vec::new(),
             next_link_id: FIRST_ID,
+            next_remote_link_id: FIRST_ID,
             numbers: BTreeMap::new(),
             calls: Vec::new(),
             faults: VecDeque::new(),
@@ -174,7 +179,8 @@ impl State {
         self.issues.iter_mut().find(|i| i.is(key_or_id))
     }
 
-    /// Deletes the issue and, as Jira does, its links; whether it was there.
+    /// Deletes the issue and, as Jira does, its links (its remote links go
+    /// with it); whether it was there.
     pub fn remove_issue(&mut self, key_or_id: &str) -> bool {
         let Some(at) = self.issues.iter().position(|i| i.is(key_or_id)) else { return false };
         let gone = self.issues.remove(at);

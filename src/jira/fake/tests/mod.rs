@@ -15,6 +15,7 @@ use crate::jira::site::Site;
 use crate::jira::values::{FieldValue, FieldWrites, read_value};
 
 mod links;
+mod remote;
 
 const BOTH: [Flavour; 2] = [Flavour::Cloud, Flavour::DataCenter];
 
