@@ -256,17 +256,30 @@ pub struct IssueLink {
     pub link_type: LinkType,
     pub direction: LinkDirection,
     pub other: IssueRef,
+    /// The other issue's summary, when the entry carries it (Jira's do).
+    pub other_summary: Option<String>,
 }
 
 impl IssueLink {
     pub fn parse(v: &Value) -> Option<IssueLink> {
         let link_type = v.get("type").and_then(LinkType::parse)?;
-        let (direction, other) = match (v.get("outwardIssue"), v.get("inwardIssue")) {
-            (Some(o), _) => (LinkDirection::Outward, IssueRef::parse(o)?),
-            (None, Some(i)) => (LinkDirection::Inward, IssueRef::parse(i)?),
+        let (direction, other_json) = match (v.get("outwardIssue"), v.get("inwardIssue")) {
+            (Some(o), _) => (LinkDirection::Outward, o),
+            (None, Some(i)) => (LinkDirection::Inward, i),
             _ => return None,
         };
-        Some(IssueLink { id: s(v, "id")?, link_type, direction, other })
+        let other = IssueRef::parse(other_json)?;
+        let other_summary = other_json.get("fields").and_then(|f| s(f, "summary"));
+        Some(IssueLink { id: s(v, "id")?, link_type, direction, other, other_summary })
+    }
+
+    /// The link's text as this issue shows it: the type's outward text
+    /// ("blocks") on its outward end, the inward one on the other.
+    pub fn text(&self) -> &str {
+        match self.direction {
+            LinkDirection::Outward => &self.link_type.outward,
+            LinkDirection::Inward => &self.link_type.inward,
+        }
     }
 }
 
@@ -377,7 +390,7 @@ impl RemoteLink {
 
 /// A remote link to create, or to update when its issue has one with the
 /// same `global_id` already.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RemoteLinkWrite {
     /// The stable id that makes writing the link again an update, never a
     /// second link.

@@ -36,6 +36,18 @@ pub struct Shadow {
     pub status_secondary: Option<String>,
     /// The primary's raw status when last in sync.
     pub status_primary: Option<String>,
+    /// The remote links jirafed keeps on the secondary issue for its
+    /// mirror's dependencies on issues of other sites: global id -> what
+    /// was last written. Not planned here; kept by the engine.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub remote_links: BTreeMap<String, RemoteLinkState>,
+}
+
+/// A remote link as last written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteLinkState {
+    pub url: String,
+    pub title: String,
 }
 
 /// Both values of a field (or the status) that were changed differently on both sides, and who won.

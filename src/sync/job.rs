@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::jira::mark::Mark;
+use crate::jira::model::RemoteLinkWrite;
 use crate::mapping;
 use crate::store::DependencyRecord;
 
@@ -41,6 +42,9 @@ pub enum Action {
     /// Delete the target site's link `link_id`, and forget the dependency
     /// `dep` it belongs to.
     RemoveLink { link_id: String, dep: u64 },
+    /// Write (or update) and delete jirafed's remote links on the target
+    /// issue; the job's shadow records the set.
+    RemoteLinks { upsert: Vec<RemoteLinkWrite>, delete: Vec<String> },
 }
 
 impl Action {
@@ -51,6 +55,7 @@ impl Action {
             Action::Unlink { .. } => "unlink",
             Action::AddLink { .. } => "add_link",
             Action::RemoveLink { .. } => "remove_link",
+            Action::RemoteLinks { .. } => "remote_links",
         }
     }
 }

@@ -31,9 +31,11 @@ pub(crate) const T0: i64 = 1_767_225_600_000;
 pub(crate) const HUB_POINTS: &str = "customfield_10016";
 pub(crate) const EMEA_POINTS: &str = "customfield_10026";
 
-/// One flow, `emea-delivery`: emea (Cloud) into hub (Cloud) project PORT,
-/// summary / priority / labels / assignee both ways, Story Points up,
-/// statuses mapped one to one. Tests change it through [`Rig::with`].
+/// The flow tests use, `emea-delivery` (`flows[0]`): emea (Cloud) into hub
+/// (Cloud) project PORT, summary / priority / labels / assignee both ways,
+/// Story Points up, statuses mapped one to one. A second secondary, apac
+/// (Data Center), has a flow of its own (`flows[1]`, summary only) for
+/// dependencies across sites. Tests change them through [`Rig::with`].
 const CONFIG: &str = r#"
 [daemon]
 state_dir = "state"
@@ -51,6 +53,12 @@ role = "secondary"
 flavour = "cloud"
 url = "https://emea.example"
 auth = { email = "sync-bot@example.com", token_env = "T" }
+
+[instances.apac]
+role = "secondary"
+flavour = "datacenter"
+url = "https://apac.example"
+auth = { bearer_env = "T" }
 
 [[flows]]
 name = "emea-delivery"
@@ -91,6 +99,19 @@ issue_types = { Story = "Story" }
   [flows.status]
   to_primary = { "To Do" = "To Do", "In Progress" = "In Progress", "Done" = "Done" }
   to_secondary = { "To Do" = "To Do", "In Progress" = "In Progress", "Done" = "Done" }
+
+[[flows]]
+name = "apac-platform"
+secondary = "apac"
+scope = "project = APAC"
+primary_project = "PORT"
+create = "to_primary"
+read_target = "always"
+
+  [[flows.fields]]
+  secondary = "summary"
+  primary = "summary"
+  direction = "both"
 "#;
 
 /// The rig's flow.
@@ -109,6 +130,7 @@ pub(crate) struct Rig {
     pub(crate) engine: Arc<Engine>,
     pub(crate) hub: Arc<FakeSite>,
     pub(crate) emea: Arc<FakeSite>,
+    pub(crate) apac: Arc<FakeSite>,
     pub(crate) time: ManualTime,
     _dir: tempfile::TempDir,
 }
@@ -123,12 +145,17 @@ pub(crate) fn alice() -> UserRef {
     }
 }
 
-fn site(id: &str, points: &str, clock: &Clock) -> Arc<FakeSite> {
-    let site = FakeSite::new(id, Flavour::Cloud, clock.clone())
+fn site(id: &str, flavour: Flavour, points: &str, clock: &Clock) -> Arc<FakeSite> {
+    let site = FakeSite::new(id, flavour, clock.clone())
         .with_field(custom_field(points, "Story Points", CustomKind::Number))
         .with_user(alice())
-        .with_project(project(if id == "hub" { "PORT" } else { "EMEA" }, &[], &[]));
+        .with_project(project(&project_of(id), &[], &[]));
     Arc::new(site)
+}
+
+/// The project of a rig site: PORT, EMEA, APAC.
+fn project_of(site: &str) -> String {
+    if site == "hub" { "PORT".into() } else { site.to_uppercase() }
 }
 
 impl Rig {
@@ -145,8 +172,14 @@ impl Rig {
         let mut config = load(&path);
         edit(&mut config);
         let (clock, time) = Clock::manual(T0);
-        let (hub, emea) = (site("hub", HUB_POINTS, &clock), site("emea", EMEA_POINTS, &clock));
-        let sites = vec![(Role::Primary, hub.clone() as _), (Role::Secondary, emea.clone() as _)];
+        let hub = site("hub", Flavour::Cloud, HUB_POINTS, &clock);
+        let emea = site("emea", Flavour::Cloud, EMEA_POINTS, &clock);
+        let apac = site("apac", Flavour::DataCenter, "customfield_10106", &clock);
+        let sites = vec![
+            (Role::Primary, hub.clone() as _),
+            (Role::Secondary, emea.clone() as _),
+            (Role::Secondary, apac.clone() as _),
+        ];
         let sites = Sites::connect_to(InstanceId::new("hub"), sites).await;
         let store = Store::open_in_memory(StoreOptions { clock: clock.clone(), ..StoreOptions::default() })
             .expect("in-memory store");
@@ -155,7 +188,8 @@ impl Rig {
         let engine = Engine::assemble(config, store, sites, observer, clock).expect("engine assembles");
         hub.take_calls();
         emea.take_calls();
-        Rig { engine: Arc::new(engine), hub, emea, time, _dir: dir }
+        apac.take_calls();
+        Rig { engine: Arc::new(engine), hub, emea, apac, time, _dir: dir }
     }
 
     pub(crate) fn store(&self) -> &Store {
@@ -163,7 +197,11 @@ impl Rig {
     }
 
     pub(crate) fn site(&self, id: &str) -> &FakeSite {
-        if id == "hub" { &self.hub } else { &self.emea }
+        match id {
+            "hub" => &self.hub,
+            "apac" => &self.apac,
+            _ => &self.emea,
+        }
     }
 
     /// Puts an issue on a site, in the site's project.
@@ -179,12 +217,17 @@ impl Rig {
 
     /// [`Rig::pair`] of the secondary issue `s_key` and its mirror `p_key`.
     pub(crate) async fn pair_keys(&self, s_key: &str, p_key: &str, summary: &str) -> LinkRecord {
-        let s_id = self.issue("emea", IssueSeed::new(s_key).set("summary", text(summary)).status("To Do"));
+        self.pair_on("emea", FLOW, s_key, p_key, summary).await
+    }
+
+    /// A pair of `flow` on `site`: `s_key` there and its mirror `p_key`.
+    pub(crate) async fn pair_on(&self, site: &str, flow: &str, s_key: &str, p_key: &str, summary: &str) -> LinkRecord {
+        let s_id = self.issue(site, IssueSeed::new(s_key).set("summary", text(summary)).status("To Do"));
         let p_id = self.issue("hub", IssueSeed::new(p_key).set("summary", text(summary)).status("To Do"));
         let link = LinkRecord {
             id: 0,
-            flow: FLOW.into(),
-            secondary: "emea".into(),
+            flow: flow.into(),
+            secondary: site.into(),
             secondary_issue: s_id,
             secondary_key: s_key.into(),
             primary_issue: p_id,
@@ -293,7 +336,7 @@ pub(crate) fn shadow_of(summary: &str) -> Shadow {
     for key in ["priority", "labels", "assignee", HUB_POINTS] {
         values.insert(key.to_string(), mapping::Value::Empty);
     }
-    Shadow { values, status_secondary: Some("To Do".into()), status_primary: Some("To Do".into()) }
+    Shadow { values, status_secondary: Some("To Do".into()), status_primary: Some("To Do".into()), ..Shadow::default() }
 }
 
 fn load(path: &Path) -> Config {

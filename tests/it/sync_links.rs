@@ -175,3 +175,50 @@ async fn dependencies_converge_between_the_mirrors() {
     assert!(emea_links.iter().any(|(f, t, _)| f == &keys["emea"][0] && t == "Blocks"), "emea's stays: to_primary");
     assert_eq!(after.len(), first.len() - 5 - 1, "five removed on the secondaries, one by the hub on apac");
 }
+
+/// A link on the hub between mirrors of `emea` and `apac` issues shows on
+/// both secondaries as a remote link to the other issue, exactly once, and
+/// goes with the link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_across_secondaries_show_as_remote_links() {
+    let w = World::start_with("1s", |c| {
+        for f in &mut c.flows {
+            f.links.types.insert("Blocks".into(), "Dependency".into());
+        }
+    })
+    .await;
+    w.register_webhooks().await;
+    let emea = w.sim.create("emea", "EMEA", "checkout", json!({})).await;
+    let apac = w.sim.create("apac", "APAC", "payments api", json!({})).await;
+    let (m_emea, m_apac) = (w.mirror_of("emea", &emea, WITHIN).await, w.mirror_of("apac", &apac, WITHIN).await);
+    let id = link(&w, "hub", "Dependency", &m_emea, &m_apac).await;
+    let remote = |site: &'static str, key: String| {
+        let w = &w;
+        async move {
+            let r = w.sim.get(site, &format!("/rest/api/2/issue/{key}/remotelink")).await.body;
+            r.as_array().cloned().unwrap_or_default()
+        }
+    };
+    let apac_url = format!("{}/browse/{apac}", w.sim.base("apac"));
+    let on_emea = wait_until(WITHIN, "a remote link on emea", || async {
+        let links = remote("emea", emea.clone()).await;
+        (!links.is_empty()).then_some(links)
+    })
+    .await;
+    assert_eq!(on_emea.len(), 1, "{on_emea:?}");
+    assert_eq!(on_emea[0]["object"]["url"], apac_url.as_str());
+    assert_eq!(on_emea[0]["object"]["title"], format!("depends on {apac}: payments api").as_str());
+    let on_apac = wait_until(WITHIN, "a remote link on apac", || async {
+        let links = remote("apac", apac.clone()).await;
+        (!links.is_empty()).then_some(links)
+    })
+    .await;
+    assert_eq!(on_apac.len(), 1, "{on_apac:?}");
+    assert_eq!(on_apac[0]["object"]["url"], format!("{}/browse/{emea}", w.sim.base("emea")).as_str());
+
+    unlink(&w, "hub", &id).await;
+    wait_until(WITHIN, "the remote links to go", || async {
+        (remote("emea", emea.clone()).await.is_empty() && remote("apac", apac.clone()).await.is_empty()).then_some(())
+    })
+    .await;
+}

@@ -303,6 +303,7 @@ mod tests {
                 link_type: link_type(t),
                 direction: LinkDirection::Outward,
                 other: IssueRef { id: IssueId::new("9"), key: IssueKey::new("X-9") },
+                other_summary: None,
             })
             .collect();
         i

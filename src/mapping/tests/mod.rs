@@ -44,6 +44,7 @@ fn shadow(entries: &[(&str, Value)], status_secondary: Option<&str>, status_prim
         values: values(entries),
         status_secondary: status_secondary.map(str::to_owned),
         status_primary: status_primary.map(str::to_owned),
+        ..Shadow::default()
     }
 }
 

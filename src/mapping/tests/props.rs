@@ -75,6 +75,7 @@ fn shadow() -> impl Strategy<Value = Shadow> {
         values,
         status_secondary,
         status_primary,
+        ..Shadow::default()
     })
 }
 
@@ -146,7 +147,7 @@ proptest! {
             secondary.values.insert(rule.key.clone(), s);
             primary.values.insert(rule.key.clone(), p);
         }
-        let agreed = Shadow { values: primary.values.clone(), status_secondary: a, status_primary: b };
+        let agreed = Shadow { values: primary.values.clone(), status_secondary: a, status_primary: b, ..Shadow::default() };
         let got = plan(&rules, &status, conflict, &secondary, Some(&primary), Some(&agreed));
         prop_assert!(got.is_empty(), "{:?}", got);
         prop_assert!(got.conflicts.is_empty() && got.warnings.is_empty(), "{:?}", got);

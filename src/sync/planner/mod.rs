@@ -10,6 +10,7 @@
 pub(crate) mod deps;
 mod pair;
 mod reads;
+pub(crate) mod remote;
 #[cfg(test)]
 mod tests;
 

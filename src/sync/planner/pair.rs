@@ -12,6 +12,7 @@ use super::super::job::{Action, Job, Source};
 use super::Group;
 use super::deps;
 use super::reads::{self, Got, Wanted};
+use super::remote;
 use crate::config::{CreatePolicy, OnDelete, ReadTarget};
 use crate::jira::model::Issue;
 use crate::mapping;
@@ -356,6 +357,7 @@ fn settled(engine: &Engine, flow: &ResolvedFlow, link: &LinkRecord, primary: &Is
         && p.status == shadow.status_primary
         && flow.rules.iter().all(|r| same(&r.key))
         && deps::settled(engine, flow, link, primary)
+        && remote::desired(engine, flow, link, primary).is_none_or(|want| want == shadow.remote_links)
 }
 
 fn status_of(issue: &Issue) -> Option<String> {
@@ -407,7 +409,9 @@ fn plan_link(
         (Mirror::Assumed, None) => return Output::default(),
     };
     let s_side = side(secondary, &flow.fields, false, status_of(secondary));
-    let plan = mapping::plan(&flow.rules, &flow.status, flow.conflict, &s_side, Some(&p_side), shadow.as_ref());
+    let mut plan = mapping::plan(&flow.rules, &flow.status, flow.conflict, &s_side, Some(&p_side), shadow.as_ref());
+    // Kept by the engine, not the mapping: carried over as they were.
+    plan.shadow.remote_links = shadow.as_ref().map(|s| s.remote_links.clone()).unwrap_or_default();
     let mut out = Output { ops: report(engine, flow, link, &plan), ..Output::default() };
     let job = |target: Option<String>, action: Action| Job {
         flow: flow.cfg.name.to_string(),
@@ -447,7 +451,39 @@ fn plan_link(
         out.ops.push(Op::LinkPut(link.clone()));
     }
     out.add(deps::plan(engine, flow, &link, secondary, read.as_ref(), change));
+    if let Some(want) = read.as_ref().and_then(|m| remote::desired(engine, flow, &link, m)) {
+        out.add(remote_links(engine, flow, &link, &plan.shadow, want, change));
+    }
     out
+}
+
+/// The job that brings the secondary issue's remote links to `want`, when
+/// they are not what the shadow says was written.
+fn remote_links(
+    engine: &Engine,
+    flow: &ResolvedFlow,
+    link: &LinkRecord,
+    shadow: &mapping::Shadow,
+    want: std::collections::BTreeMap<String, mapping::RemoteLinkState>,
+    change: &Change,
+) -> Output {
+    if want == shadow.remote_links {
+        return Output::default();
+    }
+    let (upsert, delete) = remote::writes(&shadow.remote_links, &want);
+    let job = Job {
+        flow: flow.name().to_string(),
+        link: Some(link.id),
+        target_key: Some(link.secondary_key.clone()),
+        action: Action::RemoteLinks { upsert, delete },
+        shadow_after: Some(mapping::Shadow { remote_links: want, ..shadow.clone() }),
+        origin_ms: change.seen_ms,
+    };
+    Output {
+        ops: vec![push(engine, &link.secondary, &link.secondary_issue, &job)],
+        claims: vec![(Claim::Link(link.id), SiteIssue::of_link(engine.primary(), link))],
+        ..Output::default()
+    }
 }
 
 pub(super) fn push(engine: &Engine, instance: &str, target: &str, job: &Job) -> Op {

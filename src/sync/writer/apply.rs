@@ -12,6 +12,7 @@ use super::values::field_writes;
 use super::{Done, RESCHEDULE_BASE_MS, WriteError};
 use crate::ids::{InstanceId, IssueId, IssueKey};
 use crate::jira::mark::SOURCE_DELETED_LABEL;
+use crate::jira::model::RemoteLinkWrite;
 use crate::jira::values::{FieldValue, FieldWrites};
 use crate::jira::{JiraError, Site};
 use crate::mapping;
@@ -26,6 +27,7 @@ pub(super) async fn apply(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job
         Action::Unlink { delete_mirror, label } => unlink(site, job, *delete_mirror, *label).await,
         Action::AddLink { link_type, from, to, dep } => add_link(engine, site, job, link_type, (from, to), dep).await,
         Action::RemoveLink { link_id, dep } => remove_link(site, job, link_id, *dep).await,
+        Action::RemoteLinks { upsert, delete } => remote_links(site, job, upsert, delete).await,
     }
 }
 
@@ -251,4 +253,18 @@ async fn remove_link(site: &dyn Site, job: &Job, link_id: &str, dep: u64) -> Out
     site.delete_link(link_id).await?;
     let key = job.target_key.clone().unwrap_or_default();
     Ok(Done { key, ops: (dep != 0).then_some(Op::DependencyDelete { id: dep }).into_iter().collect() })
+}
+
+/// Writes and deletes jirafed's remote links on the target issue (each
+/// write is an upsert by global id, so a retry never makes two); the
+/// shadow records the set.
+async fn remote_links(site: &dyn Site, job: &Job, upsert: &[RemoteLinkWrite], delete: &[String]) -> Outcome {
+    let key = job.target_key.clone().unwrap_or_default();
+    for link in upsert {
+        site.upsert_remote_link(&key, link).await?;
+    }
+    for global_id in delete {
+        site.delete_remote_link(&key, global_id).await?;
+    }
+    Ok(Done { key, ops: shadow_op(job.link, job.shadow_after.clone()).into_iter().collect() })
 }

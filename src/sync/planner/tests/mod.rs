@@ -33,6 +33,10 @@ fn describe(instance: &str, job: &Job) -> String {
         }
         Action::AddLink { link_type, from, to, .. } => format!("{instance} {target} add_link {from} {link_type} {to}"),
         Action::RemoveLink { link_id, .. } => format!("{instance} {target} remove_link {link_id}"),
+        Action::RemoteLinks { upsert, delete } => {
+            let ids: Vec<&str> = upsert.iter().map(|w| w.global_id.as_str()).collect();
+            format!("{instance} {target} remote_links write {ids:?} delete {delete:?}")
+        }
     }
 }
 
@@ -279,3 +283,5 @@ async fn a_failed_read_keeps_the_change_for_later() {
 }
 
 mod deps;
+
+mod remote;
