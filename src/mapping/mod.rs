@@ -75,6 +75,6 @@ mod value;
 #[cfg(test)]
 mod tests;
 
-pub use plan::{ConflictNote, Plan, RemoteLinkState, STATUS_KEY, Shadow, Side, Warning, plan};
+pub use plan::{AgreedParent, ConflictNote, Plan, RemoteLinkState, STATUS_KEY, Shadow, Side, Warning, plan};
 pub use rules::{Conflict, Direction, FieldRule, Site, StatusRule};
 pub use value::{Unmapped, Value};

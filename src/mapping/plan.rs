@@ -41,6 +41,17 @@ pub struct Shadow {
     /// was last written. Not planned here; kept by the engine.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub remote_links: BTreeMap<String, RemoteLinkState>,
+    /// The parent last agreed (`hierarchy.parent = true`); `None` when not
+    /// known yet. Not planned here; kept by the engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<AgreedParent>,
+}
+
+/// A parent both sides agreed on, as the secondary's issue id (`None`: no
+/// parent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgreedParent {
+    pub issue: Option<String>,
 }
 
 /// A remote link as last written.

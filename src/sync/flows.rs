@@ -6,6 +6,7 @@ use super::fields::{self, ResolvedField};
 use super::sites::Sites;
 use crate::config::{Config, ConflictPolicy, FlowConfig};
 use crate::ids::InstanceId;
+use crate::jira::model::FieldInfo;
 use crate::mapping;
 
 /// A flow with its fields and link types resolved on both sites.
@@ -15,6 +16,8 @@ pub struct ResolvedFlow {
     /// Mapped issue link types, (secondary name, primary name) as each
     /// site spells them.
     pub link_types: Vec<(String, String)>,
+    /// With `hierarchy.parent = true`: the fields parents are kept in.
+    pub hierarchy: Option<HierarchyFields>,
     pub rules: Vec<mapping::FieldRule>,
     pub status: mapping::StatusRule,
     pub conflict: mapping::Conflict,
@@ -34,6 +37,11 @@ impl ResolvedFlow {
         if !self.link_types.is_empty() {
             ids.push("issuelinks".to_string());
         }
+        if let Some(h) = &self.hierarchy {
+            ids.push("parent".to_string());
+            let epic = if primary { &h.primary_epic } else { &h.secondary_epic };
+            ids.extend(epic.as_ref().map(|f| f.id.clone()));
+        }
         ids
     }
 
@@ -51,6 +59,18 @@ impl ResolvedFlow {
     pub fn field_by_id(&self, on_primary: bool, id: &str) -> Option<&ResolvedField> {
         self.fields.iter().find(|f| if on_primary { f.primary.id == id } else { f.secondary.id == id })
     }
+}
+
+/// Where parents are kept on each side, besides `parent`: the Epic Link
+/// field (Data Center), found by its schema, never by id.
+#[derive(Debug, Clone, Default)]
+pub struct HierarchyFields {
+    pub secondary_epic: Option<FieldInfo>,
+    pub primary_epic: Option<FieldInfo>,
+}
+
+fn epic_link(catalogue: &crate::jira::fields::FieldCatalogue) -> Option<FieldInfo> {
+    catalogue.epic_link().cloned()
 }
 
 /// Every resolved flow, and the primary they all mirror into.
@@ -78,7 +98,11 @@ impl Flows {
             let links = link_types(f, sites, primary.as_str());
             match (fields::resolve(f, s, p), links) {
                 (Ok(resolved), Ok(links)) => {
-                    list.push(ResolvedFlow { link_types: links, ..ResolvedFlow::new(f, resolved) })
+                    let hierarchy = f
+                        .hierarchy
+                        .parent
+                        .then(|| HierarchyFields { secondary_epic: epic_link(s), primary_epic: epic_link(p) });
+                    list.push(ResolvedFlow { link_types: links, hierarchy, ..ResolvedFlow::new(f, resolved) })
                 }
                 (fields, links) => {
                     problems.extend(fields.err().into_iter().flatten());
@@ -128,6 +152,7 @@ impl ResolvedFlow {
             },
             conflict: conflict(cfg.conflict),
             link_types: Vec::new(),
+            hierarchy: None,
             cfg: cfg.clone(),
         }
     }

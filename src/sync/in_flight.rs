@@ -186,6 +186,7 @@ mod tests {
                 status: None,
                 mark: crate::jira::mark::Mark::of("f", "emea", "11"),
                 source,
+                parent: None,
             },
             shadow_after: None,
             origin_ms: 0,

@@ -30,9 +30,17 @@ pub enum Action {
         status: Option<String>,
         mark: Mark,
         source: Source,
+        /// Its parent there (`hierarchy.parent = true`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent: Option<ParentWrite>,
     },
-    /// Set fields and/or move the status of an existing issue.
-    Update { fields: BTreeMap<String, mapping::Value>, status: Option<String> },
+    /// Set fields, the parent and/or move the status of an existing issue.
+    Update {
+        fields: BTreeMap<String, mapping::Value>,
+        status: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent: Option<ParentWrite>,
+    },
     /// The source is gone: forget the link, and delete or label the mirror.
     Unlink { delete_mirror: bool, label: bool },
     /// Link `from` to `to` (keys on the target site; `from` shows the
@@ -45,6 +53,14 @@ pub enum Action {
     /// Write (or update) and delete jirafed's remote links on the target
     /// issue; the job's shadow records the set.
     RemoteLinks { upsert: Vec<RemoteLinkWrite>, delete: Vec<String> },
+}
+
+/// A parent write: the target's field (`parent`, or a Data Center Epic
+/// Link) and the parent's key there; `None` clears it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentWrite {
+    pub field: String,
+    pub key: Option<String>,
 }
 
 impl Action {

@@ -30,6 +30,8 @@ pub(crate) const T0: i64 = 1_767_225_600_000;
 /// Story Points on the primary and on the secondary.
 pub(crate) const HUB_POINTS: &str = "customfield_10016";
 pub(crate) const EMEA_POINTS: &str = "customfield_10026";
+/// The Epic Link field of the Data Center secondary.
+pub(crate) const APAC_EPIC_LINK: &str = "customfield_10100";
 
 /// The flow tests use, `emea-delivery` (`flows[0]`): emea (Cloud) into hub
 /// (Cloud) project PORT, summary / priority / labels / assignee both ways,
@@ -175,6 +177,7 @@ impl Rig {
         let hub = site("hub", Flavour::Cloud, HUB_POINTS, &clock);
         let emea = site("emea", Flavour::Cloud, EMEA_POINTS, &clock);
         let apac = site("apac", Flavour::DataCenter, "customfield_10106", &clock);
+        apac.add_field(custom_field(APAC_EPIC_LINK, "Epic Link", CustomKind::EpicLink));
         let sites = vec![
             (Role::Primary, hub.clone() as _),
             (Role::Secondary, emea.clone() as _),

@@ -20,3 +20,4 @@ mod sync_accept;
 mod sync_crash;
 mod sync_e2e;
 mod sync_links;
+mod sync_tree;

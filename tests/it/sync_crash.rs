@@ -4,15 +4,11 @@
 //! every mapped field matches, and no edit made on a secondary is lost.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
-use jirafed::harness::{self, Settings};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
+use super::support::process::Jirafed;
 use super::support::{Sim, wait_until};
 
 /// Issues created on the secondaries (half each) while the daemon runs.
@@ -46,59 +42,6 @@ const SECONDARIES: [Secondary; 2] = [
     Secondary { site: "emea", project: "EMEA", flow: "emea-delivery", points: "customfield_10026" },
     Secondary { site: "apac", project: "APAC", flow: "apac-platform", points: "customfield_10106" },
 ];
-
-/// `jirafed run` as a child process; dropping it kills it (also on panic).
-struct Jirafed {
-    child: Child,
-    /// Where its HTTP face listens (from its "jirafed running" line).
-    addr: String,
-}
-
-impl Jirafed {
-    /// Starts the daemon on `config/demo.toml` pointed at the simulator and
-    /// `state`, and waits for its "jirafed running" line.
-    async fn start(sim: &Sim, state: &Path) -> Jirafed {
-        let config = harness::write_config(state).expect("demo config written");
-        let settings = Settings { poll_overlap: Some("2m".into()), ..Settings::poll("1s") }
-            .with("WRITES_PER_SECOND", "200")
-            .with("BURST", "100")
-            .with("READS_PER_SECOND", "400");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_jirafed"));
-        cmd.arg("run").arg("--config").arg(&config).env("RUST_LOG", "warn,jirafed::daemon=info");
-        cmd.envs(harness::overrides(&sim.sim, state, &settings));
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
-        let mut child = cmd.spawn().expect("jirafed run starts");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (ready, running) = tokio::sync::oneshot::channel::<String>();
-        tokio::spawn(async move {
-            let mut ready = Some(ready);
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if line.contains("jirafed running") {
-                    let listen =
-                        serde_json::from_str::<Value>(&line).ok().and_then(|v| v["listen"].as_str().map(String::from));
-                    ready.take().map(|r| r.send(listen.unwrap_or_default()));
-                } else {
-                    eprintln!("jirafed: {line}");
-                }
-            }
-        });
-        let started = tokio::time::timeout(Duration::from_secs(20), running).await;
-        let Ok(Ok(addr)) = started else { panic!("jirafed run did not start: {:?}", child.try_wait()) };
-        Jirafed { child, addr }
-    }
-
-    /// Its `/status`.
-    async fn status(&self, http: &reqwest::Client) -> Value {
-        let r = http.get(format!("http://{}/status", self.addr)).send().await.expect("GET /status");
-        r.json().await.expect("status JSON")
-    }
-
-    /// `kill -9`, and waits until the process is gone (its store is closed).
-    async fn kill(mut self) {
-        self.child.kill().await.expect("SIGKILL");
-    }
-}
 
 /// The mapped fields the test edits: as it last wrote them, or as found.
 #[derive(Debug, Clone, PartialEq)]
@@ -283,7 +226,7 @@ fn idle(status: &Value) -> bool {
 async fn kill_9_mid_run_then_restart_converges() {
     let sim = Sim::start_as("alice").await;
     let state = tempfile::tempdir().expect("tempdir");
-    let mut daemon = Some(Jirafed::start(&sim, state.path()).await);
+    let mut daemon = Some(Jirafed::start(&sim, state.path(), None).await);
     let mut issues: Vec<Created> = Vec::new();
     let mut edits = 0;
     let mut changes_at_kill = 0;
@@ -315,7 +258,7 @@ async fn kill_9_mid_run_then_restart_converges() {
         edits += 1;
     }
     assert_eq!(issues.len() + edits, 1_000);
-    let daemon = Jirafed::start(&sim, state.path()).await;
+    let daemon = Jirafed::start(&sim, state.path(), None).await;
 
     // Converged: the sites agree while the daemon has nothing queued before
     // and after the comparison, so no write left from before the kill can
@@ -351,4 +294,85 @@ async fn kill_9_mid_run_then_restart_converges() {
     assert_eq!(secondary_writes, 1_000, "the secondaries took only the test's own 1,000 writes");
     let hub_writes = writes(&sim, "hub").await;
     eprintln!("killed after {changes_at_kill} changes, at {at_kill} hub writes; the hub took {hub_writes} in all");
+}
+
+/// A link waiting for its far end and a child waiting for its parent are
+/// durable: `kill -9` while they wait, their far ends enter the scope while
+/// no daemon runs, and both complete after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_links_and_waiting_children_survive_a_kill() {
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let edit = |text: &str| {
+        text.replacen(
+            "scope = \"project = EMEA\"",
+            "scope = \"project = EMEA AND (labels is EMPTY OR labels != hold)\"\nlinks = { types = { Blocks = \"Dependency\" } }\nhierarchy = { parent = true }",
+            1,
+        )
+    };
+    let register = |addr: String| {
+        let sim = &sim;
+        async move {
+            let addr = addr.parse().expect("daemon address");
+            jirafed::harness::register_webhooks(&sim.sim, addr).await.expect("webhooks");
+        }
+    };
+    let daemon = Jirafed::start(&sim, state.path(), Some(&edit)).await;
+    register(daemon.addr.clone()).await;
+    let held = json!({"labels": ["hold"]});
+    let epic =
+        sim.create("emea", "EMEA", "held epic", json!({"issuetype": {"name": "Epic"}, "labels": ["hold"]})).await;
+    let story = sim.create("emea", "EMEA", "story", json!({"parent": {"key": epic}})).await;
+    let near = sim.create("emea", "EMEA", "blocker", json!({})).await;
+    let far = sim.create("emea", "EMEA", "held far end", held).await;
+    let body = json!({"type": {"name": "Blocks"}, "inwardIssue": {"key": near}, "outwardIssue": {"key": far}});
+    assert_eq!(sim.call("emea", "POST", "/rest/api/2/issueLink", Some(&body)).await.status, 201);
+    wait_until(CONVERGE_WITHIN, "the child and the link to wait", || async {
+        let s = daemon.status(&sim.http).await;
+        (s["flows"]["emea-delivery"]["pending_links"].as_u64() == Some(2)).then_some(())
+    })
+    .await;
+    daemon.kill().await;
+
+    for key in [&epic, &far] {
+        let r = sim
+            .call("emea", "PUT", &format!("/rest/api/2/issue/{key}"), Some(&json!({"fields": {"labels": []}})))
+            .await;
+        assert_eq!(r.status, 204);
+    }
+    let daemon = Jirafed::start(&sim, state.path(), Some(&edit)).await;
+    register(daemon.addr.clone()).await;
+    let mirror_of = |key: String| {
+        let sim = &sim;
+        async move {
+            let id = sim.get("emea", &format!("/rest/api/2/issue/{key}?fields=summary")).await.body["id"]
+                .as_str()?
+                .to_string();
+            let hub = sim
+                .get(
+                    "hub",
+                    &format!(
+                        "/rest/api/3/search/jql?jql=labels%3D%22jirafed-emea-delivery-emea-{id}%22&fields=parent,issuelinks"
+                    ),
+                )
+                .await;
+            hub.body["issues"].as_array()?.first().cloned()
+        }
+    };
+    wait_until(CONVERGE_WITHIN, "the child under its parent's mirror, the link made", || async {
+        let all = (
+            mirror_of(epic.clone()).await,
+            mirror_of(story.clone()).await,
+            mirror_of(near.clone()).await,
+            mirror_of(far.clone()).await,
+        );
+        let (m_epic, m_story, m_near, m_far) = (all.0?, all.1?, all.2?, all.3?);
+        let parent_ok = m_story["fields"]["parent"]["key"] == m_epic["key"];
+        let links = m_near["fields"]["issuelinks"].as_array().cloned().unwrap_or_default();
+        let link_ok =
+            links.iter().any(|l| l["type"]["name"] == "Dependency" && l["outwardIssue"]["key"] == m_far["key"]);
+        let pending = daemon.status(&sim.http).await["flows"]["emea-delivery"]["pending_links"].as_u64();
+        (parent_ok && link_ok && pending == Some(0)).then_some(())
+    })
+    .await;
 }

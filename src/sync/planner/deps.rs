@@ -21,7 +21,9 @@ use super::super::engine::Engine;
 use super::super::flows::ResolvedFlow;
 use super::super::in_flight::{Claim, SiteIssue};
 use super::super::job::{Action, Job};
-use super::pair::{Output, push};
+use super::hierarchy::PARENT_LINK_TYPE;
+use super::pair::Output;
+use super::plan::push;
 use crate::config::RelationDirection as Flows;
 use crate::jira::model::{Issue, IssueLink, LinkDirection};
 use crate::store::{DependencyRecord, LinkRecord, Op, PendingLink};
@@ -95,7 +97,9 @@ pub(crate) async fn complete(engine: &Engine, instance: &str, issue: &str) {
     let mut ops = Vec::new();
     for p in waiting {
         tracing::info!(flow = %p.flow, instance, link = %p.link_id, "far end mirrored; pending link completed");
+        // One commit: the near end's plan makes the link, or waits again.
         ops.push(replan_issue(engine, &p.instance, &p.near_issue, None));
+        ops.push(Op::PendingDelete { id: p.id });
     }
     if let Err(e) = engine.store.commit(ops).await {
         tracing::warn!(instance, issue, error = %e, "cannot plan the links that waited; housekeeping will");
@@ -108,8 +112,17 @@ pub(crate) async fn complete(engine: &Engine, instance: &str, issue: &str) {
 /// planned again now, so that none waits for a mirror that exists.
 pub(crate) async fn recheck(engine: &Engine, pending: &[PendingLink]) {
     let paired = |p: &&PendingLink| engine.store.link_by_secondary(&p.instance, &p.far_issue).ok().flatten().is_some();
-    let ops: Vec<Op> =
-        pending.iter().filter(paired).map(|p| replan_issue(engine, &p.instance, &p.near_issue, None)).collect();
+    // The records given may be those just put (id 0): their stored ids are
+    // found by their links.
+    let stored = |p: &PendingLink| match p.id {
+        0 => engine.store.pending_by_link(&p.instance, &p.link_id).ok().flatten().map_or(0, |s| s.id),
+        id => id,
+    };
+    let ops: Vec<Op> = pending
+        .iter()
+        .filter(paired)
+        .flat_map(|p| [replan_issue(engine, &p.instance, &p.near_issue, None), Op::PendingDelete { id: stored(p) }])
+        .collect();
     if !ops.is_empty() {
         if let Err(e) = engine.store.commit(ops).await {
             tracing::warn!(error = %e, "cannot plan links whose far end was just mirrored; housekeeping will");
@@ -279,7 +292,8 @@ impl Plan<'_> {
     /// Pending links of this issue that it no longer has.
     fn drop_stale_pending(&mut self, present: &HashSet<&str>) {
         let pending = self.engine.store.pending_from(&self.pair.secondary, &self.pair.secondary_issue);
-        for p in pending.unwrap_or_default().into_iter().filter(|p| !present.contains(p.link_id.as_str())) {
+        let links = pending.unwrap_or_default().into_iter().filter(|p| p.link_type != PARENT_LINK_TYPE);
+        for p in links.filter(|p| !present.contains(p.link_id.as_str())) {
             self.out.ops.push(Op::PendingDelete { id: p.id });
         }
     }

@@ -8,7 +8,9 @@
 //! (one entry each: repeats are acknowledged) without holding up the others.
 
 pub(crate) mod deps;
+pub(crate) mod hierarchy;
 mod pair;
+mod plan;
 mod reads;
 pub(crate) mod remote;
 #[cfg(test)]

@@ -3,20 +3,19 @@
 
 use std::collections::HashSet;
 
-use super::super::change::Change;
 use super::super::engine::Engine;
 use super::super::fields::side;
 use super::super::flows::ResolvedFlow;
 use super::super::in_flight::{Claim, SiteIssue};
-use super::super::job::{Action, Job, Source};
 use super::Group;
 use super::deps;
+use super::hierarchy::{self, AtCreate, Kind, Parent};
+use super::plan::{Mirror, create_mirror, gone, plan_link, plan_link_gone_mirror};
 use super::reads::{self, Got, Wanted};
 use super::remote;
-use crate::config::{CreatePolicy, OnDelete, ReadTarget};
+use crate::config::ReadTarget;
 use crate::jira::model::Issue;
 use crate::mapping;
-use crate::observe::{ConflictRecord, EngineEvent};
 use crate::store::{LinkRecord, Op};
 
 /// What planning a pass produced: the issues' output, and the changes it
@@ -225,7 +224,7 @@ pub(crate) struct Output {
 }
 
 impl Output {
-    fn add(&mut self, o: Output) {
+    pub(super) fn add(&mut self, o: Output) {
         self.ops.extend(o.ops);
         self.claims.extend(o.claims);
         self.seen.extend(o.seen);
@@ -262,13 +261,18 @@ async fn secondary(
         };
         let mut out = Output::default();
         out.saw(&g.instance, &source);
+        let s_parent = secondary_parent(engine, flow, &source).await;
         let Some(l) = link else {
             out.ops.extend(deps::far_end_in_scope(engine, &g.instance, issue_id));
-            out.add(create_mirror(engine, flow, &source, &g.change));
+            let at = match s_parent {
+                Some(sp) => hierarchy::at_create(engine, flow, &source, sp).await,
+                None => AtCreate::Parent(None, Default::default(), Vec::new()),
+            };
+            out.add(create_mirror(engine, flow, &source, &g.change, at));
             return Ok(Some(out));
         };
         if !read_mirror {
-            out.add(plan_link(engine, flow, l, &source, Mirror::Assumed, &g.change));
+            out.add(plan_link(engine, flow, l, &source, Mirror::Assumed, s_parent.as_ref(), &g.change));
             return Ok(Some(out));
         }
         let primary = engine.primary().as_str();
@@ -282,7 +286,7 @@ async fn secondary(
         if let Some(m) = &mirror {
             out.saw(primary, m);
         }
-        out.add(plan_link(engine, flow, l, &source, Mirror::from(mirror), &g.change));
+        out.add(plan_link(engine, flow, l, &source, Mirror::from(mirror), s_parent.as_ref(), &g.change));
         return Ok(Some(out));
     }
     // In no flow's scope: deleted, moved out, or never in.
@@ -331,7 +335,9 @@ async fn primary(
         match source {
             Some(s) => {
                 out.saw(&l.secondary, &s);
-                out.add(plan_link(engine, flow, l, &s, Mirror::Read(Box::new(mirror)), &g.change));
+                let s_parent = secondary_parent(engine, flow, &s).await;
+                let mirror = Mirror::Read(Box::new(mirror));
+                out.add(plan_link(engine, flow, l, &s, mirror, s_parent.as_ref(), &g.change));
             }
             None => out.add(gone(engine, l, &g.change)),
         }
@@ -339,7 +345,7 @@ async fn primary(
     Ok(Some(out))
 }
 
-fn shadow_of(engine: &Engine, link: u64) -> Option<mapping::Shadow> {
+pub(super) fn shadow_of(engine: &Engine, link: u64) -> Option<mapping::Shadow> {
     engine.store.shadow(link).ok().flatten()
 }
 
@@ -358,216 +364,17 @@ fn settled(engine: &Engine, flow: &ResolvedFlow, link: &LinkRecord, primary: &Is
         && flow.rules.iter().all(|r| same(&r.key))
         && deps::settled(engine, flow, link, primary)
         && remote::desired(engine, flow, link, primary).is_none_or(|want| want == shadow.remote_links)
+        && hierarchy::of_mirror(engine, flow, link, primary)
+            .is_none_or(|p| shadow.parent.as_ref().is_some_and(|h| p.same_as(h)))
 }
 
-fn status_of(issue: &Issue) -> Option<String> {
+/// The secondary issue's parent with its id (`None`: the flow carries no
+/// parents).
+async fn secondary_parent(engine: &Engine, flow: &ResolvedFlow, issue: &Issue) -> Option<(Parent, Kind)> {
+    let (parent, kind) = hierarchy::of_secondary(flow, issue)?;
+    Some((hierarchy::with_id(engine, flow.cfg.secondary.as_str(), parent).await, kind))
+}
+
+pub(super) fn status_of(issue: &Issue) -> Option<String> {
     issue.status.as_ref().map(|s| s.name.clone())
-}
-
-/// The mirror is gone: forget the pair; the source stays as it is.
-fn plan_link_gone_mirror(flow: &ResolvedFlow, link: &LinkRecord) -> Output {
-    tracing::info!(flow = %flow.cfg.name, link = link.id, "mirror deleted on the primary; link severed");
-    Output { ops: vec![Op::LinkDelete { id: link.id }], ..Output::default() }
-}
-
-/// The primary side of a pair as the planner has it.
-enum Mirror {
-    Read(Box<Issue>),
-    /// Read, and not there: deleted.
-    Gone,
-    /// Not read: taken to hold the shadow (`read_target = "auto"`).
-    Assumed,
-}
-
-impl From<Option<Issue>> for Mirror {
-    fn from(i: Option<Issue>) -> Mirror {
-        i.map_or(Mirror::Gone, |i| Mirror::Read(Box::new(i)))
-    }
-}
-
-/// A linked pair, the secondary read, the mirror read or assumed.
-fn plan_link(
-    engine: &Engine,
-    flow: &ResolvedFlow,
-    link: &LinkRecord,
-    secondary: &Issue,
-    mirror: Mirror,
-    change: &Change,
-) -> Output {
-    let shadow = shadow_of(engine, link.id);
-    let read = match &mirror {
-        Mirror::Read(p) => Some(p.as_ref().clone()),
-        _ => None,
-    };
-    let (p_side, p_id, p_key) = match (mirror, &shadow) {
-        (Mirror::Gone, _) => return plan_link_gone_mirror(flow, link),
-        (Mirror::Read(p), _) => (side(&p, &flow.fields, true, status_of(&p)), p.id.to_string(), p.key.to_string()),
-        (Mirror::Assumed, Some(h)) => {
-            let side = mapping::Side { values: h.values.clone(), status: h.status_primary.clone(), updated_ms: 0 };
-            (side, link.primary_issue.clone(), link.primary_key.clone())
-        }
-        (Mirror::Assumed, None) => return Output::default(),
-    };
-    let s_side = side(secondary, &flow.fields, false, status_of(secondary));
-    let mut plan = mapping::plan(&flow.rules, &flow.status, flow.conflict, &s_side, Some(&p_side), shadow.as_ref());
-    // Kept by the engine, not the mapping: carried over as they were.
-    plan.shadow.remote_links = shadow.as_ref().map(|s| s.remote_links.clone()).unwrap_or_default();
-    let mut out = Output { ops: report(engine, flow, link, &plan), ..Output::default() };
-    let job = |target: Option<String>, action: Action| Job {
-        flow: flow.cfg.name.to_string(),
-        link: Some(link.id),
-        target_key: target,
-        action,
-        shadow_after: Some(plan.shadow.clone()),
-        origin_ms: change.seen_ms,
-    };
-    if !plan.to_primary.is_empty() || plan.primary_status.is_some() {
-        let j = job(
-            Some(p_key.clone()),
-            Action::Update { fields: plan.to_primary.clone(), status: plan.primary_status.clone() },
-        );
-        out.ops.push(push(engine, engine.primary().as_str(), &p_id, &j));
-    }
-    if !plan.to_secondary.is_empty() || plan.secondary_status.is_some() {
-        let fields = plan
-            .to_secondary
-            .iter()
-            .filter_map(|(k, v)| flow.fields.iter().find(|f| &f.key == k).map(|f| (f.secondary.id.clone(), v.clone())))
-            .collect();
-        let j = job(Some(secondary.key.to_string()), Action::Update { fields, status: plan.secondary_status.clone() });
-        out.ops.push(push(engine, flow.cfg.secondary.as_str(), secondary.id.as_str(), &j));
-    }
-    if plan.is_empty() {
-        if shadow.as_ref() != Some(&plan.shadow) {
-            out.ops.push(Op::ShadowPut { link: link.id, shadow: plan.shadow.clone() });
-        }
-    } else {
-        out.claims.push((Claim::Link(link.id), SiteIssue::of_link(engine.primary(), link)));
-    }
-    let moved = link.secondary_key != secondary.key.as_str() || link.primary_key != p_key;
-    let link = LinkRecord { secondary_key: secondary.key.to_string(), primary_key: p_key, ..link.clone() };
-    if moved {
-        // Keys follow moves; ids stay.
-        out.ops.push(Op::LinkPut(link.clone()));
-    }
-    out.add(deps::plan(engine, flow, &link, secondary, read.as_ref(), change));
-    if let Some(want) = read.as_ref().and_then(|m| remote::desired(engine, flow, &link, m)) {
-        out.add(remote_links(engine, flow, &link, &plan.shadow, want, change));
-    }
-    out
-}
-
-/// The job that brings the secondary issue's remote links to `want`, when
-/// they are not what the shadow says was written.
-fn remote_links(
-    engine: &Engine,
-    flow: &ResolvedFlow,
-    link: &LinkRecord,
-    shadow: &mapping::Shadow,
-    want: std::collections::BTreeMap<String, mapping::RemoteLinkState>,
-    change: &Change,
-) -> Output {
-    if want == shadow.remote_links {
-        return Output::default();
-    }
-    let (upsert, delete) = remote::writes(&shadow.remote_links, &want);
-    let job = Job {
-        flow: flow.name().to_string(),
-        link: Some(link.id),
-        target_key: Some(link.secondary_key.clone()),
-        action: Action::RemoteLinks { upsert, delete },
-        shadow_after: Some(mapping::Shadow { remote_links: want, ..shadow.clone() }),
-        origin_ms: change.seen_ms,
-    };
-    Output {
-        ops: vec![push(engine, &link.secondary, &link.secondary_issue, &job)],
-        claims: vec![(Claim::Link(link.id), SiteIssue::of_link(engine.primary(), link))],
-        ..Output::default()
-    }
-}
-
-pub(super) fn push(engine: &Engine, instance: &str, target: &str, job: &Job) -> Op {
-    Op::OutboxPush {
-        instance: instance.to_string(),
-        target: target.to_string(),
-        payload: job.to_bytes(),
-        next_at_ms: engine.now_ms(),
-    }
-}
-
-/// Warnings and conflicts: logged, counted, and conflicts kept in the audit
-/// log with both values and the winner (the ops returned).
-fn report(engine: &Engine, flow: &ResolvedFlow, link: &LinkRecord, plan: &mapping::Plan) -> Vec<Op> {
-    let mut ops = Vec::new();
-    let now = engine.now_ms();
-    for w in &plan.warnings {
-        tracing::warn!(flow = %flow.cfg.name, link = link.id, warning = %w, "mapping");
-        engine.observer.board.record_flow_error(flow.name(), now, format!("{}: {w}", link.secondary_key));
-    }
-    for c in &plan.conflicts {
-        let record = ConflictRecord::new(flow.name(), c, &link.secondary_key, &link.primary_key, now);
-        tracing::info!(flow = %flow.cfg.name, link = link.id, field = %c.key, winner = %record.winner, "conflict resolved");
-        ops.push(Op::Audit { at_ms: now, payload: record.to_bytes() });
-        engine.observer.emit(now, EngineEvent::Conflict(record));
-    }
-    ops
-}
-
-/// A secondary issue in scope with no mirror yet.
-fn create_mirror(engine: &Engine, flow: &ResolvedFlow, issue: &Issue, change: &Change) -> Output {
-    if !matches!(flow.cfg.create, CreatePolicy::ToPrimary | CreatePolicy::Both) {
-        return Output::default();
-    }
-    let s_side = side(issue, &flow.fields, false, status_of(issue));
-    let plan = mapping::plan(&flow.rules, &flow.status, flow.conflict, &s_side, None, None);
-    for w in &plan.warnings {
-        tracing::warn!(flow = %flow.cfg.name, issue = %issue.key, warning = %w, "mapping");
-        engine.observer.board.record_flow_error(flow.name(), engine.now_ms(), format!("{}: {w}", issue.key));
-    }
-    let source = Source {
-        instance: change.instance.to_string(),
-        issue_id: issue.id.to_string(),
-        issue_key: issue.key.to_string(),
-    };
-    let s_type = issue.issuetype.clone().unwrap_or_else(|| "Task".into());
-    let issue_type = flow.cfg.issue_types.get(&s_type).cloned().unwrap_or(s_type);
-    let job = Job {
-        flow: flow.cfg.name.to_string(),
-        link: None,
-        target_key: None,
-        action: Action::Create {
-            project: flow.cfg.primary_project.clone(),
-            issue_type,
-            fields: plan.to_primary,
-            status: plan.primary_status,
-            mark: source.mark(flow.name()),
-            source: source.clone(),
-        },
-        shadow_after: Some(plan.shadow),
-        origin_ms: change.seen_ms,
-    };
-    let op = push(engine, engine.primary().as_str(), &format!("create:{}:{}", source.instance, source.issue_id), &job);
-    let issue = SiteIssue::new(&source.instance, &source.issue_id);
-    Output { ops: vec![op], claims: vec![(Claim::Source(issue.clone()), vec![issue])], ..Output::default() }
-}
-
-/// The source issue is deleted or out of scope: apply `on_delete`.
-fn gone(engine: &Engine, l: &LinkRecord, change: &Change) -> Output {
-    let Some(flow) = engine.flows.get(&l.flow) else { return Output::default() };
-    let (delete_mirror, label) = match flow.cfg.on_delete {
-        OnDelete::Sever => (false, false),
-        OnDelete::DeleteMirror => (true, false),
-        OnDelete::Label => (false, true),
-    };
-    let job = Job {
-        flow: l.flow.clone(),
-        link: Some(l.id),
-        target_key: Some(l.primary_key.clone()),
-        action: Action::Unlink { delete_mirror, label },
-        shadow_after: None,
-        origin_ms: change.seen_ms,
-    };
-    let mut ops = vec![push(engine, engine.primary().as_str(), &l.primary_issue, &job)];
-    ops.extend(deps::near_end_gone(engine, &l.secondary, &l.secondary_issue));
-    Output { ops, claims: vec![(Claim::Link(l.id), SiteIssue::of_link(engine.primary(), l))], ..Output::default() }
 }

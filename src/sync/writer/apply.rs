@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 
 use super::super::change::{Change, ChangeKind, ChangeSource};
 use super::super::engine::Engine;
-use super::super::job::{Action, Job, Source};
+use super::super::job::{Action, Job, ParentWrite, Source};
 use super::shadow::shadow_after;
 use super::values::field_writes;
 use super::{Done, RESCHEDULE_BASE_MS, WriteError};
 use crate::ids::{InstanceId, IssueId, IssueKey};
 use crate::jira::mark::SOURCE_DELETED_LABEL;
-use crate::jira::model::RemoteLinkWrite;
+use crate::jira::model::{IssueRef, RemoteLinkWrite};
 use crate::jira::values::{FieldValue, FieldWrites};
 use crate::jira::{JiraError, Site};
 use crate::mapping;
@@ -23,7 +23,9 @@ type Outcome = Result<Done, WriteError>;
 pub(super) async fn apply(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job: &Job) -> Outcome {
     match &job.action {
         Action::Create { .. } => create(engine, site, e, job).await,
-        Action::Update { fields, status } => update(engine, site, job, fields, status.as_deref()).await,
+        Action::Update { fields, status, parent } => {
+            update(engine, site, job, fields, status.as_deref(), parent.as_ref()).await
+        }
         Action::Unlink { delete_mirror, label } => unlink(site, job, *delete_mirror, *label).await,
         Action::AddLink { link_type, from, to, dep } => add_link(engine, site, job, link_type, (from, to), dep).await,
         Action::RemoveLink { link_id, dep } => remove_link(site, job, link_id, *dep).await,
@@ -41,9 +43,11 @@ async fn update(
     job: &Job,
     fields: &BTreeMap<String, mapping::Value>,
     status: Option<&str>,
+    parent: Option<&ParentWrite>,
 ) -> Outcome {
     let key = job.target_key.clone().unwrap_or_default();
     let mut written = field_writes(engine, job, site, fields).await?;
+    set_parent(site, parent, &mut written.writes).await?;
     if site.id() == engine.primary() {
         keep_mark(engine, job, &mut written.writes);
     }
@@ -110,7 +114,7 @@ pub(crate) fn replan_issue(engine: &Engine, instance: &str, issue: &str, key: Op
 /// cannot be set is planned again as an update of the pair, where a
 /// permanent failure is dead-lettered like any other.
 async fn create(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job: &Job) -> Outcome {
-    let Action::Create { project, issue_type, fields, status, mark, source } = &job.action else {
+    let Action::Create { project, issue_type, fields, status, mark, source, parent } = &job.action else {
         unreachable!("apply() sends only creates here");
     };
     // The mirror exists already (an earlier attempt of this job got as far
@@ -118,7 +122,8 @@ async fn create(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job: &Job) ->
     if let Some(l) = engine.store.link_by_secondary(&source.instance, &source.issue_id)? {
         return Ok(Done { key: l.primary_key, ops: vec![replan(engine, source)] });
     }
-    let written = field_writes(engine, job, site, fields).await?;
+    let mut written = field_writes(engine, job, site, fields).await?;
+    set_parent(site, parent.as_ref(), &mut written.writes).await?;
     // A first attempt is recorded before anything is sent, so that after a
     // crash the mark is looked for instead of creating a second mirror.
     let existing = if e.attempts > 0 {
@@ -169,6 +174,23 @@ async fn create(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job: &Job) ->
             Ok(Done { key, ops: vec![replan(engine, source)] })
         }
     }
+}
+
+/// Adds the parent write to the field writes: the parent's key in the
+/// field the planner chose (`parent`, or a Data Center Epic Link), or the
+/// field cleared.
+async fn set_parent(site: &dyn Site, parent: Option<&ParentWrite>, writes: &mut FieldWrites) -> Result<(), JiraError> {
+    let Some(p) = parent else { return Ok(()) };
+    let catalogue = site.fields().await?;
+    let value = match &p.key {
+        Some(key) => FieldValue::Issue(IssueRef { id: IssueId::new(""), key: IssueKey::new(key) }),
+        None => FieldValue::Empty,
+    };
+    match catalogue.by_id(&p.field) {
+        Some(info) => writes.set(info, value),
+        None => writes.set_id(p.field.clone(), value),
+    }
+    Ok(())
 }
 
 /// A mirror's labels are rewritten whole (cleared ones too), so its

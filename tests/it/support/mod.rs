@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod openapi;
+pub mod process;
 pub mod receiver;
 pub mod shape;
 pub mod stub;

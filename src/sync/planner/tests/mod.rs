@@ -24,9 +24,10 @@ fn describe(instance: &str, job: &Job) -> String {
             let status = status.as_deref().map(|s| format!(" -> {s}")).unwrap_or_default();
             format!("{instance} create {project} {issue_type} [{}]{status} mark {mark}", fields(f))
         }
-        Action::Update { fields: f, status } => {
+        Action::Update { fields: f, status, parent } => {
             let status = status.as_deref().map(|s| format!(" -> {s}")).unwrap_or_default();
-            format!("{instance} {target} update [{}]{status}", fields(f))
+            let parent = parent.as_ref().map(|p| format!(" parent {}={:?}", p.field, p.key)).unwrap_or_default();
+            format!("{instance} {target} update [{}]{status}{parent}", fields(f))
         }
         Action::Unlink { delete_mirror, label } => {
             format!("{instance} {target} unlink delete={delete_mirror} label={label}")
@@ -285,3 +286,5 @@ async fn a_failed_read_keeps_the_change_for_later() {
 mod deps;
 
 mod remote;
+
+mod hierarchy;

@@ -1,0 +1,70 @@
+//! `jirafed run` as a child process, for tests that kill it.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use jirafed::harness::{self, Settings};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use super::Sim;
+
+/// `jirafed run` as a child process; dropping it kills it (also on panic).
+pub struct Jirafed {
+    child: Child,
+    /// Where its HTTP face listens (from its "jirafed running" line).
+    pub addr: String,
+}
+
+impl Jirafed {
+    /// Starts the daemon on `config/demo.toml` (its text changed by `edit`)
+    /// pointed at the simulator and `state`, and waits for its "jirafed
+    /// running" line.
+    pub async fn start(sim: &Sim, state: &Path, edit: Option<&dyn Fn(&str) -> String>) -> Jirafed {
+        let config = harness::write_config(state).expect("demo config written");
+        if let Some(edit) = edit {
+            let text = std::fs::read_to_string(&config).expect("demo config");
+            std::fs::write(&config, edit(&text)).expect("edited config");
+        }
+        let settings = Settings { poll_overlap: Some("2m".into()), ..Settings::poll("1s") }
+            .with("WRITES_PER_SECOND", "200")
+            .with("BURST", "100")
+            .with("READS_PER_SECOND", "400");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_jirafed"));
+        cmd.arg("run").arg("--config").arg(&config).env("RUST_LOG", "warn,jirafed::daemon=info");
+        cmd.envs(harness::overrides(&sim.sim, state, &settings));
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
+        let mut child = cmd.spawn().expect("jirafed run starts");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (ready, running) = tokio::sync::oneshot::channel::<String>();
+        tokio::spawn(async move {
+            let mut ready = Some(ready);
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.contains("jirafed running") {
+                    let listen =
+                        serde_json::from_str::<Value>(&line).ok().and_then(|v| v["listen"].as_str().map(String::from));
+                    ready.take().map(|r| r.send(listen.unwrap_or_default()));
+                } else {
+                    eprintln!("jirafed: {line}");
+                }
+            }
+        });
+        let started = tokio::time::timeout(Duration::from_secs(20), running).await;
+        let Ok(Ok(addr)) = started else { panic!("jirafed run did not start: {:?}", child.try_wait()) };
+        Jirafed { child, addr }
+    }
+
+    /// Its `/status`.
+    pub async fn status(&self, http: &reqwest::Client) -> Value {
+        let r = http.get(format!("http://{}/status", self.addr)).send().await.expect("GET /status");
+        r.json().await.expect("status JSON")
+    }
+
+    /// `kill -9`, and waits until the process is gone (its store is closed).
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("SIGKILL");
+    }
+}
