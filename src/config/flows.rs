@@ -78,7 +78,6 @@ fn flow(t: &Table, instances: &BTreeMap<String, Option<Role>>) -> Option<FlowCon
     let links = links(&t.table("links"));
     let hierarchy = hierarchy(&t.table("hierarchy"));
     let create = create.unwrap_or(CreatePolicy::ToPrimary);
-    not_yet(t, create);
     let flow = FlowConfig {
         name: FlowName::new(name?),
         secondary: InstanceId::new(secondary?),
@@ -138,18 +137,6 @@ fn push_keys(t: &Table, create: Option<CreatePolicy>) -> (Option<String>, Option
         None => t.string(key),
     });
     (scope, project)
-}
-
-/// Settings this version reads and checks but does not act on yet: said
-/// by `check` and at start, so that nobody waits for what will not happen.
-/// Each warning names the key it is about.
-fn not_yet(t: &Table, create: CreatePolicy) {
-    if create.pushes() {
-        t.warn(
-            "create",
-            "issues created on the primary are not pushed to secondaries by this version; primary_scope and secondary_project are checked but unused, and only mirrors of secondary issues are created",
-        );
-    }
 }
 
 fn fields(t: &Table) -> Vec<FieldMapping> {

@@ -68,6 +68,7 @@
 
 mod fields;
 mod plan;
+mod push;
 mod rules;
 mod status;
 mod value;
@@ -76,5 +77,6 @@ mod value;
 mod tests;
 
 pub use plan::{AgreedParent, ConflictNote, Plan, RemoteLinkState, STATUS_KEY, Shadow, Side, Warning, plan};
+pub use push::plan_push;
 pub use rules::{Conflict, Direction, FieldRule, Site, StatusRule};
 pub use value::{Unmapped, Value};

@@ -33,7 +33,8 @@ impl ResolvedFlow {
     pub fn field_ids(&self, primary: bool) -> Vec<String> {
         let mut ids: Vec<String> =
             self.fields.iter().map(|f| if primary { f.primary.id.clone() } else { f.secondary.id.clone() }).collect();
-        ids.extend(["status", "updated", "issuetype", "project"].map(String::from));
+        // Labels always: a provenance mark says an issue is itself a copy.
+        ids.extend(["status", "updated", "issuetype", "project", "labels"].map(String::from));
         if !self.link_types.is_empty() {
             ids.push("issuelinks".to_string());
         }

@@ -30,7 +30,13 @@ pub fn scope(flows: &Flows, instance: &InstanceId) -> Option<String> {
         let mut projects: Vec<&str> = flows.iter().map(|f| f.cfg.primary_project.as_str()).collect();
         projects.sort_unstable();
         projects.dedup();
-        return (!projects.is_empty()).then(|| format!("project in ({})", projects.join(", ")));
+        let mut parts: Vec<String> = Vec::new();
+        if !projects.is_empty() {
+            parts.push(format!("(project in ({}))", projects.join(", ")));
+        }
+        // Issues pushed to secondaries may live in other projects.
+        parts.extend(flows.iter().filter_map(|f| f.cfg.primary_scope.as_ref()).map(|s| format!("({s})")));
+        return (!parts.is_empty()).then(|| parts.join(" OR "));
     }
     let scopes: Vec<String> = flows.of_secondary(instance.as_str()).map(|f| format!("({})", f.cfg.scope)).collect();
     (!scopes.is_empty()).then(|| scopes.join(" OR "))

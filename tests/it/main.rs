@@ -20,4 +20,5 @@ mod sync_accept;
 mod sync_crash;
 mod sync_e2e;
 mod sync_links;
+mod sync_push;
 mod sync_tree;

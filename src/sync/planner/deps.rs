@@ -111,7 +111,7 @@ pub(crate) async fn complete(engine: &Engine, instance: &str, issue: &str) {
 /// paired meanwhile (by a create the planner could not see yet) are
 /// planned again now, so that none waits for a mirror that exists.
 pub(crate) async fn recheck(engine: &Engine, pending: &[PendingLink]) {
-    let paired = |p: &&PendingLink| engine.store.link_by_secondary(&p.instance, &p.far_issue).ok().flatten().is_some();
+    let paired = |p: &&PendingLink| is_paired(engine, &p.instance, &p.far_issue);
     // The records given may be those just put (id 0): their stored ids are
     // found by their links.
     let stored = |p: &PendingLink| match p.id {
@@ -128,6 +128,15 @@ pub(crate) async fn recheck(engine: &Engine, pending: &[PendingLink]) {
             tracing::warn!(error = %e, "cannot plan links whose far end was just mirrored; housekeeping will");
         }
     }
+}
+
+/// Whether `issue` on `instance` is one end of a pair (on the primary: the
+/// mirror of a secondary issue, or pushed from it).
+fn is_paired(engine: &Engine, instance: &str, issue: &str) -> bool {
+    if instance == engine.primary().as_str() {
+        return engine.store.links_by_primary(issue).is_ok_and(|l| !l.is_empty());
+    }
+    engine.store.link_by_secondary(instance, issue).ok().flatten().is_some()
 }
 
 /// Housekeeping's repair: pending links whose far end is paired (a crash

@@ -332,3 +332,59 @@ async fn in_scope(engine: &Engine, flow: &ResolvedFlow, id: &str) -> bool {
         Err(_) => true,
     }
 }
+
+/// The primary issue's parent (`parent`, or an Epic Link on a Data Center
+/// primary) by primary id, and how the issue hangs from it; `None` when the
+/// flow does not carry parents.
+pub(crate) fn of_primary(flow: &ResolvedFlow, issue: &Issue) -> Option<(Option<(String, String)>, Kind)> {
+    let h = flow.hierarchy.as_ref()?;
+    let kind = kind_of(issue);
+    if let Some(p) = &issue.parent {
+        return Some((Some((p.id.to_string(), p.key.to_string())), kind));
+    }
+    match h.primary_epic.as_ref().map(|f| issue.value(f)) {
+        Some(FieldValue::Issue(r)) if !r.key.as_str().is_empty() => {
+            Some((Some((r.id.to_string(), r.key.to_string())), Kind::Epic))
+        }
+        _ => Some((None, kind)),
+    }
+}
+
+/// The parent of the secondary mirror about to be pushed for the primary
+/// `issue`: the secondary issue of the parent's pair; a parent with no
+/// pair yet that the flow's `primary_scope` selects goes first (the child
+/// waits); one out of it leaves the mirror without a parent, reported.
+pub(crate) async fn push_parent(
+    engine: &Engine,
+    flow: &ResolvedFlow,
+    issue: &Issue,
+    (parent, kind): (Option<(String, String)>, Kind),
+) -> AtCreate {
+    let primary = engine.primary().as_str();
+    let Some((id, key)) = parent else {
+        return AtCreate::Parent(None, AgreedParent { issue: None }, Vec::new());
+    };
+    let pairs = engine.store.links_by_primary(&id).unwrap_or_default();
+    if let Some(pair) = pairs.into_iter().find(|p| p.secondary == flow.cfg.secondary.as_str()) {
+        let write =
+            parent_field(engine, flow, false, kind).map(|field| ParentWrite { field, key: Some(pair.secondary_key) });
+        return AtCreate::Parent(write, AgreedParent { issue: Some(pair.secondary_issue) }, Vec::new());
+    }
+    let wait = wait_for_parent(engine, flow, primary, issue.id.as_str(), &id);
+    let in_scope = match (engine.site(primary), flow.cfg.primary_scope.as_deref()) {
+        (Some(site), Some(scope)) => {
+            site.issues(Some(scope), &[id.as_str()], &["summary"]).await.map_or(true, |f| !f.is_empty())
+        }
+        _ => false,
+    };
+    if in_scope || kind == Kind::SubTask {
+        return AtCreate::Wait(wait);
+    }
+    report(
+        engine,
+        flow,
+        issue.key.as_str(),
+        &format!("parent {key} is not in the flow's primary_scope; pushed without a parent"),
+    );
+    AtCreate::Parent(None, AgreedParent { issue: None }, wait)
+}

@@ -11,6 +11,7 @@ pub(crate) mod deps;
 pub(crate) mod hierarchy;
 mod pair;
 mod plan;
+mod push;
 mod reads;
 pub(crate) mod remote;
 #[cfg(test)]

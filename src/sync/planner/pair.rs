@@ -11,9 +11,11 @@ use super::Group;
 use super::deps;
 use super::hierarchy::{self, AtCreate, Kind, Parent};
 use super::plan::{Mirror, create_mirror, gone, plan_link, plan_link_gone_mirror};
+use super::push;
 use super::reads::{self, Got, Wanted};
 use super::remote;
 use crate::config::ReadTarget;
+use crate::jira::mark::is_mark;
 use crate::jira::model::Issue;
 use crate::mapping;
 use crate::store::{LinkRecord, Op};
@@ -34,6 +36,9 @@ enum Work {
     /// A primary issue: read it, then the secondary of every link it mirrors
     /// that is not settled.
     Primary { links: Vec<LinkRecord> },
+    /// A primary issue that mirrors nothing: read it under the scope of each
+    /// flow that pushes, to push it where one selects it.
+    Push { flows: Vec<usize> },
 }
 
 pub(super) async fn plan(engine: &Engine, groups: Vec<Group>, backlog: bool) -> Planned {
@@ -56,6 +61,7 @@ pub(super) async fn plan(engine: &Engine, groups: Vec<Group>, backlog: bool) -> 
                 secondary(engine, &g, link.as_ref(), flows, *read_mirror, &found).await
             }
             Work::Primary { links } => primary(engine, &g, links, &found, &found2).await,
+            Work::Push { flows } => push::plan(engine, &g.change, flows, &found).await.map(Some),
         };
         match result {
             Ok(Some(o)) => {
@@ -89,6 +95,13 @@ fn classify(engine: &Engine, g: &Group, backlog: bool) -> Class {
         let links = engine.store.links_by_primary(issue).unwrap_or_default();
         if links.iter().any(|l| engine.in_flight.link_busy(l)) {
             return Class::Defer;
+        }
+        let pushing = push::pushing(engine);
+        if links.is_empty() && !g.own && !pushing.is_empty() {
+            if engine.in_flight.is_claimed(&Claim::Source(SiteIssue::new(&g.instance, issue))) {
+                return Class::Defer;
+            }
+            return Class::Work(Work::Push { flows: pushing });
         }
         // jirafed's own write to a mirror of one source: nothing can flow
         // from it (with several sources it must reach the others).
@@ -189,6 +202,14 @@ fn first_reads(engine: &Engine, work: &[(Group, Work)]) -> Wanted {
                     }
                 }
             }
+            Work::Push { flows } => {
+                for &i in flows {
+                    let f = engine.flows.at(i);
+                    let mut fields = f.field_ids(true);
+                    fields.push("labels".to_string());
+                    wanted.add(primary, f.cfg.primary_scope.as_deref(), issue, &fields);
+                }
+            }
         }
     }
     wanted
@@ -263,6 +284,11 @@ async fn secondary(
         out.saw(&g.instance, &source);
         let s_parent = secondary_parent(engine, flow, &source).await;
         let Some(l) = link else {
+            if source.labels.iter().any(|l| is_mark(l)) {
+                // A copy jirafed pushed from the primary whose pairing is
+                // not committed yet: never mirrored back.
+                return Ok(Some(out));
+            }
             out.ops.extend(deps::far_end_in_scope(engine, &g.instance, issue_id));
             let at = match s_parent {
                 Some(sp) => hierarchy::at_create(engine, flow, &source, sp).await,

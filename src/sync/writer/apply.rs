@@ -119,8 +119,9 @@ async fn create(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job: &Job) ->
     };
     // The mirror exists already (an earlier attempt of this job got as far
     // as its link): what is left is planned again from fresh reads.
-    if let Some(l) = engine.store.link_by_secondary(&source.instance, &source.issue_id)? {
-        return Ok(Done { key: l.primary_key, ops: vec![replan(engine, source)] });
+    if let Some(l) = paired(engine, job, source)? {
+        let key = if site.id() == engine.primary() { l.primary_key } else { l.secondary_key };
+        return Ok(Done { key, ops: vec![replan(engine, source)] });
     }
     let mut written = field_writes(engine, job, site, fields).await?;
     set_parent(site, parent.as_ref(), &mut written.writes).await?;
@@ -139,15 +140,29 @@ async fn create(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job: &Job) ->
     };
     let key = created.key.to_string();
     let shadow = shadow_after(engine, job, site.id(), &written, true).unwrap_or_default();
-    let link = LinkRecord {
-        id: 0,
-        flow: job.flow.clone(),
-        secondary: source.instance.clone(),
-        secondary_issue: source.issue_id.clone(),
-        secondary_key: source.issue_key.clone(),
-        primary_issue: created.id.to_string(),
-        primary_key: key.clone(),
-        created_ms: engine.now_ms(),
+    let link = if site.id() == engine.primary() {
+        LinkRecord {
+            id: 0,
+            flow: job.flow.clone(),
+            secondary: source.instance.clone(),
+            secondary_issue: source.issue_id.clone(),
+            secondary_key: source.issue_key.clone(),
+            primary_issue: created.id.to_string(),
+            primary_key: key.clone(),
+            created_ms: engine.now_ms(),
+        }
+    } else {
+        // Pushed from the primary: the new issue is the secondary side.
+        LinkRecord {
+            id: 0,
+            flow: job.flow.clone(),
+            secondary: site.id().to_string(),
+            secondary_issue: created.id.to_string(),
+            secondary_key: key.clone(),
+            primary_issue: source.issue_id.clone(),
+            primary_key: source.issue_key.clone(),
+            created_ms: engine.now_ms(),
+        }
     };
     // Its own links are planned once it is paired (those that waited for
     // it are completed once the pairing is committed: see `execute`).
@@ -174,6 +189,16 @@ async fn create(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job: &Job) ->
             Ok(Done { key, ops: vec![replan(engine, source)] })
         }
     }
+}
+
+/// The pair a create's source has already, in the job's flow: its mirror
+/// was made by an earlier attempt.
+fn paired(engine: &Engine, job: &Job, source: &Source) -> Result<Option<LinkRecord>, crate::store::StoreError> {
+    if source.instance == engine.primary().as_str() {
+        let pairs = engine.store.links_by_primary(&source.issue_id)?;
+        return Ok(pairs.into_iter().find(|l| l.flow == job.flow));
+    }
+    engine.store.link_by_secondary(&source.instance, &source.issue_id)
 }
 
 /// Adds the parent write to the field writes: the parent's key in the

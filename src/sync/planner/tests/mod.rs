@@ -288,3 +288,5 @@ mod deps;
 mod remote;
 
 mod hierarchy;
+
+mod push;
