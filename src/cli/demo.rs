@@ -163,5 +163,50 @@ async fn story(p: &Person, d: &World) -> anyhow::Result<Vec<Step>> {
     .await;
     let final_title = p.field("hub", &emea_m, "summary").await.unwrap_or_default();
     done(format!("conflicting edits on both sides -> both read {final_title}"), lat);
+
+    // A dependency: a second story on emea, then "it blocks the first".
+    let blocker = create(p, "emea", "EMEA", "Story", "Tokenise stored cards", "High").await?;
+    let blocker_m = wait_mirror(d, p, "emea", &blocker).await;
+    let t = Instant::now();
+    let body = json!({"type": {"name": "Blocks"}, "inwardIssue": {"key": blocker}, "outwardIssue": {"key": emea}});
+    p.call("emea", reqwest::Method::POST, "/rest/api/2/issueLink", Some(body)).await?;
+    let lat = watch(t, || async { links_to(p, &blocker_m, &emea_m).await }).await;
+    done(format!("{blocker} blocks {emea} on emea -> {blocker_m} depends on {emea_m}"), lat);
+
+    // Hierarchy: a story under apac's epic, which is not mirrored yet: the
+    // epic goes first, then the story hangs from its mirror.
+    let t = Instant::now();
+    let fields = json!({"project": {"key": "APAC"}, "issuetype": {"name": "Story"}, "summary": "Roll out in Singapore",
+        APAC_EPIC_LINK: "APAC-1"});
+    let child = p.create("apac", fields).await?;
+    let lat = watch(t, || async { parent_mirrored(d, p, &child).await.is_some() }).await;
+    let (child_m, epic_m) = parent_mirrored(d, p, &child).await.unwrap_or_default();
+    done(format!("{child} under epic APAC-1 on apac -> {child_m} under {epic_m}"), lat);
     Ok(steps)
+}
+
+/// The Data Center Epic Link field of the simulated `apac`.
+const APAC_EPIC_LINK: &str = "customfield_10100";
+
+async fn wait_mirror(d: &World, p: &Person, site: &str, key: &str) -> String {
+    p.mirror_of(d.daemon.store(), site, key, PROPAGATION_DEADLINE).await.unwrap_or_default()
+}
+
+/// Whether the hub's `from` has a link whose other (inward) end is `to`.
+async fn links_to(p: &Person, from: &str, to: &str) -> bool {
+    let Ok(v) = p.call("hub", reqwest::Method::GET, &format!("/rest/api/2/issue/{from}?fields=issuelinks"), None).await
+    else {
+        return false;
+    };
+    v["fields"]["issuelinks"].as_array().into_iter().flatten().any(|l| l["outwardIssue"]["key"] == to)
+}
+
+/// The mirror of apac's `child` and of its epic, once the first hangs from
+/// the second.
+async fn parent_mirrored(d: &World, p: &Person, child: &str) -> Option<(String, String)> {
+    let child_m = mirror(d, p, "apac", child).await?;
+    let epic_m = mirror(d, p, "apac", "APAC-1").await?;
+    let v =
+        p.call("hub", reqwest::Method::GET, &format!("/rest/api/2/issue/{child_m}?fields=parent"), None).await.ok()?;
+    (v["fields"]["parent"]["key"] == epic_m.as_str()).then_some((child_m, epic_m))
 }

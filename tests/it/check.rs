@@ -10,12 +10,13 @@ use serde_json::json;
 use super::cli::{jirafed, text};
 use super::support::Sim;
 
-/// The demo config written with its secrets into `dir`, each edit's text
-/// added on the line after the first line that is its anchor; with
-/// `pushing`, every flow's `create` is "both".
+/// The demo config written with its secrets into `dir`, without the demo's
+/// own links and hierarchy, each edit's text added on the line after the
+/// first line that is its anchor; with `pushing`, every flow's `create` is
+/// "both".
 fn demo_config(dir: &Path, pushing: bool, edits: &[(&str, &str)]) -> PathBuf {
     let path = jirafed::harness::write_config(dir).expect("demo config");
-    let mut toml = std::fs::read_to_string(&path).expect("read the config");
+    let mut toml = without_structure(&std::fs::read_to_string(&path).expect("read the config"));
     if pushing {
         assert!(toml.contains(TO_PRIMARY), "{toml}");
         toml = toml.replace(TO_PRIMARY, "create = \"both\"");
@@ -26,6 +27,13 @@ fn demo_config(dir: &Path, pushing: bool, edits: &[(&str, &str)]) -> PathBuf {
     }
     std::fs::write(&path, toml).expect("write the config");
     path
+}
+
+/// `toml` without its flows' `links` and `hierarchy` lines.
+pub(crate) fn without_structure(toml: &str) -> String {
+    let kept: Vec<&str> =
+        toml.lines().filter(|l| !l.starts_with("links = ") && !l.starts_with("hierarchy = ")).collect();
+    kept.join("\n") + "\n"
 }
 
 /// The anchors of the demo config's two flows.

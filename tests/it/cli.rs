@@ -196,7 +196,7 @@ fn the_demo_plays_its_story_and_exits_0() {
     assert!(out.status.success(), "{t}");
     assert!(t.contains("summary\n"), "{t}");
     assert!(t.lines().any(|l| l.trim_start().starts_with("step") && l.trim_end().ends_with("latency")), "{t}");
-    assert!(t.contains("6 of 6 propagations seen"), "{t}");
+    assert!(t.contains("8 of 8 propagations seen"), "{t}");
     assert!(t.contains("/status"), "the status URL is shown: {t}");
     assert!(state.path().join("jirafed.redb").exists(), "state kept where asked");
 }
