@@ -55,6 +55,10 @@ pub struct Change {
     /// issue this change is about, for dedupe with polls and reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_ms: Option<i64>,
+    /// For a change an issue-link webhook made: the link's two ends (this
+    /// issue is one of them), by which jirafed knows its own link writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_ends: Option<(IssueId, IssueId)>,
 }
 
 /// The user a webhook names as the one who made the change, by whichever

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::activity::Activity;
 use super::flows::Flows;
 use super::in_flight::InFlight;
+use super::link_echoes::LinkEchoes;
 use super::sites::Sites;
 use super::wake::Wakeups;
 use super::writer::Lookups;
@@ -32,6 +33,8 @@ pub struct Engine {
     /// Coordination between planner and writers.
     pub in_flight: InFlight,
     pub activity: Activity,
+    /// The issue-link webhooks of jirafed's own link writes, expected.
+    pub link_echoes: LinkEchoes,
     pub wake: Wakeups,
     /// The writers' cache of users and projects per site.
     pub lookups: Lookups,
@@ -83,6 +86,7 @@ impl Engine {
             flows,
             in_flight,
             activity: Activity::default(),
+            link_echoes: LinkEchoes::default(),
             lookups: Lookups::default(),
             observer,
             clock,

@@ -53,6 +53,10 @@ pub async fn accept(
 /// issue to itself). An ignored event makes none. `now_ms` stamps them.
 pub fn changes(instance: &InstanceId, event: &WebhookEvent, now_ms: i64) -> Vec<Change> {
     let actor = event.user.as_ref().and_then(actor_of);
+    let link_ends = match &event.subject {
+        Subject::IssueLink { source, destination } => Some((source.clone(), destination.clone())),
+        _ => None,
+    };
     let change = |issue_id: IssueId, issue_key: Option<IssueKey>, kind: ChangeKind, version_ms: Option<i64>| Change {
         instance: instance.clone(),
         issue_id,
@@ -62,6 +66,7 @@ pub fn changes(instance: &InstanceId, event: &WebhookEvent, now_ms: i64) -> Vec<
         seen_ms: now_ms,
         actor: actor.clone(),
         version_ms,
+        link_ends: link_ends.clone(),
     };
     match &event.subject {
         // A deleted issue has no version left to read.
@@ -125,6 +130,16 @@ mod tests {
         assert!(changes.iter().all(|c| c.seen_ms == NOW && c.actor.is_none()));
         let key = |c: &Change| c.issue_key.as_ref().map(|k| k.as_str().to_string());
         changes.iter().map(|c| (c.issue_id.as_str().to_string(), key(c), c.kind, c.version_ms)).collect()
+    }
+
+    #[test]
+    fn a_links_changes_carry_its_ends_and_others_none() {
+        let link = Subject::IssueLink { source: id("5"), destination: id("6") };
+        let made = changes(&InstanceId::new("hub"), &event(link, None), NOW);
+        assert_eq!(made.len(), 2);
+        assert!(made.iter().all(|c| c.link_ends == Some((id("5"), id("6")))));
+        let issue = Subject::Issue { id: id("7"), key: None, deleted: false, updated_ms: None };
+        assert_eq!(changes(&InstanceId::new("hub"), &event(issue, None), NOW)[0].link_ends, None);
     }
 
     #[test]

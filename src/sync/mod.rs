@@ -11,6 +11,7 @@ pub mod housekeeping;
 pub mod in_flight;
 pub mod intake;
 pub mod job;
+pub mod link_echoes;
 pub mod planner;
 pub mod poller;
 pub mod sites;

@@ -124,6 +124,7 @@ async fn poll_once(
                 seen_ms: engine.now_ms(),
                 actor: None,
                 version_ms: Some(updated),
+                link_ends: None,
             };
             ops.push(Op::InboxPush {
                 instance: instance.to_string(),

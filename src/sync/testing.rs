@@ -280,10 +280,41 @@ impl Rig {
             seen_ms: self.time.now_ms(),
             actor,
             version_ms: None,
+            link_ends: None,
         };
         let op =
             Op::InboxPush { instance: site.into(), issue: id.to_string(), payload: change.to_bytes(), delivery: None };
         self.commit(vec![op]).await;
+    }
+
+    /// The changes an issue-link webhook of `site` makes for a link between
+    /// `keys` (made or removed): one per end, naming no user.
+    pub(crate) async fn link_webhook(&self, site: &str, keys: [&str; 2]) {
+        let id = |key: &str| self.site(site).id_of(key).unwrap_or_else(|| IssueId::new(key));
+        let ends = (id(keys[0]), id(keys[1]));
+        let ops = keys
+            .iter()
+            .map(|key| {
+                let change = Change {
+                    instance: InstanceId::new(site),
+                    issue_id: id(key),
+                    issue_key: None,
+                    source: ChangeSource::Webhook,
+                    kind: ChangeKind::Updated,
+                    seen_ms: self.time.now_ms(),
+                    actor: None,
+                    version_ms: None,
+                    link_ends: Some(ends.clone()),
+                };
+                Op::InboxPush {
+                    instance: site.into(),
+                    issue: id(key).to_string(),
+                    payload: change.to_bytes(),
+                    delivery: None,
+                }
+            })
+            .collect();
+        self.commit(ops).await;
     }
 
     /// One planner pass once the changes so far have settled (as the

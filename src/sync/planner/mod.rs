@@ -190,7 +190,7 @@ fn group(engine: &Engine, entries: Vec<InboxEntry>, acked: &mut Vec<u64>) -> Vec
             acked.push(e.seq);
             continue;
         };
-        let own = is_own(engine, &change);
+        let own = is_own(engine, &change, e.seq);
         if own {
             engine.activity.echoed(&e.instance, change.seen_ms);
         } else {
@@ -216,12 +216,18 @@ fn group(engine: &Engine, entries: Vec<InboxEntry>, acked: &mut Vec<u64>) -> Vec
     groups.into_values().collect()
 }
 
-/// A webhook saying jirafed's own technical user updated the issue: the
-/// echo of one of its writes.
-fn is_own(engine: &Engine, change: &Change) -> bool {
-    change.source == ChangeSource::Webhook
-        && change.kind == ChangeKind::Updated
-        && engine.sites.me(change.instance.as_str()).is_some_and(|me| change.made_by(&me))
+/// The echo of one of jirafed's own writes: a webhook saying its technical
+/// user updated the issue, or the issue-link webhook of a link it has just
+/// made or removed (inbox entry `seq`).
+fn is_own(engine: &Engine, change: &Change, seq: u64) -> bool {
+    if change.source != ChangeSource::Webhook || change.kind != ChangeKind::Updated {
+        return false;
+    }
+    if let Some((a, b)) = &change.link_ends {
+        let instance = change.instance.as_str();
+        return engine.link_echoes.take(instance, a.as_str(), b.as_str(), seq, change.seen_ms);
+    }
+    engine.sites.me(change.instance.as_str()).is_some_and(|me| change.made_by(&me))
 }
 
 /// How long the group should still wait for more changes, if at all.

@@ -28,7 +28,7 @@ pub(super) async fn apply(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job
         }
         Action::Unlink { delete_mirror, label } => unlink(site, job, *delete_mirror, *label).await,
         Action::AddLink { link_type, from, to, dep } => add_link(engine, site, job, link_type, (from, to), dep).await,
-        Action::RemoveLink { link_id, dep } => remove_link(site, job, link_id, *dep).await,
+        Action::RemoveLink { link_id, dep } => remove_link(engine, site, job, link_id, *dep).await,
         Action::RemoteLinks { upsert, delete } => remote_links(site, job, upsert, delete).await,
     }
 }
@@ -99,6 +99,7 @@ pub(crate) fn replan_issue(engine: &Engine, instance: &str, issue: &str, key: Op
         seen_ms: engine.now_ms(),
         actor: None,
         version_ms: None,
+        link_ends: None,
     };
     Op::InboxPush {
         instance: instance.to_string(),
@@ -256,6 +257,7 @@ async fn add_link(
     dep: &DependencyRecord,
 ) -> Outcome {
     let key = job.target_key.clone().unwrap_or_else(|| from.to_string());
+    expect_echo(engine, site, dep);
     let id = match site.create_link(link_type, from, to).await {
         Ok(id) => id,
         // An end is gone: the pair is planned again from fresh reads. (Jira
@@ -274,6 +276,19 @@ async fn add_link(
         dep.secondary_link = Some(id);
     }
     Ok(Done { key, ops: vec![Op::DependencyPut(dep)] })
+}
+
+/// The issue-link webhook the write of `dep`'s link on `site` will bring
+/// back is announced, so that the planner acknowledges it unread.
+fn expect_echo(engine: &Engine, site: &dyn Site, dep: &DependencyRecord) {
+    let primary = site.id() == engine.primary();
+    let end = |pair: u64| {
+        let l = engine.store.link(pair).ok().flatten()?;
+        Some(if primary { l.primary_issue } else { l.secondary_issue })
+    };
+    if let (Some(a), Some(b)) = (end(dep.from_pair), end(dep.to_pair)) {
+        engine.link_echoes.expect(site.id().as_str(), &a, &b, engine.now_ms());
+    }
 }
 
 /// The dependency `dep` as the store has it now: one recorded meanwhile
@@ -296,7 +311,10 @@ fn known(engine: &Engine, dep: &DependencyRecord) -> DependencyRecord {
     }
 }
 
-async fn remove_link(site: &dyn Site, job: &Job, link_id: &str, dep: u64) -> Outcome {
+async fn remove_link(engine: &Engine, site: &dyn Site, job: &Job, link_id: &str, dep: u64) -> Outcome {
+    if let Some(d) = engine.store.dependency(dep).ok().flatten() {
+        expect_echo(engine, site, &d);
+    }
     site.delete_link(link_id).await?;
     let key = job.target_key.clone().unwrap_or_default();
     Ok(Done { key, ops: (dep != 0).then_some(Op::DependencyDelete { id: dep }).into_iter().collect() })

@@ -5,6 +5,7 @@
 use crate::config::RelationDirection;
 use crate::jira::fake::{FakeCall, IssueSeed};
 use crate::jira::model::LinkDirection::{Inward, Outward};
+use crate::sync::planner::Pass;
 use crate::sync::testing::{By, FLOW, Rig, text};
 
 /// A rig whose flow maps Blocks to Blocks and Relates to Relates, with
@@ -60,6 +61,44 @@ async fn a_link_between_mirrored_issues_is_made_between_their_mirrors_in_its_dir
     assert_eq!(rig.store().dependency_count().unwrap(), 1);
     let (emea, _) = rig.calls();
     assert!(emea.iter().all(|c| !c.is_write()), "nothing written back: {emea:?}");
+}
+
+/// The issue-link webhooks of the link jirafed made (and of its removal) are
+/// its own echoes: acknowledged unread. A person's link between the same
+/// mirrors later, or between others, is read.
+#[tokio::test]
+async fn the_webhooks_of_jirafeds_own_links_are_acknowledged_unread() {
+    let rig = rig(RelationDirection::ToPrimary).await;
+    let id = rig.emea.link_as_person("Blocks", "EMEA-1", "EMEA-2");
+    link_changed(&rig, "emea", ["EMEA-1", "EMEA-2"]).await;
+    rig.plan().await;
+    rig.settle(3).await;
+    assert_eq!(links(&rig, "hub", "PORT-1").len(), 1);
+    rig.calls();
+
+    rig.link_webhook("hub", ["PORT-1", "PORT-2"]).await;
+    assert_eq!(rig.plan().await, Pass::Progressed);
+    assert_eq!(rig.inbox_depth(), 0);
+    let (emea, hub) = rig.calls();
+    assert!(emea.is_empty() && hub.is_empty(), "the echo is not read: {emea:?} {hub:?}");
+
+    rig.emea.unlink_as_person(&id);
+    link_changed(&rig, "emea", ["EMEA-1", "EMEA-2"]).await;
+    rig.plan().await;
+    rig.settle(3).await;
+    assert!(links(&rig, "hub", "PORT-1").is_empty());
+    rig.calls();
+    rig.link_webhook("hub", ["PORT-2", "PORT-1"]).await;
+    rig.plan().await;
+    let (emea, hub) = rig.calls();
+    assert!(emea.is_empty() && hub.is_empty(), "the removal's echo is not read: {emea:?} {hub:?}");
+
+    // Each echo was taken once: the same link's webhook again is someone's.
+    rig.hub.link_as_person("Relates", "PORT-1", "PORT-2");
+    rig.link_webhook("hub", ["PORT-1", "PORT-2"]).await;
+    rig.plan().await;
+    let (_, hub) = rig.calls();
+    assert!(hub.iter().any(|c| matches!(c, FakeCall::Issues { .. })), "a person's link is read: {hub:?}");
 }
 
 #[tokio::test]
