@@ -5,7 +5,8 @@
 //! config/demo.toml), signed webhooks registered on every site, polling
 //! every 60 s so that webhooks do the work, budgets far above what the run
 //! needs so that the limiter is not what is measured. Every flow maps the
-//! link types `Blocks` -> `Dependency` and `Relates` -> `Relates`.
+//! link types `Blocks` -> `Dependency` and `Relates` -> `Relates` and
+//! carries parents (`hierarchy.parent = true`).
 //!
 //! Setup (not measured): alice creates N issues on emea (Cloud) and N on
 //! apac (Data Center), N = 20 or `STRUCTURE_ISSUES`; every mirror is waited
@@ -20,23 +21,34 @@
 //! b. Links removed: alice deletes every other link of each secondary, one
 //!    at a time, each timed until the hub's counterpart is gone.
 //!
+//! Setup of part c (not measured): on each secondary alice creates two
+//! epics and R stories under the first (R = 10 or `STRUCTURE_REPARENTS`):
+//! Cloud's `parent` on emea, the Epic Link on apac. Every mirror is waited
+//! for, and every story's mirror until its parent is the first epic's
+//! mirror; then the sites are left to go quiet.
+//!
+//! c. Re-parents: alice moves every story to the second epic of its site,
+//!    one at a time (alternating emea and apac), by the same field; each is
+//!    timed from the edit's answer until the story's mirror on the hub has
+//!    the second epic's mirror as parent (polled every 2 ms). Then every
+//!    story's mirror is checked, and the sites are left to go quiet.
+//!
 //! For each part, jirafed's calls on every site per REST path template:
 //! `/_sim/stats` deltas minus the benchmark's own calls (its link POSTs and
-//! DELETEs, its reads of the hub), which it counts by template. The minimum
-//! is one write per link, on the primary (POST issueLink or DELETE
-//! issueLink); writes and all calls are printed as ratios to it.
-//!
-//! Re-parenting (a part c beside these) comes with hierarchy sync.
+//! DELETEs, its edits, its reads of the hub), which it counts by template.
+//! The minimum is one write per link or re-parent, on the primary (POST
+//! issueLink, DELETE issueLink, or the mirror's PUT); writes and all calls
+//! are printed as ratios to it.
 //!
 //! `cargo bench --bench structure`; results go to docs/benchmarks.md.
 //! `STRUCTURE_TIMELINE=1` also prints, per part, jirafed's calls while the
-//! first four links were made or removed, in time order.
+//! first four links were made or removed (or stories moved), in time order.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use jirafed::config;
+use jirafed::config::{self, Flavour};
 use jirafed::harness::{Person, Settings, World};
 use jirafed::sim::Simulator;
 use reqwest::Method;
@@ -44,6 +56,12 @@ use serde_json::{Value, json};
 
 /// Issues per secondary unless `STRUCTURE_ISSUES` says otherwise.
 const ISSUES: usize = 20;
+/// Stories moved per secondary in part c unless `STRUCTURE_REPARENTS` says
+/// otherwise.
+const REPARENTS: usize = 10;
+/// The simulated Data Center's Epic Link field (apac's): a story's epic, by
+/// key.
+const EPIC_LINK: &str = "customfield_10100";
 /// Secondary link type -> the primary's, in every flow.
 const TYPES: [(&str, &str); 2] = [("Blocks", "Dependency"), ("Relates", "Relates")];
 const POLL_EVERY: Duration = Duration::from_millis(2);
@@ -59,7 +77,8 @@ const SECONDARIES: [(&str, &str); 2] = [("emea", "EMEA"), ("apac", "APAC")];
 const EDITOR: &str = "alice";
 /// The REST prefix of every call the benchmark makes (both flavours serve v2).
 const API: &str = "/rest/api/2";
-/// Links whose calls `STRUCTURE_TIMELINE=1` prints, per part.
+/// Links (or re-parents) whose calls `STRUCTURE_TIMELINE=1` prints, per
+/// part.
 const TIMELINE_LINKS: usize = 4;
 
 fn main() -> ExitCode {
@@ -81,10 +100,11 @@ fn main() -> ExitCode {
 
 async fn run() -> Result<(), String> {
     let n = issues()?;
+    let r = reparents()?;
     println!("structure: load average before the run: {}", loadavg());
     let settings =
         Settings::poll("60s").with("READS_PER_SECOND", "1000").with("WRITES_PER_SECOND", "1000").with("BURST", "100");
-    let world = World::start_with(0, None, &settings, map_link_types).await.map_err(|e| format!("{e:#}"))?;
+    let world = World::start_with(0, None, &settings, links_and_parents).await.map_err(|e| format!("{e:#}"))?;
     let sites = Sites::new(&world.sim);
     let alice = world.person(EDITOR);
     let mut pairs = BTreeMap::new();
@@ -101,6 +121,15 @@ async fn run() -> Result<(), String> {
     let hub = Hub { alice: &alice, mirrors: pairs.values().flatten().map(|p| p.mirror.clone()).collect() };
     links_made(&sites, &alice, &hub, &links).await?;
     links_removed(&sites, &alice, &hub, &links).await?;
+    let mut trees = Vec::with_capacity(SECONDARIES.len());
+    for (site, project) in SECONDARIES {
+        trees.push(tree(&world, &alice, &hub, site, project, r).await?);
+    }
+    sites.settle().await?;
+    println!(
+        "structure: 2 epics and {r} stories under the first on each of emea and apac, mirrored with their parents"
+    );
+    reparented(&sites, &alice, &hub, &trees).await?;
     println!("structure: load average after the run: {}", loadavg());
     world.shutdown().await;
     Ok(())
@@ -118,12 +147,25 @@ fn issues() -> Result<usize, String> {
     }
 }
 
-/// Every flow carries `Blocks` and `Relates` links, as [`TYPES`] maps them.
-fn map_link_types(cfg: &mut config::Config) {
+/// `STRUCTURE_REPARENTS`, else [`REPARENTS`]; at least 1.
+fn reparents() -> Result<usize, String> {
+    match std::env::var("STRUCTURE_REPARENTS") {
+        Err(_) => Ok(REPARENTS),
+        Ok(v) => match v.parse::<usize>() {
+            Ok(r) if r >= 1 => Ok(r),
+            _ => Err(format!("STRUCTURE_REPARENTS={v}: a whole number of stories per secondary, at least 1")),
+        },
+    }
+}
+
+/// Every flow carries `Blocks` and `Relates` links, as [`TYPES`] maps them,
+/// and parents.
+fn links_and_parents(cfg: &mut config::Config) {
     for f in &mut cfg.flows {
         for (secondary, primary) in TYPES {
             f.links.types.insert(secondary.into(), primary.into());
         }
+        f.hierarchy.parent = true;
     }
 }
 
@@ -143,16 +185,30 @@ async fn mirrored_issues(
 ) -> Result<Vec<Pair>, String> {
     let mut keys = Vec::with_capacity(n);
     for i in 0..n {
-        let fields = json!({"project": {"key": project}, "issuetype": {"name": "Story"}, "summary": format!("structure bench {i}")});
-        keys.push(alice.create(site, fields).await.map_err(|e| format!("creating an issue on {site}: {e:#}"))?);
+        keys.push(create(alice, site, issue(project, "Story", &format!("structure bench {i}"))).await?);
     }
     let mut out = Vec::with_capacity(n);
     for key in keys {
-        let mirror = alice.mirror_of(world.daemon.store(), site, &key, GIVE_UP).await;
-        let mirror = mirror.ok_or(format!("{site} {key} was not mirrored on hub within {} s", GIVE_UP.as_secs()))?;
-        out.push(Pair { key, mirror });
+        out.push(mirrored(world, alice, site, key).await?);
     }
     Ok(out)
+}
+
+/// The fields of a new issue.
+fn issue(project: &str, kind: &str, summary: &str) -> Value {
+    json!({"project": {"key": project}, "issuetype": {"name": kind}, "summary": summary})
+}
+
+/// Alice creates an issue on `site`; its key.
+async fn create(alice: &Person, site: &str, fields: Value) -> Result<String, String> {
+    alice.create(site, fields).await.map_err(|e| format!("creating an issue on {site}: {e:#}"))
+}
+
+/// `site`'s `key` and its mirror, once it exists.
+async fn mirrored(world: &World, alice: &Person, site: &str, key: String) -> Result<Pair, String> {
+    let mirror = alice.mirror_of(world.daemon.store(), site, &key, GIVE_UP).await;
+    let mirror = mirror.ok_or(format!("{site} {key} was not mirrored on hub within {} s", GIVE_UP.as_secs()))?;
+    Ok(Pair { key, mirror })
 }
 
 /// One link on a secondary, "`from` `link_type` `to`" read from its
@@ -196,6 +252,11 @@ fn links_to_make<'a>(pairs: &'a BTreeMap<&'static str, Vec<Pair>>) -> Vec<Link<'
         }
         per_site.push(links);
     }
+    alternate(per_site)
+}
+
+/// The sites' lists taken one item of each site in turn.
+fn alternate<T>(per_site: Vec<Vec<T>>) -> Vec<T> {
     let longest = per_site.iter().map(Vec::len).max().unwrap_or(0);
     let mut iters: Vec<_> = per_site.into_iter().map(Vec::into_iter).collect();
     let mut out = Vec::new();
@@ -231,9 +292,9 @@ async fn links_made(sites: &Sites, alice: &Person, hub: &Hub<'_>, links: &[Link<
     // The echoes (the hub's webhooks for jirafed's own links) are counted too.
     sites.settle().await?;
     let after = sites.all_stats().await?;
-    report_latency("a", "link POST answered -> link readable on hub", &seen);
+    report_latency("a", "link POST answered -> link readable on hub", "links", &seen);
     Calls::between(&before, &after, &own).report("a", "mirrored link", links.len());
-    window.print(sites, "a").await
+    window.print(sites, "a", "links").await
 }
 
 /// b: every other link of each secondary (the links alternate between the
@@ -271,9 +332,9 @@ async fn links_removed(sites: &Sites, alice: &Person, hub: &Hub<'_>, links: &[Li
     hub.converge(kept.iter().map(|(_, l)| l.on_hub()).collect(), &mut own).await?;
     sites.settle().await?;
     let after = sites.all_stats().await?;
-    report_latency("b", "link DELETE answered -> link gone from hub", &seen);
+    report_latency("b", "link DELETE answered -> link gone from hub", "links", &seen);
     Calls::between(&before, &after, &own).report("b", "removed link", gone.len());
-    window.print(sites, "b").await
+    window.print(sites, "b", "links").await
 }
 
 /// The id of `l` on its secondary, from its outward end's links.
@@ -288,11 +349,112 @@ async fn secondary_link_id(alice: &Person, l: &Link<'_>) -> Result<String, Strin
         .ok_or_else(|| format!("the link {} is not on {}", l.describe(), l.site))
 }
 
+/// Part c's stories on one secondary: two epics and the stories, under the
+/// first until part c moves them to the second.
+struct Tree {
+    site: &'static str,
+    flavour: Flavour,
+    epics: [Pair; 2],
+    stories: Vec<Pair>,
+}
+
+/// The fields that hang a story from `epic`: Cloud's `parent`, Data
+/// Center's Epic Link.
+fn under(flavour: Flavour, epic: &str) -> Value {
+    match flavour {
+        Flavour::Cloud => json!({"parent": {"key": epic}}),
+        Flavour::DataCenter => json!({ EPIC_LINK: epic }),
+    }
+}
+
+/// Setup of c on `site`: two epics and `r` stories under the first, each
+/// mirrored, each story's mirror under the first epic's.
+async fn tree(
+    world: &World,
+    alice: &Person,
+    hub: &Hub<'_>,
+    site: &'static str,
+    project: &str,
+    r: usize,
+) -> Result<Tree, String> {
+    let flavour = world.sim.site(site).map(|s| s.flavour).ok_or(format!("no site {site}"))?;
+    let first = create(alice, site, issue(project, "Epic", "structure bench epic 1")).await?;
+    let second = create(alice, site, issue(project, "Epic", "structure bench epic 2")).await?;
+    let mut keys = Vec::with_capacity(r);
+    for i in 0..r {
+        let mut fields = issue(project, "Story", &format!("structure bench story {i}"));
+        if let (Some(f), Value::Object(parent)) = (fields.as_object_mut(), under(flavour, &first)) {
+            f.extend(parent);
+        }
+        keys.push(create(alice, site, fields).await?);
+    }
+    let epics = [mirrored(world, alice, site, first).await?, mirrored(world, alice, site, second).await?];
+    let mut stories = Vec::with_capacity(r);
+    for key in keys {
+        let story = mirrored(world, alice, site, key).await?;
+        if !hub.wait_parent(&story.mirror, &epics[0].mirror, Instant::now() + GIVE_UP, &mut Own::default()).await? {
+            return Err(format!(
+                "{site} {}'s mirror {} was not under {} within {} s",
+                story.key,
+                story.mirror,
+                epics[0].mirror,
+                GIVE_UP.as_secs()
+            ));
+        }
+        stories.push(story);
+    }
+    Ok(Tree { site, flavour, epics, stories })
+}
+
+/// c: every story moved to the second epic of its site, one at a time (the
+/// sites alternate), each waited for on the hub.
+async fn reparented(sites: &Sites, alice: &Person, hub: &Hub<'_>, trees: &[Tree]) -> Result<(), String> {
+    let moves = alternate(trees.iter().map(|t| t.stories.iter().map(|s| (t, s)).collect()).collect());
+    let before = sites.all_stats().await?;
+    let mut own = Own::default();
+    let mut seen = Vec::with_capacity(moves.len());
+    let mut window = Window::default();
+    for (i, (t, story)) in moves.iter().enumerate() {
+        window.at(i);
+        let to = &t.epics[1];
+        alice.edit(t.site, &story.key, under(t.flavour, &to.key)).await.map_err(|e| format!("{e:#}"))?;
+        own.count(t.site, Method::PUT, "/issue/{issueIdOrKey}");
+        let edited = Instant::now();
+        if !hub.wait_parent(&story.mirror, &to.mirror, edited + GIVE_UP, &mut own).await? {
+            return Err(format!(
+                "{} {} moved to {}, but its mirror {} was not under {} within {} s",
+                t.site,
+                story.key,
+                to.key,
+                story.mirror,
+                to.mirror,
+                GIVE_UP.as_secs()
+            ));
+        }
+        seen.push((t.site, edited.elapsed()));
+    }
+    // The echoes are counted too; then no mirror may have moved again.
+    sites.settle().await?;
+    for (t, story) in &moves {
+        let parent = hub.parent_of(&story.mirror, &mut own).await?;
+        if parent.as_deref() != Some(t.epics[1].mirror.as_str()) {
+            return Err(format!(
+                "{}'s mirror {} ended under {parent:?}, not {}",
+                story.key, story.mirror, t.epics[1].mirror
+            ));
+        }
+    }
+    let after = sites.all_stats().await?;
+    report_latency("c", "parent edit answered -> mirror under the new epic on hub", "re-parents", &seen);
+    Calls::between(&before, &after, &own).report("c", "re-parent", moves.len());
+    window.print(sites, "c", "re-parents").await
+}
+
 /// A link as read on the hub from its source, the issue that shows the
 /// type's outward text ("blocks"): (source, type, destination).
 type Edge = (String, String, String);
 
-/// The hub as alice reads it: the mirrors and their links.
+/// The hub as alice reads it: the mirrors, their links and parents.
 struct Hub<'a> {
     alice: &'a Person,
     mirrors: BTreeSet<String>,
@@ -320,6 +482,27 @@ impl Hub<'_> {
         let want = l.on_hub();
         loop {
             if self.links_of(&want.0, own).await?.contains(&want) == present {
+                return Ok(true);
+            }
+            if Instant::now() > until {
+                return Ok(false);
+            }
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
+
+    /// The key of `mirror`'s parent, if it has one.
+    async fn parent_of(&self, mirror: &str, own: &mut Own) -> Result<Option<String>, String> {
+        let path = format!("{API}/issue/{mirror}?fields=parent");
+        let issue = self.alice.call("hub", Method::GET, &path, None).await.map_err(|e| format!("{e:#}"))?;
+        own.count("hub", Method::GET, "/issue/{issueIdOrKey}");
+        Ok(issue["fields"]["parent"]["key"].as_str().map(str::to_string))
+    }
+
+    /// Polls the hub until `mirror`'s parent is `parent`; false past `until`.
+    async fn wait_parent(&self, mirror: &str, parent: &str, until: Instant, own: &mut Own) -> Result<bool, String> {
+        loop {
+            if self.parent_of(mirror, own).await?.as_deref() == Some(parent) {
                 return Ok(true);
             }
             if Instant::now() > until {
@@ -459,11 +642,12 @@ fn is_read(template: &str) -> bool {
     template.starts_with("GET ") || template.ends_with("/search") || template.ends_with("/search/jql")
 }
 
-fn report_latency(part: &str, what: &str, seen: &[(&str, Duration)]) {
+/// `what` timed over `seen`, each one of `unit` ("links").
+fn report_latency(part: &str, what: &str, unit: &str, seen: &[(&str, Duration)]) {
     let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
     let all = sorted(seen.iter().map(|(_, d)| ms(d)).collect());
     println!(
-        "structure {part}: {what}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} links)",
+        "structure {part}: {what}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} {unit})",
         pct(&all, 50.0),
         pct(&all, 99.0),
         all.last().copied().unwrap_or(f64::NAN),
@@ -472,7 +656,7 @@ fn report_latency(part: &str, what: &str, seen: &[(&str, Duration)]) {
     for (site, _) in SECONDARIES {
         let s = sorted(seen.iter().filter(|(x, _)| *x == site).map(|(_, d)| ms(d)).collect());
         println!(
-            "structure {part}:   from {site}: p50 {:.1} ms, p99 {:.1} ms ({} links)",
+            "structure {part}:   from {site}: p50 {:.1} ms, p99 {:.1} ms ({} {unit})",
             pct(&s, 50.0),
             pct(&s, 99.0),
             s.len()
@@ -495,7 +679,8 @@ fn sorted(mut v: Vec<f64>) -> Vec<f64> {
 }
 
 /// `STRUCTURE_TIMELINE=1`: when the first [`TIMELINE_LINKS`] links of a
-/// part were made (or removed), epoch ms from the first to the next one.
+/// part were made (or removed, or stories moved), epoch ms from the first
+/// to the next one.
 #[derive(Default)]
 struct Window {
     since: Option<i64>,
@@ -503,7 +688,7 @@ struct Window {
 }
 
 impl Window {
-    /// Link `i` of the part is about to be made or removed.
+    /// Link (or move) `i` of the part is about to be made.
     fn at(&mut self, i: usize) {
         let now = jirafed::clock::system_now_ms();
         if i == 0 {
@@ -516,7 +701,8 @@ impl Window {
     /// The calls in the window, every site's, in time order; the
     /// benchmark's reads of the hub are left out (they are its only
     /// `/rest/api/2` reads there: jirafed reads the Cloud hub through v3).
-    async fn print(&self, sites: &Sites, part: &str) -> Result<(), String> {
+    /// `what` names the part's changes ("links").
+    async fn print(&self, sites: &Sites, part: &str, what: &str) -> Result<(), String> {
         let (Some(since), true) = (self.since, std::env::var_os("STRUCTURE_TIMELINE").is_some()) else { return Ok(()) };
         let until = self.until.unwrap_or(i64::MAX);
         let mut calls = Vec::new();
@@ -534,7 +720,7 @@ impl Window {
         }
         calls.sort();
         println!(
-            "structure {part}: calls while the first {TIMELINE_LINKS} links were handled (the benchmark's hub reads left out):"
+            "structure {part}: calls while the first {TIMELINE_LINKS} {what} were handled (the benchmark's hub reads left out):"
         );
         for (ms, site, call) in calls {
             println!("structure {part}:   +{ms:>4} ms  {site:<4}  {call}");
