@@ -97,16 +97,24 @@ pub(crate) fn kind_of(issue: &Issue) -> Kind {
     if t.contains("subtask") { Kind::SubTask } else { Kind::Epic }
 }
 
-/// The id of a parent named by key only (a Data Center Epic Link): from
-/// the pair that mirrors it, else read from the site.
+/// The id of a parent named by key only (a Data Center Epic Link): as the
+/// planner's reads last saw it (the epic is read when it is planned), else
+/// read from the site.
 pub(crate) async fn with_id(engine: &Engine, instance: &str, parent: Parent) -> Parent {
     let Parent::Issue { id, key } = &parent else { return parent };
     if !id.is_empty() {
         return parent;
     }
+    let now = engine.now_ms();
+    if let Some(id) = engine.lookups.issue_ids.get(instance, key, now) {
+        return Parent::Issue { id, key: key.clone() };
+    }
     let Some(site) = engine.site(instance) else { return parent };
     match site.issue(key, &["summary"]).await {
-        Ok(i) => Parent::Issue { id: i.id.to_string(), key: key.clone() },
+        Ok(i) => {
+            engine.lookups.issue_ids.put(instance, key, now, i.id.to_string());
+            Parent::Issue { id: i.id.to_string(), key: key.clone() }
+        }
         Err(_) => parent,
     }
 }

@@ -44,7 +44,9 @@ impl Wanted {
                 let source = (instance.clone(), scope.clone());
                 match client.issues(scope.as_deref(), chunk, &fields).await {
                     Ok(issues) => {
+                        let now = engine.now_ms();
                         for issue in issues {
+                            engine.lookups.issue_ids.put(&instance, issue.key.as_str(), now, issue.id.to_string());
                             found.issues.insert((source.clone(), issue.id.to_string()), issue);
                         }
                         for id in chunk {

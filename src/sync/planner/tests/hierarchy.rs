@@ -160,3 +160,34 @@ async fn data_center_epic_links_and_sub_tasks_become_cloud_parents() {
     assert_eq!(parent_of(&rig, "hub", &story), Some(epic));
     assert_eq!(parent_of(&rig, "hub", &task), Some(story));
 }
+
+/// A Data Center story names its epic by key only: the epic's id comes from
+/// the planner's earlier read of the epic, so an edit of the story costs
+/// its read and its write, no read of the epic.
+#[tokio::test]
+async fn a_data_center_storys_epic_is_not_read_again_for_each_edit() {
+    let rig = rig(RelationDirection::ToPrimary, ConflictPolicy::PrimaryWins).await;
+    rig.issue("apac", IssueSeed::new("APAC-1").issue_type("Epic").set("summary", text("epic")));
+    rig.issue(
+        "apac",
+        IssueSeed::new("APAC-5").issue_type("Story").set("summary", text("story")).set(APAC_EPIC_LINK, key("APAC-1")),
+    );
+    changed(&rig, "apac", &["APAC-1", "APAC-5"]).await;
+    let story = mirror_key(&rig, "apac", "APAC-5");
+    rig.site("apac").take_calls();
+    rig.calls();
+
+    rig.site("apac").edit_as_person("APAC-5", "summary", text("story v2"));
+    changed(&rig, "apac", &["APAC-5"]).await;
+
+    let apac = rig.site("apac").take_calls();
+    assert!(
+        apac.iter().all(|c| !matches!(c, crate::jira::fake::FakeCall::Issue { .. })),
+        "the epic is not read: {apac:?}"
+    );
+    assert_eq!(apac.len(), 1, "one batched read: {apac:?}");
+    let (_, hub) = rig.calls();
+    assert_eq!(hub.iter().filter(|c| c.is_write()).count(), 1, "one write: {hub:?}");
+    let summary = rig.site("hub").peek(&story).and_then(|i| i.fields.get("summary").cloned());
+    assert_eq!(summary, Some(serde_json::json!("story v2")));
+}
