@@ -18,6 +18,10 @@
 //! `cargo bench --bench propagation`; results go to docs/benchmarks.md.
 //! `PROPAGATION_TIMELINE=1` also prints the calls of part c in time order.
 
+#[path = "support/stats.rs"]
+mod stats;
+use stats::{pct, sorted};
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -367,20 +371,6 @@ async fn written(events: &mut broadcast::Receiver<EngineEvent>, mirror: &str, un
             Ok(Err(_)) | Err(_) => return None,
         }
     }
-}
-
-/// Nearest-rank percentile of sorted samples.
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted[rank.min(sorted.len()) - 1]
-}
-
-fn sorted(mut v: Vec<f64>) -> Vec<f64> {
-    v.sort_by(f64::total_cmp);
-    v
 }
 
 fn report_latency(seen: &[(&str, f64)], engine: &[f64], lost: usize) {

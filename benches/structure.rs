@@ -44,6 +44,10 @@
 //! `STRUCTURE_TIMELINE=1` also prints, per part, jirafed's calls while the
 //! first four links were made or removed (or stories moved), in time order.
 
+#[path = "support/stats.rs"]
+mod stats;
+use stats::{pct, sorted};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -662,20 +666,6 @@ fn report_latency(part: &str, what: &str, unit: &str, seen: &[(&str, Duration)])
             s.len()
         );
     }
-}
-
-/// Nearest-rank percentile of sorted samples.
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted[rank.min(sorted.len()) - 1]
-}
-
-fn sorted(mut v: Vec<f64>) -> Vec<f64> {
-    v.sort_by(f64::total_cmp);
-    v
 }
 
 /// `STRUCTURE_TIMELINE=1`: when the first [`TIMELINE_LINKS`] links of a

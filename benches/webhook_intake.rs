@@ -20,6 +20,10 @@
 //! `WEBHOOK_INTAKE_IN_PROCESS=1` runs the daemon inside this process instead,
 //! to count the store's group commits (`Store::commit_count`).
 
+#[path = "support/stats.rs"]
+mod stats;
+use stats::pct;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -270,14 +274,6 @@ async fn blast(load: &Arc<Load>, connections: usize, span: Duration, tag: &'stat
         total.latencies_ms.extend(o.latencies_ms);
     }
     total
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted[rank.min(sorted.len()) - 1]
 }
 
 fn report(r: &Outcome, took: f64, connections: usize, body: usize, commits: Option<u64>) {
