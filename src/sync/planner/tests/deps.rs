@@ -38,6 +38,16 @@ async fn link_changed(rig: &Rig, site: &str, keys: [&str; 2]) {
     }
 }
 
+/// Alice's "EMEA-1 blocks EMEA-2", mirrored on the hub: its id on emea.
+async fn mirrored_link(rig: &Rig) -> String {
+    let id = rig.emea.link_as_person("Blocks", "EMEA-1", "EMEA-2");
+    link_changed(rig, "emea", ["EMEA-1", "EMEA-2"]).await;
+    rig.plan().await;
+    rig.settle(3).await;
+    assert_eq!(links(rig, "hub", "PORT-1").len(), 1);
+    id
+}
+
 fn links(rig: &Rig, site: &str, key: &str) -> Vec<(String, crate::jira::model::LinkDirection, String)> {
     rig.site(site).links_of(key)
 }
@@ -69,11 +79,7 @@ async fn a_link_between_mirrored_issues_is_made_between_their_mirrors_in_its_dir
 #[tokio::test]
 async fn the_webhooks_of_jirafeds_own_links_are_acknowledged_unread() {
     let rig = rig(RelationDirection::ToPrimary).await;
-    let id = rig.emea.link_as_person("Blocks", "EMEA-1", "EMEA-2");
-    link_changed(&rig, "emea", ["EMEA-1", "EMEA-2"]).await;
-    rig.plan().await;
-    rig.settle(3).await;
-    assert_eq!(links(&rig, "hub", "PORT-1").len(), 1);
+    let id = mirrored_link(&rig).await;
     rig.calls();
 
     rig.link_webhook("hub", ["PORT-1", "PORT-2"]).await;
@@ -165,11 +171,7 @@ async fn a_pending_link_whose_far_end_leaves_the_scope_is_dropped() {
 #[tokio::test]
 async fn removing_the_source_link_removes_its_mirror_link() {
     let rig = rig(RelationDirection::ToPrimary).await;
-    let id = rig.emea.link_as_person("Blocks", "EMEA-1", "EMEA-2");
-    link_changed(&rig, "emea", ["EMEA-1", "EMEA-2"]).await;
-    rig.plan().await;
-    rig.settle(3).await;
-    assert_eq!(links(&rig, "hub", "PORT-1").len(), 1);
+    let id = mirrored_link(&rig).await;
 
     rig.emea.unlink_as_person(&id);
     link_changed(&rig, "emea", ["EMEA-1", "EMEA-2"]).await;
