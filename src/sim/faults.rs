@@ -67,6 +67,11 @@ pub struct FaultSpec {
     /// as a field a site will not accept would be.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reject_issues: Option<Vec<String>>,
+    /// Logins whose REST calls no fault touches (no injected error,
+    /// latency, reset, lost response or 429): the people a test acts as,
+    /// so that only the client under test meets the faults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spare_users: Option<Vec<String>>,
 }
 
 impl FaultSpec {
@@ -111,7 +116,8 @@ impl FaultSpec {
             reset_rate,
             lost_response_rate,
             lost_response_as,
-            reject_issues
+            reject_issues,
+            spare_users
         );
     }
 }
@@ -212,6 +218,17 @@ impl Faults {
     /// Whether writes to this issue are refused (`reject_issues`).
     pub fn rejects(&self, issue: &str) -> bool {
         self.spec.reject_issues.as_ref().is_some_and(|l| l.iter().any(|k| k.eq_ignore_ascii_case(issue)))
+    }
+
+    /// Whether a reset fault is set at all (so that a caller need not be
+    /// identified for nothing).
+    pub fn reset_rate_set(&self) -> bool {
+        self.spec.reset_rate.is_some_and(|r| r > 0.0)
+    }
+
+    /// Whether `login`'s calls are spared every fault (`spare_users`).
+    pub fn spares(&self, login: &str) -> bool {
+        self.spec.spare_users.as_ref().is_some_and(|l| l.iter().any(|u| u == login))
     }
 
     pub fn should_reset(&self) -> bool {

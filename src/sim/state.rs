@@ -140,6 +140,16 @@ impl Site {
         lock(&self.faults)
     }
 
+    /// Whether the caller these headers authenticate is spared the faults
+    /// (`spare_users`).
+    pub fn spared(&self, headers: &axum::http::HeaderMap) -> bool {
+        if self.faults().spec().spare_users.is_none() {
+            return false;
+        }
+        let login = crate::sim::auth::authenticate(&self.data(), headers).map(|u| u.login.clone());
+        login.is_some_and(|l| self.faults().spares(&l))
+    }
+
     /// Runs a mutation under the lock and queues the webhooks it raised.
     pub fn mutate<T, E>(&self, f: impl FnOnce(&mut SiteData) -> Result<(T, Vec<Event>), E>) -> Result<T, E> {
         let mut data = self.data();

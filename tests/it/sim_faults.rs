@@ -186,6 +186,28 @@ async fn injected_errors_come_at_the_asked_share() {
     assert_eq!(s.stats("emea").await["errors_injected"], errors);
 }
 
+/// `spare_users`: the people a test acts as meet none of the faults; the
+/// technical user meets them all.
+#[tokio::test]
+async fn spared_users_meet_no_fault() {
+    let s = Sim::start().await;
+    for site in ["emea", "apac"] {
+        let faults = json!({"error_rate": 1.0, "latency_ms": 3000, "spare_users": ["alice"]});
+        assert_eq!(s.control(site, "POST", "/_sim/faults", Some(&faults)).await.status, 200);
+        let path = if site == "emea" { "/rest/api/3/myself" } else { "/rest/api/2/myself" };
+        let started = std::time::Instant::now();
+        assert_eq!(s.call_as("alice", site, "GET", path, None).await.status, 200, "{site}");
+        assert!(started.elapsed() < Duration::from_secs(3), "{site}: alice meets no latency");
+        let resets = json!({"error_rate": 0.0, "latency_ms": 0, "reset_rate": 1.0});
+        assert_eq!(s.control(site, "POST", "/_sim/faults", Some(&resets)).await.status, 200);
+        assert_eq!(s.call_as("alice", site, "GET", path, None).await.status, 200, "{site}: no reset for alice");
+        let faults = json!({"reset_rate": 0.0, "error_rate": 1.0});
+        assert_eq!(s.control(site, "POST", "/_sim/faults", Some(&faults)).await.status, 200);
+        let bot = s.call_as("sync-bot", site, "GET", path, None).await.status;
+        assert!(matches!(bot, 500 | 502 | 503), "{site}: the technical user meets the error: {bot}");
+    }
+}
+
 #[tokio::test]
 async fn connection_resets_fail_at_the_transport() {
     let s = Sim::start().await;

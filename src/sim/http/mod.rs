@@ -206,11 +206,12 @@ async fn rest_layer(State(site): State<Arc<Site>>, matched: MatchedPath, mut req
         .unwrap_or_else(|| req.uri().path().to_string());
     let at_ms = now_ms();
     site.stats.count_request(format!("{method} {template}"));
-    let latency = site.faults().latency();
+    let spared = site.spared(req.headers());
+    let latency = if spared { std::time::Duration::ZERO } else { site.faults().latency() };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let response = match admit(&site, &req, &path) {
+    let response = match admit(&site, &req, &path, spared) {
         Err(resp) => resp,
         Ok(caller) => {
             req.extensions_mut().insert(caller);
@@ -219,7 +220,8 @@ async fn rest_layer(State(site): State<Arc<Site>>, matched: MatchedPath, mut req
             if ok {
                 site.stats.count_success(method == axum::http::Method::GET, is_search(&template));
             }
-            let lost = if ok && method != axum::http::Method::GET { site.faults().lost_response() } else { None };
+            let lost =
+                if ok && !spared && method != axum::http::Method::GET { site.faults().lost_response() } else { None };
             match lost {
                 None => resp,
                 Some(how) => lose(&site, how),
@@ -230,8 +232,8 @@ async fn rest_layer(State(site): State<Arc<Site>>, matched: MatchedPath, mut req
     response
 }
 
-fn admit(site: &Site, req: &Request, path: &str) -> Result<Caller, Response> {
-    if let Some(status) = site.faults().injected_error() {
+fn admit(site: &Site, req: &Request, path: &str, spared: bool) -> Result<Caller, Response> {
+    if let Some(status) = site.faults().injected_error().filter(|_| !spared) {
         site.stats.errors_injected.fetch_add(1, Ordering::Relaxed);
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return Err(error(status, "Internal server error (injected by the simulator)."));
@@ -253,6 +255,9 @@ fn admit(site: &Site, req: &Request, path: &str) -> Result<Caller, Response> {
     if rejected {
         let field = ("summary", "Field 'summary' cannot be set. It is not on the appropriate screen, or unknown.");
         return Err(json(StatusCode::BAD_REQUEST, error_body(&[], &[field])));
+    }
+    if spared {
+        return Ok(caller);
     }
     let admitted = site.faults().admit(write, issue);
     admitted.map_err(|r| {
@@ -342,7 +347,10 @@ pub async fn serve(listener: TcpListener, site: Arc<Site>, cancel: CancellationT
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let app = app.clone();
-                let reset = req.uri().path().starts_with("/rest/") && site.faults().should_reset();
+                let reset = req.uri().path().starts_with("/rest/")
+                    && site.faults().reset_rate_set()
+                    && !site.spared(req.headers())
+                    && site.faults().should_reset();
                 if reset {
                     site.stats.errors_injected.fetch_add(1, Ordering::Relaxed);
                 }
