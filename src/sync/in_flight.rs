@@ -104,6 +104,16 @@ impl InFlight {
             || claims.contains_key(&Claim::Source(SiteIssue::new(&link.secondary, &link.secondary_issue)))
     }
 
+    /// Whether a mirror is being created on `target` now: a create is
+    /// claimed whose pair is not recorded yet. (A secondary issue's mirror
+    /// is made on the primary; a primary issue's, pushed, on a secondary.)
+    /// A change of an unpaired issue of `target` may be of that mirror,
+    /// edited before its pair is recorded: it waits for the create.
+    pub fn creating_on(&self, primary: &InstanceId, target: &str) -> bool {
+        let to_primary = target == primary.as_str();
+        self.lock().keys().any(|c| matches!(c, Claim::Source(s) if (s.instance != *primary) == to_primary))
+    }
+
     /// Every issue some claim covers.
     pub fn busy_issues(&self) -> HashSet<SiteIssue> {
         self.lock().values().flat_map(|h| h.issues.iter().cloned()).collect()

@@ -96,6 +96,10 @@ fn classify(engine: &Engine, g: &Group, backlog: bool) -> Class {
         if links.iter().any(|l| engine.in_flight.link_busy(l)) {
             return Class::Defer;
         }
+        // A mirror being created may be edited before its pair is recorded.
+        if links.is_empty() && !g.own && engine.in_flight.creating_on(engine.primary(), &g.instance) {
+            return Class::Defer;
+        }
         let pushing = push::pushing(engine);
         if links.is_empty() && !g.own && !pushing.is_empty() {
             if engine.in_flight.is_claimed(&Claim::Source(SiteIssue::new(&g.instance, issue))) {
@@ -115,7 +119,9 @@ fn classify(engine: &Engine, g: &Group, backlog: bool) -> Class {
         Some(l) => engine.in_flight.link_busy(l),
         None => engine.in_flight.is_claimed(&Claim::Source(SiteIssue::new(&g.instance, issue))),
     };
-    if busy {
+    // A pushed mirror being created may be edited before its pair is recorded.
+    let creating = link.is_none() && !g.own && engine.in_flight.creating_on(engine.primary(), &g.instance);
+    if busy || creating {
         return Class::Defer;
     }
     if g.own && link.is_some() {

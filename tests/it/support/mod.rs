@@ -8,6 +8,7 @@ pub mod process;
 pub mod receiver;
 pub mod shape;
 pub mod stub;
+pub mod workload;
 pub mod world;
 
 use std::path::PathBuf;

@@ -33,7 +33,9 @@ impl Jirafed {
             .with("BURST", "100")
             .with("READS_PER_SECOND", "400");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_jirafed"));
-        cmd.arg("run").arg("--config").arg(&config).env("RUST_LOG", "warn,jirafed::daemon=info");
+        // `TEST_JIRAFED_LOG` (a RUST_LOG filter) shows more of the daemon's log.
+        let log = std::env::var("TEST_JIRAFED_LOG").unwrap_or_else(|_| "warn,jirafed::daemon=info".into());
+        cmd.arg("run").arg("--config").arg(&config).env("RUST_LOG", log);
         cmd.envs(harness::overrides(&sim.sim, state, &settings));
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
         let mut child = cmd.spawn().expect("jirafed run starts");

@@ -225,6 +225,41 @@ async fn a_pair_with_writes_in_flight_waits_without_being_read() {
     assert_eq!(rig.inbox_depth(), 0);
 }
 
+/// A person may edit a new mirror on the primary before jirafed has
+/// recorded its pair (the create's answer is on its way): the change waits
+/// for the create, then flows down; it is not taken for an unrelated issue.
+#[tokio::test]
+async fn an_edit_of_a_mirror_whose_pair_is_not_recorded_yet_waits_for_it() {
+    let rig = Rig::new().await;
+    let source = rig.issue("emea", IssueSeed::new("EMEA-7").set("summary", text("new")).status("To Do"));
+    let creating = Claim::Source(SiteIssue::new("emea", &source));
+    rig.engine.in_flight.claim(creating.clone(), vec![SiteIssue::new("emea", &source)]);
+    let mirror = rig.issue("hub", IssueSeed::new("PORT-7").set("summary", text("hub title")).status("To Do"));
+    rig.change("hub", "PORT-7", Some(By::Person)).await;
+
+    rig.plan().await;
+    assert!(jobs(&rig).is_empty());
+    assert!(reads(&rig).is_empty());
+    assert_eq!(rig.inbox_depth(), 1, "the change waits for the create");
+
+    let link = crate::store::LinkRecord {
+        id: 0,
+        flow: FLOW.into(),
+        secondary: "emea".into(),
+        secondary_issue: source,
+        secondary_key: "EMEA-7".into(),
+        primary_issue: mirror,
+        primary_key: "PORT-7".into(),
+        created_ms: T0,
+    };
+    let shadow = crate::sync::testing::shadow_of("new");
+    rig.commit(vec![crate::store::Op::LinkWithShadow { link, shadow }]).await;
+    rig.engine.in_flight.release(&creating);
+    assert_eq!(rig.plan().await, Pass::Progressed);
+    assert_eq!(jobs(&rig), ["emea EMEA-7 update [summary=Text(\"hub title\")]"]);
+    assert_eq!(rig.inbox_depth(), 0);
+}
+
 #[tokio::test]
 async fn a_burst_of_changes_is_planned_once_it_has_settled() {
     let rig = Rig::new().await;
