@@ -161,7 +161,9 @@ pub(super) fn pending_put(ws: &mut WriteSet<'_>, pending: &PendingLink) -> Resul
     };
     let old = load_pending(ws, id)?;
     if pending.id != 0 && old.is_none() {
-        return Err(Rejection::UnknownPending { id }.into());
+        // Completed or dropped by an earlier op (of this request, often):
+        // an update of it has nothing left to update.
+        return Ok(OpResult::NotFound);
     }
     if let Some(existing) = holder.filter(|&holder| holder != id) {
         let (instance, link_id) = (pending.instance.clone(), pending.link_id.clone());

@@ -165,13 +165,6 @@ pub enum Rejection {
         existing: u64,
     },
 
-    /// The op names a pending link id that is not stored.
-    #[error("pending link {id} does not exist")]
-    UnknownPending {
-        /// The id asked for.
-        id: u64,
-    },
-
     /// A different pending link already waits for this Jira link.
     #[error("link {link_id} on instance {instance} is already pending as {existing}")]
     PendingConflict {

@@ -277,8 +277,9 @@ pub enum Op {
     /// Insert or replace a pending link, keeping its indexes in step. With id
     /// 0, a pending link of the same `(instance, link_id)` is replaced and
     /// keeps its id (a link is never pending twice); otherwise a new id is
-    /// allocated. Result: [`OpResult::PendingId`]. Rejected when a non-zero
-    /// id is unknown, or when another pending link holds the same
+    /// allocated. Result: [`OpResult::PendingId`], or [`OpResult::NotFound`]
+    /// (nothing written) when a non-zero id is no longer stored: completed or
+    /// dropped meanwhile. Rejected when another pending link holds the same
     /// `(instance, link_id)`.
     PendingPut(PendingLink),
     /// Remove a pending link (completed or given up). Result:

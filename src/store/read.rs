@@ -259,8 +259,8 @@ impl Store {
     }
 
     /// The oldest `limit` changes not yet acknowledged for which `skip` is
-    /// false, oldest first, and the entries it skipped on the way (without
-    /// their payloads, at most 10,000 of them). `skip` gets
+    /// false, oldest first, and the entries it skipped on the way (at most
+    /// 10,000 of them). `skip` gets
     /// each entry's instance and issue: the planner passes the issues whose
     /// writes are still in flight, so that they neither hold up the others
     /// nor are read before their writes are done.
@@ -279,7 +279,7 @@ impl Store {
                 if skip(&entry.instance, &entry.issue) {
                     // Bounded: past this many, the rest are found on a later pass.
                     if skipped.len() < INBOX_SKIPPED_LIMIT {
-                        skipped.push(InboxEntry { payload: Vec::new(), ..entry });
+                        skipped.push(entry);
                     }
                     continue;
                 }

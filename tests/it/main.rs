@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod daemon_http;
 mod docs_commands;
+mod fault_suite;
 mod fault_webhooks;
 mod jira_client;
 mod jira_model;

@@ -66,6 +66,26 @@ fn expected(source: &BTreeSet<Link>, mirrors: &BTreeMap<String, String>, types: 
         .collect()
 }
 
+/// The last difference seen while waiting, printed if the test fails.
+#[derive(Default)]
+struct LastDifference(std::sync::Mutex<String>);
+
+impl LastDifference {
+    fn record(&self, want: &BTreeSet<Link>, got: &BTreeSet<Link>) {
+        let missing: Vec<_> = want.difference(got).collect();
+        let extra: Vec<_> = got.difference(want).collect();
+        *self.0.lock().unwrap() = format!("missing on the hub: {missing:?}; extra on the hub: {extra:?}");
+    }
+}
+
+impl Drop for LastDifference {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("last difference: {}", self.0.lock().unwrap());
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dependencies_converge_between_the_mirrors() {
     const TYPES: [(&str, &str); 2] = [("Blocks", "Dependency"), ("Relates", "Relates")];
@@ -123,8 +143,9 @@ async fn dependencies_converge_between_the_mirrors() {
         }
     }
     let hub_keys: BTreeSet<String> = mirrors.values().cloned().collect();
+    let last_difference = LastDifference::default();
     let converge = |what: &'static str| {
-        let (w, keys, mirrors, hub_keys) = (&w, &keys, &mirrors, &hub_keys);
+        let (w, keys, mirrors, hub_keys, last) = (&w, &keys, &mirrors, &hub_keys, &last_difference);
         async move {
             wait_until(WITHIN, what, || async move {
                 let mut want = BTreeSet::new();
@@ -133,6 +154,7 @@ async fn dependencies_converge_between_the_mirrors() {
                     want.extend(expected(&source, mirrors, &TYPES));
                 }
                 let got = links_among(w, "hub", hub_keys).await;
+                last.record(&want, &got);
                 (got == want && !want.is_empty()).then_some(want)
             })
             .await

@@ -229,15 +229,16 @@ fn replacing_a_pending_link_by_id_moves_its_index_entries() {
 }
 
 #[test]
-fn pending_links_need_known_ids_and_their_own_jira_link() {
+fn pending_link_updates_need_known_ids_and_their_own_jira_link() {
     let dir = temp_dir();
     let store = open(dir.path());
     let a = pending_id(one(&store, Op::PendingPut(new_pending("emea", "l1", "10001", "10002"))));
     let b = pending_id(one(&store, Op::PendingPut(new_pending("emea", "l2", "10003", "10004"))));
     let put = |p: PendingLink| store.commit_blocking(vec![Op::PendingPut(p)]);
 
+    // An update of a pending link completed or dropped meanwhile is a no-op.
     let unknown = PendingLink { id: 99, ..new_pending("emea", "l9", "10001", "10002") };
-    assert_eq!(rejection(put(unknown)), Rejection::UnknownPending { id: 99 });
+    assert_eq!(put(unknown).expect("commit"), vec![OpResult::NotFound]);
     let onto = PendingLink { id: b, ..new_pending("emea", "l1", "10003", "10008") };
     let conflict = rejection(put(onto));
     let expected = Rejection::PendingConflict { instance: "emea".to_string(), link_id: "l1".to_string(), existing: a };

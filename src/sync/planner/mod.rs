@@ -95,7 +95,7 @@ pub(crate) async fn plan_batch(engine: &Engine) -> anyhow::Result<Pass> {
     let (entries, skipped) =
         engine.store.inbox_batch_skipping(BATCH, |instance, issue| busy.contains(&SiteIssue::new(instance, issue)))?;
     let backlog = entries.len() >= BATCH;
-    let mut acked = repeats(&skipped);
+    let mut acked = repeats(engine, &skipped);
     let now = engine.now_ms();
     let mut wait = IDLE;
     let mut ready = Vec::new();
@@ -165,20 +165,36 @@ fn job_claims(ops: &[Op], covers: Vec<(Claim, Vec<SiteIssue>)>) -> Vec<(Claim, V
         .collect()
 }
 
-/// Of the changes waiting for issues with writes in flight, all but the
-/// newest per issue: one entry is enough to plan the issue again once its
-/// writes are done, and the rest would only be skipped over and over.
-fn repeats(skipped: &[InboxEntry]) -> Vec<u64> {
-    let mut newest: HashMap<(&str, &str), u64> = HashMap::new();
+/// Of the changes waiting for issues with writes in flight, all but one
+/// per issue: one entry is enough to plan the issue again once its writes
+/// are done, and the rest would only be skipped over and over. The one
+/// kept is the newest that may be someone else's change: were it the echo
+/// of jirafed's own write, it would be acknowledged unread then, and a
+/// person's edit acknowledged here with it would be lost.
+fn repeats(engine: &Engine, skipped: &[InboxEntry]) -> Vec<u64> {
+    // (instance, issue) -> (newest seq, whether it may be another's change)
+    let mut kept: HashMap<(&str, &str), (u64, bool)> = HashMap::new();
     for e in skipped {
-        let n = newest.entry((e.instance.as_str(), e.issue.as_str())).or_insert(e.seq);
-        *n = (*n).max(e.seq);
+        let others = Change::from_bytes(&e.payload).is_none_or(|c| !surely_own(engine, &c));
+        let k = kept.entry((e.instance.as_str(), e.issue.as_str())).or_insert((e.seq, others));
+        if (others, e.seq) > (k.1, k.0) {
+            *k = (e.seq, others);
+        }
     }
     skipped
         .iter()
-        .filter(|e| newest.get(&(e.instance.as_str(), e.issue.as_str())) != Some(&e.seq))
+        .filter(|e| kept.get(&(e.instance.as_str(), e.issue.as_str())).map(|k| k.0) != Some(e.seq))
         .map(|e| e.seq)
         .collect()
+}
+
+/// A webhook for jirafed's own issue write, by its user (a link's webhook
+/// names no user: it may be anyone's, as far as this can tell).
+fn surely_own(engine: &Engine, change: &Change) -> bool {
+    change.source == ChangeSource::Webhook
+        && change.kind == ChangeKind::Updated
+        && change.link_ends.is_none()
+        && engine.sites.me(change.instance.as_str()).is_some_and(|me| change.made_by(&me))
 }
 
 /// Groups a batch per issue; unreadable entries are acknowledged.

@@ -166,8 +166,23 @@ fn may_assume_mirror(engine: &Engine, flow: &ResolvedFlow, l: &LinkRecord) -> bo
 }
 
 /// A link whose secondary issue is planned in this pass does not need its
-/// primary side planned too: the secondary's plan reads both sides.
+/// primary side planned too: the secondary's plan reads both sides. (It
+/// must read the mirror then, whatever `read_target = "auto"` assumed: the
+/// primary's change is in hand, e.g. one left in the inbox by a crash,
+/// before any activity of the mirror was seen.)
 fn covered(work: &mut Vec<(Group, Work)>, acked: &mut Vec<u64>) {
+    let on_primary: HashSet<u64> = work
+        .iter()
+        .flat_map(|(_, w)| match w {
+            Work::Primary { links } => links.iter().map(|l| l.id).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    for (_, w) in work.iter_mut() {
+        if let Work::Secondary { link: Some(l), read_mirror, .. } = w {
+            *read_mirror |= on_primary.contains(&l.id);
+        }
+    }
     let claimed: HashSet<u64> = work
         .iter()
         .filter_map(|(_, w)| match w {

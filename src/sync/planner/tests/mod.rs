@@ -116,6 +116,30 @@ async fn a_secondary_change_of_a_pair_plans_only_the_difference() {
     }
 }
 
+/// Both sides of a pair changed and both changes are in one pass after
+/// waiting in the inbox (behind a busy pair, or across a restart) longer
+/// than the activity remembers: the secondary's plan covers the primary's,
+/// so it reads the mirror, whatever `read_target = "auto"` would assume.
+#[tokio::test]
+async fn a_pass_with_both_sides_changed_reads_the_mirror_even_when_quiet() {
+    let rig = Rig::with(|c| c.flows[0].read_target = ReadTarget::Auto).await;
+    rig.pair("Login").await;
+    rig.hub.edit_as_person("PORT-1", "summary", text("hub title"));
+    rig.change("hub", "PORT-1", Some(By::Person)).await;
+    rig.emea.edit_as_person("EMEA-1", "priority", FieldValue::Name("High".into()));
+    rig.change("emea", "EMEA-1", Some(By::Person)).await;
+    // Both waited in the inbox longer than the activity remembers.
+    rig.time.advance(crate::sync::activity::HOT.as_millis() as i64 + 1);
+    rig.engine.activity.echoed("hub", rig.time.now_ms());
+
+    assert_eq!(rig.plan().await, Pass::Progressed);
+    assert_eq!(
+        jobs(&rig),
+        ["hub PORT-1 update [priority=Choice(\"High\")]", "emea EMEA-1 update [summary=Text(\"hub title\")]"]
+    );
+    assert_eq!(rig.inbox_depth(), 0);
+}
+
 #[tokio::test]
 async fn a_secondary_change_that_changes_nothing_mapped_plans_nothing() {
     let rig = Rig::new().await;
@@ -222,6 +246,28 @@ async fn a_pair_with_writes_in_flight_waits_without_being_read() {
     rig.engine.in_flight.release(&Claim::Link(link.id));
     assert_eq!(rig.plan().await, Pass::Progressed);
     assert_eq!(jobs(&rig), ["hub PORT-1 update [summary=Text(\"edited\")]"]);
+    assert_eq!(rig.inbox_depth(), 0);
+}
+
+/// While jirafed writes a pair, a person edits the mirror and then the
+/// echo of jirafed's write arrives: the person's edit is what is kept for
+/// later (the echo alone would be acknowledged unread, and the edit lost).
+#[tokio::test]
+async fn a_persons_edit_waiting_behind_a_write_is_not_hidden_by_its_echo() {
+    let rig = Rig::new().await;
+    let link = rig.pair("Login").await;
+    rig.engine.in_flight.claim(Claim::Link(link.id), SiteIssue::of_link(rig.engine.primary(), &link));
+    rig.hub.edit_as_person("PORT-1", "summary", text("hub title"));
+    rig.change("hub", "PORT-1", Some(By::Person)).await;
+    rig.change("hub", "PORT-1", Some(By::Bot)).await;
+
+    rig.plan().await;
+    assert!(jobs(&rig).is_empty());
+    assert_eq!(rig.inbox_depth(), 1, "one change is kept for later");
+
+    rig.engine.in_flight.release(&Claim::Link(link.id));
+    assert_eq!(rig.plan().await, Pass::Progressed);
+    assert_eq!(jobs(&rig), ["emea EMEA-1 update [summary=Text(\"hub title\")]"]);
     assert_eq!(rig.inbox_depth(), 0);
 }
 
