@@ -41,6 +41,17 @@ pub async fn accept(
         })
         .collect();
     let results = store.commit(ops).await?;
+    for (c, r) in changes.iter().zip(&results) {
+        tracing::debug!(
+            instance = %instance,
+            issue = %c.issue_id,
+            version_ms = ?c.version_ms,
+            by_someone = c.actor.is_some(),
+            link = c.link_ends.is_some(),
+            result = ?r,
+            "webhook change"
+        );
+    }
     Ok(Accepted {
         accepted: results.iter().filter(|r| matches!(r, OpResult::Pushed { .. })).count() as u64,
         duplicates: results.iter().filter(|r| matches!(r, OpResult::Duplicate)).count() as u64,

@@ -140,6 +140,9 @@ async fn poll_once(
         let at_ms = if page.next.is_none() { newest.max(started) } else { newest };
         ops.push(Op::CursorSet { instance: instance.to_string(), at_ms });
         let results = engine.store.commit(ops).await?;
+        for (issue, r) in page.issues.iter().zip(&results) {
+            tracing::debug!(instance = %instance, issue = %issue.id, key = %issue.key, result = ?r, "polled change");
+        }
         total += results.iter().filter(|r| matches!(r, crate::store::OpResult::Pushed { .. })).count();
         from = page.next;
         if from.is_none() {

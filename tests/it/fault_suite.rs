@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 
 use super::support::Sim;
 use super::support::process::Jirafed;
+use super::support::rng::Rng;
 use super::support::workload::{Created, SECONDARIES, create, differences, edit, idle, mapped, search_all, writes};
 
 /// How long the daemon may take to converge after the last change.
@@ -33,23 +34,6 @@ const LINK_TYPES: [(&str, &str); 2] = [("Blocks", "Dependency"), ("Relates", "Re
 /// Statuses the workload moves issues to (`Blocked` maps to another name on
 /// the hub, so it is left out of the comparison by not being used).
 const AVOID_STATUS: &str = "Blocked";
-
-/// A deterministic generator (SplitMix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// The people's side of a run: what they made and what each issue should
 /// hold in the end.
@@ -334,17 +318,19 @@ async fn kill_run(name: &'static str, changes: usize, kills: usize, seed: u64) -
     let state = tempfile::tempdir().expect("tempdir");
     let mut daemon = Some(start(&sim, state.path()).await);
     let mut w = Workload::new(seed);
+    // The k-th kill comes somewhere in the first half of the k-th of
+    // `kills + 1` equal stretches of the run: all come before its end, at
+    // least half a stretch apart (more than a restart takes).
     let every = changes / (kills + 1);
-    let mut next_kill = every / 2 + w.rng.below(every);
+    let kill_at: Vec<usize> = (1..=kills).map(|k| k * every + w.rng.below(every / 2)).collect();
     let mut restart_at = None;
     let mut killed = 0;
     let started = Instant::now();
     while w.changes < changes {
         w.step(&sim).await;
-        if killed < kills && w.changes >= next_kill && daemon.is_some() {
+        if killed < kills && w.changes >= kill_at[killed] && daemon.is_some() {
             daemon.take().expect("running").kill().await;
             killed += 1;
-            next_kill = w.changes + every / 2 + w.rng.below(every);
             restart_at = Some(w.changes + w.rng.below(20));
         }
         if restart_at.is_some_and(|at| w.changes >= at) {
@@ -358,17 +344,23 @@ async fn kill_run(name: &'static str, changes: usize, kills: usize, seed: u64) -
         None => start(&sim, state.path()).await,
     };
     assert_eq!(killed, kills, "every kill came");
-    let (status, converged_in) = converge(&sim, &daemon).await;
+    finish(name, &sim, &daemon, w, killed, took).await
+}
+
+/// Waits for the daemon to converge after a run's last change, checks that
+/// nothing was lost, and reports.
+async fn finish(name: &'static str, sim: &Sim, daemon: &Jirafed, w: Workload, kills: usize, took: Duration) -> Report {
+    let (status, converged_in) = converge(sim, daemon).await;
     assert_eq!(status["dead_letters"], 0, "{status}");
-    let issues = nothing_lost(&sim, &w).await;
+    let issues = nothing_lost(sim, &w).await;
     Report {
         name,
         changes: w.changes,
         kinds: w.kinds,
-        kills: killed,
+        kills,
         issues,
         links: status["links"].as_u64().unwrap_or(0),
-        hub_writes: writes(&sim, "hub").await,
+        hub_writes: writes(sim, "hub").await,
         converged_in,
         took,
     }
@@ -456,20 +448,7 @@ async fn fault_run(name: &'static str, changes: usize, phase_for: Duration, drop
     for site in ["hub", "emea", "apac"] {
         assert_eq!(sim.control(site, "DELETE", "/_sim/faults", None).await.status, 204, "{site}");
     }
-    let (status, converged_in) = converge(&sim, &daemon).await;
-    assert_eq!(status["dead_letters"], 0, "{status}");
-    let issues = nothing_lost(&sim, &w).await;
-    Report {
-        name,
-        changes: w.changes,
-        kinds: w.kinds,
-        kills: 0,
-        issues,
-        links: status["links"].as_u64().unwrap_or(0),
-        hub_writes: writes(&sim, "hub").await,
-        converged_in,
-        took,
-    }
+    finish(name, &sim, &daemon, w, 0, took).await
 }
 
 /// `jirafed run` on `state`, with the sites' webhooks pointed at it (and

@@ -22,29 +22,13 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::support::process::Jirafed;
+use super::support::rng::Rng;
 use super::support::{Sim, reference_dir};
 
 /// The daemon's default `daemon.webhook_body_limit`.
 const BODY_LIMIT: usize = 1024 * 1024;
 /// Requests in flight at once.
 const CONCURRENCY: usize = 16;
-
-/// A deterministic generator (SplitMix64): the same seed, the same bodies.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// What a request is, and so which answers are the documented ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -96,6 +96,9 @@ pub(crate) async fn plan_batch(engine: &Engine) -> anyhow::Result<Pass> {
         engine.store.inbox_batch_skipping(BATCH, |instance, issue| busy.contains(&SiteIssue::new(instance, issue)))?;
     let backlog = entries.len() >= BATCH;
     let mut acked = repeats(engine, &skipped);
+    if !acked.is_empty() {
+        tracing::debug!(seqs = ?acked, "repeats of changes waiting behind writes acknowledged");
+    }
     let now = engine.now_ms();
     let mut wait = IDLE;
     let mut ready = Vec::new();
@@ -168,33 +171,24 @@ fn job_claims(ops: &[Op], covers: Vec<(Claim, Vec<SiteIssue>)>) -> Vec<(Claim, V
 /// Of the changes waiting for issues with writes in flight, all but one
 /// per issue: one entry is enough to plan the issue again once its writes
 /// are done, and the rest would only be skipped over and over. The one
-/// kept is the newest that may be someone else's change: were it the echo
-/// of jirafed's own write, it would be acknowledged unread then, and a
-/// person's edit acknowledged here with it would be lost.
+/// kept is the newest that is not the echo of jirafed's own write (an issue
+/// write by its user, or a link write it announced): an echo would be
+/// acknowledged unread then, and a person's change acknowledged here with
+/// it would be lost. (Judged as the grouping will judge it, so that the
+/// link echoes counted here are counted once.)
 fn repeats(engine: &Engine, skipped: &[InboxEntry]) -> Vec<u64> {
-    // (instance, issue) -> (newest seq, whether it may be another's change)
-    let mut kept: HashMap<(&str, &str), (u64, bool)> = HashMap::new();
+    // (instance, issue) -> (whether it is someone else's change, newest seq)
+    let mut kept: HashMap<(&str, &str), (bool, u64)> = HashMap::new();
     for e in skipped {
-        let others = Change::from_bytes(&e.payload).is_none_or(|c| !surely_own(engine, &c));
-        let k = kept.entry((e.instance.as_str(), e.issue.as_str())).or_insert((e.seq, others));
-        if (others, e.seq) > (k.1, k.0) {
-            *k = (e.seq, others);
-        }
+        let others = Change::from_bytes(&e.payload).is_none_or(|c| !is_own(engine, &c, e.seq));
+        let k = kept.entry((e.instance.as_str(), e.issue.as_str())).or_insert((others, e.seq));
+        *k = (*k).max((others, e.seq));
     }
     skipped
         .iter()
-        .filter(|e| kept.get(&(e.instance.as_str(), e.issue.as_str())).map(|k| k.0) != Some(e.seq))
+        .filter(|e| kept.get(&(e.instance.as_str(), e.issue.as_str())).map(|k| k.1) != Some(e.seq))
         .map(|e| e.seq)
         .collect()
-}
-
-/// A webhook for jirafed's own issue write, by its user (a link's webhook
-/// names no user: it may be anyone's, as far as this can tell).
-fn surely_own(engine: &Engine, change: &Change) -> bool {
-    change.source == ChangeSource::Webhook
-        && change.kind == ChangeKind::Updated
-        && change.link_ends.is_none()
-        && engine.sites.me(change.instance.as_str()).is_some_and(|me| change.made_by(&me))
 }
 
 /// Groups a batch per issue; unreadable entries are acknowledged.

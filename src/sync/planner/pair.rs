@@ -45,7 +45,16 @@ pub(super) async fn plan(engine: &Engine, groups: Vec<Group>, backlog: bool) -> 
     let mut planned = Planned::default();
     let mut work = Vec::new();
     for g in groups {
-        match classify(engine, &g, backlog) {
+        let class = classify(engine, &g, backlog);
+        tracing::debug!(
+            instance = %g.instance,
+            issue = %g.change.issue_id,
+            seqs = ?g.seqs,
+            own = g.own,
+            class = class.name(),
+            "changes of an issue classified"
+        );
+        match class {
             Class::Defer => {}
             Class::Done => planned.acked.extend(g.seqs),
             Class::Work(w) => work.push((g, w)),
@@ -87,6 +96,19 @@ enum Class {
     /// Nothing to read or write: acknowledge.
     Done,
     Work(Work),
+}
+
+impl Class {
+    fn name(&self) -> &'static str {
+        match self {
+            Class::Defer => "defer",
+            Class::Done => "done",
+            Class::Work(Work::Secondary { read_mirror: true, .. }) => "secondary, mirror read",
+            Class::Work(Work::Secondary { .. }) => "secondary",
+            Class::Work(Work::Primary { .. }) => "primary",
+            Class::Work(Work::Push { .. }) => "push",
+        }
+    }
 }
 
 fn classify(engine: &Engine, g: &Group, backlog: bool) -> Class {

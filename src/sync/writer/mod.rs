@@ -145,6 +145,7 @@ async fn succeeded(engine: &Engine, e: &OutboxEntry, job: &Job, done: Done) -> b
     engine.observer.metrics.write(&e.instance, op_name, WriteOutcome::Ok);
     let latency_ms = now - job.origin_ms;
     tracing::info!(flow = %job.flow, instance = %e.instance, op = op_name, issue = %key, latency_ms, "written");
+    tracing::debug!(seq = e.seq, action = ?job.action, "job done");
     let event =
         EngineEvent::Written { flow: job.flow.clone(), instance: e.instance.clone(), action: op_name, key, latency_ms };
     engine.observer.emit(now, event);

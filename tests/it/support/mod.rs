@@ -6,6 +6,7 @@
 pub mod openapi;
 pub mod process;
 pub mod receiver;
+pub mod rng;
 pub mod shape;
 pub mod stub;
 pub mod workload;

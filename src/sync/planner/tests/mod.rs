@@ -250,15 +250,20 @@ async fn a_pair_with_writes_in_flight_waits_without_being_read() {
 }
 
 /// While jirafed writes a pair, a person edits the mirror and then the
-/// echo of jirafed's write arrives: the person's edit is what is kept for
-/// later (the echo alone would be acknowledged unread, and the edit lost).
+/// echoes of jirafed's writes arrive (an issue write's, a link write's):
+/// the person's edit is what is kept for later (an echo would be
+/// acknowledged unread, and the edit lost with it).
 #[tokio::test]
 async fn a_persons_edit_waiting_behind_a_write_is_not_hidden_by_its_echo() {
     let rig = Rig::new().await;
     let link = rig.pair("Login").await;
+    rig.issue("hub", IssueSeed::new("PORT-2").set("summary", text("other")).status("To Do"));
     rig.engine.in_flight.claim(Claim::Link(link.id), SiteIssue::of_link(rig.engine.primary(), &link));
     rig.hub.edit_as_person("PORT-1", "summary", text("hub title"));
     rig.change("hub", "PORT-1", Some(By::Person)).await;
+    let ids = [link.primary_issue.clone(), rig.hub.id_of("PORT-2").expect("PORT-2").to_string()];
+    rig.engine.link_echoes.expect("hub", &ids[0], &ids[1], rig.time.now_ms());
+    rig.link_webhook("hub", ["PORT-1", "PORT-2"]).await;
     rig.change("hub", "PORT-1", Some(By::Bot)).await;
 
     rig.plan().await;
