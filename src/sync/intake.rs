@@ -17,34 +17,43 @@ pub struct Accepted {
     pub duplicates: u64,
     /// The issues the event named.
     pub issues: Vec<IssueId>,
+    /// The delivery id was seen before: nothing of this delivery was stored.
+    pub replayed: bool,
 }
 
 /// Commits the changes of one delivery (key `delivery`) to the inbox, one
 /// entry per issue, deduped per delivery and issue version; returns once
 /// the commit is durable, so the caller may acknowledge it.
+///
+/// With `claim` (the delivery id Jira sent), the id is claimed in the same
+/// commit: an id seen before stores nothing, whatever the body says, and
+/// the result is `replayed`.
 pub async fn accept(
     store: &Store,
     instance: &InstanceId,
     event: &WebhookEvent,
     delivery: &str,
+    claim: Option<&str>,
     now_ms: i64,
 ) -> Result<Accepted, StoreError> {
     let changes = changes(instance, event, now_ms);
-    let ops = changes
-        .iter()
-        .enumerate()
-        .map(|(n, c)| Op::InboxPush {
-            instance: instance.to_string(),
-            issue: c.issue_id.to_string(),
-            payload: c.to_bytes(),
-            delivery: Some(change_key(delivery, n, c)),
-        })
-        .collect();
+    let claim = claim.map(|id| Op::DeliveryClaim { instance: instance.to_string(), delivery: id.to_string() });
+    let pushes = changes.iter().enumerate().map(|(n, c)| Op::InboxPush {
+        instance: instance.to_string(),
+        issue: c.issue_id.to_string(),
+        payload: c.to_bytes(),
+        delivery: Some(change_key(delivery, n, c)),
+    });
+    let ops: Vec<Op> = claim.into_iter().chain(pushes).collect();
+    let claimed = ops.first().is_some_and(|op| matches!(op, Op::DeliveryClaim { .. }));
     let results = store.commit(ops).await?;
+    let replayed = claimed && results.first() == Some(&OpResult::Duplicate);
+    let pushes = if claimed { results.get(1..).unwrap_or_default() } else { &results[..] };
     Ok(Accepted {
-        accepted: results.iter().filter(|r| matches!(r, OpResult::Pushed { .. })).count() as u64,
-        duplicates: results.iter().filter(|r| matches!(r, OpResult::Duplicate)).count() as u64,
+        accepted: pushes.iter().filter(|r| matches!(r, OpResult::Pushed { .. })).count() as u64,
+        duplicates: pushes.iter().filter(|r| matches!(r, OpResult::Duplicate | OpResult::Skipped)).count() as u64,
         issues: changes.into_iter().map(|c| c.issue_id).collect(),
+        replayed,
     })
 }
 
