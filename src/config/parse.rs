@@ -245,7 +245,10 @@ impl Reader<'_> {
             t.warn("poll_overlap", "is under a minute; JQL compares times to the minute, so changes may be missed");
         }
         if inst.url.sends_in_clear() {
-            t.warn("url", "is http:// to a host that is not loopback; credentials and issues cross the network in clear");
+            t.warn(
+                "url",
+                "is http:// to a host that is not loopback; credentials and issues cross the network in clear",
+            );
         }
         Some(inst)
     }
@@ -262,7 +265,10 @@ impl Reader<'_> {
             if len < defaults::WEBHOOK_SECRET_MIN_BYTES {
                 let min = defaults::WEBHOOK_SECRET_MIN_BYTES;
                 let what = if len == 0 { "is empty".to_string() } else { format!("is {len} bytes long") };
-                t.problem(key, format!("webhook secret {what}; expected at least {min} bytes (e.g. `openssl rand -hex 32`)"));
+                t.problem(
+                    key,
+                    format!("webhook secret {what}; expected at least {min} bytes (e.g. `openssl rand -hex 32`)"),
+                );
             }
         }
         match (mode, given) {

@@ -137,7 +137,8 @@ pub enum WebhookAuth {
 }
 
 impl Choice for WebhookAuth {
-    const ALL: &'static [(&'static str, Self)] = &[("signed", WebhookAuth::Signed), ("unsigned", WebhookAuth::Unsigned)];
+    const ALL: &'static [(&'static str, Self)] =
+        &[("signed", WebhookAuth::Signed), ("unsigned", WebhookAuth::Unsigned)];
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +205,9 @@ impl BaseUrl {
     /// host other than loopback (`localhost`, `127.0.0.0/8`, `::1`).
     pub fn sends_in_clear(&self) -> bool {
         let loopback = match self.url.host() {
-            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost"),
+            Some(url::Host::Domain(d)) => {
+                d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
+            }
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
             None => false,

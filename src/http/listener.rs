@@ -157,7 +157,13 @@ async fn connection(
 
 /// The router's answer, or 408 (closing the connection) when it takes
 /// longer than `within`, a slow body included.
-async fn answer(app: Router, req: Request<Incoming>, within: Duration, metrics: &Metrics, peer: SocketAddr) -> Response {
+async fn answer(
+    app: Router,
+    req: Request<Incoming>,
+    within: Duration,
+    metrics: &Metrics,
+    peer: SocketAddr,
+) -> Response {
     let path = req.uri().path().to_string();
     match tokio::time::timeout(within, tower::ServiceExt::oneshot(app, req.map(Body::new))).await {
         Ok(resp) => resp.unwrap_or_else(|never| match never {}),

@@ -151,11 +151,9 @@ impl fmt::Display for JiraError {
             ErrorKind::Timeout => write!(f, "{}: timed out", self.call)?,
             ErrorKind::Status(s) => write!(f, "{}: HTTP {s}", self.call)?,
             ErrorKind::Decode => write!(f, "{}: unreadable answer", self.call)?,
-            ErrorKind::TooLarge(limit) => write!(
-                f,
-                "{}: answer larger than response_body_limit ({limit} bytes); not read further",
-                self.call
-            )?,
+            ErrorKind::TooLarge(limit) => {
+                write!(f, "{}: answer larger than response_body_limit ({limit} bytes); not read further", self.call)?
+            }
             ErrorKind::Refused => write!(f, "{}: cannot be done", self.call)?,
         }
         for m in &self.messages {

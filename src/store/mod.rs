@@ -47,8 +47,7 @@ mod tests;
 
 pub use error::{Rejection, StoreError};
 pub use handle::{
-    Clock, DB_FILE_NAME, DEFAULT_AUDIT_LIMIT, DEFAULT_BATCH_LIMIT, DEFAULT_CACHE_BYTES, Store,
-    StoreOptions,
+    Clock, DB_FILE_NAME, DEFAULT_AUDIT_LIMIT, DEFAULT_BATCH_LIMIT, DEFAULT_CACHE_BYTES, Store, StoreOptions,
 };
 pub use model::{
     AuditEntry, DeadLetter, DependencyRecord, InboxEntry, LinkRecord, Op, OpResult, OutboxEntry, PendingLink,

@@ -156,13 +156,13 @@ impl Face {
     }
 }
 
-fn sign(secret: &str, body: &[u8]) -> String {
+pub(super) fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-fn issue_updated(id: &str, key: &str, timestamp: i64) -> Value {
+pub(super) fn issue_updated(id: &str, key: &str, timestamp: i64) -> Value {
     json!({
         "timestamp": timestamp,
         "webhookEvent": "jira:issue_updated",
