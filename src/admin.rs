@@ -154,3 +154,41 @@ pub async fn call(path: &Path, req: &Request) -> anyhow::Result<Value> {
     }
     Ok(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WAIT: Duration = Duration::from_secs(5);
+
+    async fn read(bytes: &[u8], close: bool) -> Result<String, String> {
+        let (mut client, server) = tokio::io::duplex(256 * 1024);
+        client.write_all(bytes).await.unwrap();
+        if close {
+            drop(client);
+            read_request(server, WAIT).await
+        } else {
+            // The client stays connected and silent.
+            let got = read_request(server, WAIT).await;
+            drop(client);
+            got
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_line_is_read_up_to_the_limit() {
+        assert_eq!(read(b"{\"op\":\"dead_letters\"}\n", false).await.unwrap(), "{\"op\":\"dead_letters\"}\n");
+        let just = vec![b' '; usize::try_from(MAX_REQUEST_BYTES).unwrap()];
+        assert_eq!(read(&just, true).await.unwrap().len(), just.len());
+        let over = vec![b' '; usize::try_from(MAX_REQUEST_BYTES).unwrap() + 1];
+        assert_eq!(read(&over, false).await.unwrap_err(), "request larger than 65536 bytes");
+        assert_eq!(read(&[0xff, b'\n'], false).await.unwrap_err(), "request is not UTF-8");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_client_is_given_up_after_the_timeout() {
+        let (_client, server) = tokio::io::duplex(1024);
+        let got = read_request(server, Duration::from_secs(5)).await;
+        assert_eq!(got.unwrap_err(), "request not received within 5s");
+    }
+}

@@ -560,6 +560,24 @@ mod tests {
     }
 
     #[test]
+    fn only_http_to_a_host_beyond_loopback_sends_in_clear() {
+        let cases = [
+            ("http://jira.acme.internal", true),
+            ("http://10.0.0.7:8080/jira", true),
+            ("http://[2001:db8::1]", true),
+            ("https://jira.acme.internal", false),
+            ("http://127.0.0.1:8801", false),
+            ("http://127.8.9.10", false),
+            ("http://[::1]:8080", false),
+            ("http://localhost:8080", false),
+            ("http://jira.localhost", false),
+        ];
+        for (url, clear) in cases {
+            assert_eq!(url.parse::<BaseUrl>().unwrap().sends_in_clear(), clear, "{url}");
+        }
+    }
+
+    #[test]
     fn base_urls_refuse_what_is_not_a_site() {
         for bad in
             ["ftp://x.example", "not a url", "https://bot:pw@x.example", "https://x.example/?a=1", "https://x/#f"]

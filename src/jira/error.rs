@@ -198,6 +198,16 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_too_large_says_so_and_names_the_limit() {
+        let e = JiraError::new(ErrorKind::TooLarge(65_536), "GET /rest/api/3/search/jql");
+        assert_eq!(
+            e.to_string(),
+            "GET /rest/api/3/search/jql: answer larger than response_body_limit (65536 bytes); not read further"
+        );
+        assert!(!e.is_retriable() && !e.may_resend(true));
+    }
+
+    #[test]
     fn retriable_is_decided_by_kind_and_status() {
         let st = |s| JiraError::new(ErrorKind::Status(s), "x").is_retriable();
         assert!(st(429) && st(500) && st(503));
@@ -219,6 +229,7 @@ mod tests {
             (ErrorKind::Status(400), false, false),
             (ErrorKind::Decode, false, false),
             (ErrorKind::Refused, false, false),
+            (ErrorKind::TooLarge(1024), false, false),
         ];
         for (kind, idempotent, not_idempotent) in kinds {
             let e = JiraError::new(kind.clone(), "POST /rest/api/3/issue");

@@ -441,6 +441,27 @@ mod tests {
     }
 
     #[test]
+    fn http_limits_and_connections_are_exposed() {
+        let (_dir, store) = store();
+        let m = Metrics::new();
+        m.http_connection_opened();
+        m.http_connection_opened();
+        m.http_connection_closed();
+        m.http_limited(HttpLimit::HeaderTimeout);
+        m.http_limited(HttpLimit::HeaderTimeout);
+        m.http_limited(HttpLimit::MaxConnections);
+        assert_eq!(m.http_limited_total(HttpLimit::HeaderTimeout), 2);
+        let text = m.render(&store, &StatusBoard::new(), 0);
+        assert!(text.contains("# TYPE jirafed_http_connections gauge\njirafed_http_connections 1\n"), "{text}");
+        assert!(text.contains("# TYPE jirafed_http_limited_total counter"), "{text}");
+        assert!(text.contains("jirafed_http_limited_total{reason=\"header_timeout\"} 2\n"), "{text}");
+        assert!(text.contains("jirafed_http_limited_total{reason=\"max_connections\"} 1\n"), "{text}");
+        m.http_connection_closed();
+        m.http_connection_closed();
+        assert_eq!(m.http_connections(), 0, "never below zero");
+    }
+
+    #[test]
     fn counters_render_with_help_type_and_labels() {
         let (_dir, store) = store();
         let m = Metrics::new();

@@ -141,6 +141,23 @@ mod tests {
         changes.iter().map(|c| (c.issue_id.as_str().to_string(), key(c), c.kind, c.version_ms)).collect()
     }
 
+    #[tokio::test]
+    async fn a_claimed_delivery_id_is_stored_once_whatever_the_body() {
+        let store = Store::open_in_memory(crate::store::StoreOptions::default()).unwrap();
+        let hub = InstanceId::new("hub");
+        let issue =
+            |i: &str, v: i64| event(Subject::Issue { id: id(i), key: None, deleted: false, updated_ms: Some(v) }, None);
+        let first = accept(&store, &hub, &issue("7", 1), "d", Some("abc"), NOW).await.unwrap();
+        assert_eq!((first.accepted, first.duplicates, first.replayed), (1, 0, false));
+        let replay = accept(&store, &hub, &issue("8", 2), "d", Some("abc"), NOW).await.unwrap();
+        assert_eq!((replay.accepted, replay.duplicates, replay.replayed), (0, 1, true));
+        assert_eq!(replay.issues, vec![id("8")]);
+        assert_eq!(store.inbox_depth().unwrap(), 1);
+        // Without an id, the change keys alone dedupe.
+        let unclaimed = accept(&store, &hub, &issue("8", 2), "d2", None, NOW).await.unwrap();
+        assert_eq!((unclaimed.accepted, unclaimed.replayed), (1, false));
+    }
+
     #[test]
     fn a_links_changes_carry_its_ends_and_others_none() {
         let link = Subject::IssueLink { source: id("5"), destination: id("6") };
