@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jirafed::config::{Auth, BaseUrl, Flavour, InstanceConfig, Role, Secret, SecretSource, defaults};
+use jirafed::config::{Auth, BaseUrl, Flavour, InstanceConfig, Role, Secret, SecretSource, WebhookAuth, defaults};
 use jirafed::ids::InstanceId;
 use jirafed::jira::{Call, Transport};
 use jirafed::sim::{Simulator, default_world};
@@ -103,6 +103,8 @@ fn instance(base: &str) -> Result<InstanceConfig, String> {
             source: SecretSource::Inline,
         },
         webhook_secret: None,
+        webhooks: WebhookAuth::Signed,
+        response_body_limit: defaults::RESPONSE_BODY_LIMIT,
         writes_per_second: WRITES_PER_SECOND,
         burst: BURST,
         reads_per_second: defaults::READS_PER_SECOND,

@@ -1,20 +1,26 @@
 //! Mutating admin actions over a Unix socket (`daemon.admin_socket`), which
 //! the CLI uses: list, retry and drop dead letters. One JSON request per
 //! connection, one JSON answer. The socket is made 0600: whoever can reach
-//! it can change what the daemon does.
+//! it can change what the daemon does. A request is one line of at most
+//! [`MAX_REQUEST_BYTES`], sent within `daemon.admin_timeout`; otherwise the
+//! answer is an error and the connection is closed.
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::store::{Op, OpResult};
 use crate::sync::Engine;
 use crate::sync::job::Job;
+
+/// The largest admin request read; the requests are a few dozen bytes.
+pub const MAX_REQUEST_BYTES: u64 = 64 * 1024;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -55,24 +61,44 @@ pub async fn serve(listener: UnixListener, engine: Arc<Engine>, cancel: Cancella
             },
         };
         let engine = engine.clone();
+        let timeout = engine.config.daemon.admin_timeout;
         tokio::spawn(async move {
-            if let Err(e) = answer(stream, &engine).await {
+            if let Err(e) = answer(stream, &engine, timeout).await {
                 tracing::warn!(error = %e, "admin request failed");
             }
         });
     }
 }
 
-async fn answer(stream: UnixStream, engine: &Engine) -> anyhow::Result<()> {
+async fn answer(stream: UnixStream, engine: &Engine, timeout: Duration) -> anyhow::Result<()> {
     let (read, mut write) = stream.into_split();
-    let mut line = String::new();
-    BufReader::new(read).read_line(&mut line).await?;
-    let reply = match serde_json::from_str::<Request>(&line) {
-        Ok(req) => handle(engine, req).await.unwrap_or_else(|e| json!({"error": format!("{e:#}")})),
-        Err(e) => json!({"error": format!("bad request: {e}")}),
+    let reply = match read_request(read, timeout).await {
+        Ok(line) => match serde_json::from_str::<Request>(&line) {
+            Ok(req) => handle(engine, req).await.unwrap_or_else(|e| json!({"error": format!("{e:#}")})),
+            Err(e) => json!({"error": format!("bad request: {e}")}),
+        },
+        Err(refused) => {
+            tracing::warn!(reason = %refused, "admin request refused");
+            json!({"error": refused})
+        }
     };
     write.write_all(format!("{reply}\n").as_bytes()).await?;
     Ok(())
+}
+
+/// One request line, or why it was refused: too large, too slow, unreadable.
+async fn read_request(read: impl tokio::io::AsyncRead + Unpin, timeout: Duration) -> Result<String, String> {
+    let mut line = Vec::new();
+    let mut bounded = BufReader::new(read.take(MAX_REQUEST_BYTES + 1));
+    match tokio::time::timeout(timeout, bounded.read_until(b'\n', &mut line)).await {
+        Err(_) => return Err(format!("request not received within {}", humantime::format_duration(timeout))),
+        Ok(Err(e)) => return Err(format!("request could not be read: {e}")),
+        Ok(Ok(_)) => {}
+    }
+    if line.len() as u64 > MAX_REQUEST_BYTES {
+        return Err(format!("request larger than {MAX_REQUEST_BYTES} bytes"));
+    }
+    String::from_utf8(line).map_err(|_| "request is not UTF-8".to_string())
 }
 
 fn describe(d: &crate::store::DeadLetter) -> Value {
@@ -127,4 +153,42 @@ pub async fn call(path: &Path, req: &Request) -> anyhow::Result<Value> {
         anyhow::bail!("{e}");
     }
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WAIT: Duration = Duration::from_secs(5);
+
+    async fn read(bytes: &[u8], close: bool) -> Result<String, String> {
+        let (mut client, server) = tokio::io::duplex(256 * 1024);
+        client.write_all(bytes).await.unwrap();
+        if close {
+            drop(client);
+            read_request(server, WAIT).await
+        } else {
+            // The client stays connected and silent.
+            let got = read_request(server, WAIT).await;
+            drop(client);
+            got
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_line_is_read_up_to_the_limit() {
+        assert_eq!(read(b"{\"op\":\"dead_letters\"}\n", false).await.unwrap(), "{\"op\":\"dead_letters\"}\n");
+        let just = vec![b' '; usize::try_from(MAX_REQUEST_BYTES).unwrap()];
+        assert_eq!(read(&just, true).await.unwrap().len(), just.len());
+        let over = vec![b' '; usize::try_from(MAX_REQUEST_BYTES).unwrap() + 1];
+        assert_eq!(read(&over, false).await.unwrap_err(), "request larger than 65536 bytes");
+        assert_eq!(read(&[0xff, b'\n'], false).await.unwrap_err(), "request is not UTF-8");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_client_is_given_up_after_the_timeout() {
+        let (_client, server) = tokio::io::duplex(1024);
+        let got = read_request(server, Duration::from_secs(5)).await;
+        assert_eq!(got.unwrap_err(), "request not received within 5s");
+    }
 }

@@ -139,8 +139,25 @@ impl Reader<'_> {
         });
         let limit = t.positive_u32("webhook_body_limit", defaults::WEBHOOK_BODY_LIMIT as u32);
         let shutdown_timeout = t.duration("shutdown_timeout", defaults::SHUTDOWN_TIMEOUT);
-        let cfg =
-            DaemonConfig { state_dir, listen, admin_socket, webhook_body_limit: u64::from(limit), shutdown_timeout };
+        let webhook_replay_window = t.duration("webhook_replay_window", defaults::WEBHOOK_REPLAY_WINDOW);
+        let http = HttpLimits {
+            header_timeout: t.duration("http_header_timeout", defaults::HTTP_HEADER_TIMEOUT),
+            request_timeout: t.duration("http_request_timeout", defaults::HTTP_REQUEST_TIMEOUT),
+            max_connections: t.positive_u32("http_max_connections", defaults::HTTP_MAX_CONNECTIONS),
+            max_requests_per_connection: t
+                .positive_u32("http_max_requests_per_connection", defaults::HTTP_MAX_REQUESTS_PER_CONNECTION),
+        };
+        let admin_timeout = t.duration("admin_timeout", defaults::ADMIN_TIMEOUT);
+        let cfg = DaemonConfig {
+            state_dir,
+            listen,
+            admin_socket,
+            webhook_body_limit: u64::from(limit),
+            shutdown_timeout,
+            webhook_replay_window,
+            http,
+            admin_timeout,
+        };
         t.finish();
         cfg
     }
@@ -193,7 +210,7 @@ impl Reader<'_> {
             // Without a flavour the auth rules are unknown; mark it read.
             t.get("auth");
         }
-        let webhook_secret = self.secret(t, "webhook_secret").map(|(s, _)| s);
+        let (webhook_secret, webhooks) = self.webhook_auth(t);
         let ca_file = self.ca_file(t);
         // Read every key before giving up on a missing one, so that a bad role
         // does not make the other keys look unknown.
@@ -204,6 +221,8 @@ impl Reader<'_> {
         let poll_interval = t.duration("poll_interval", defaults::POLL_INTERVAL);
         let poll_overlap = t.duration("poll_overlap", defaults::POLL_OVERLAP);
         let timeout = t.duration("timeout", defaults::TIMEOUT);
+        let limit = u32::try_from(defaults::RESPONSE_BODY_LIMIT).unwrap_or(u32::MAX);
+        let response_body_limit = u64::from(t.positive_u32("response_body_limit", limit));
         let inst = InstanceConfig {
             id,
             role: role?,
@@ -211,6 +230,8 @@ impl Reader<'_> {
             url: url?,
             auth: auth?,
             webhook_secret,
+            webhooks,
+            response_body_limit,
             writes_per_second,
             burst,
             reads_per_second,
@@ -223,7 +244,44 @@ impl Reader<'_> {
         if inst.poll_overlap < std::time::Duration::from_secs(60) {
             t.warn("poll_overlap", "is under a minute; JQL compares times to the minute, so changes may be missed");
         }
+        if inst.url.sends_in_clear() {
+            t.warn(
+                "url",
+                "is http:// to a host that is not loopback; credentials and issues cross the network in clear",
+            );
+        }
         Some(inst)
+    }
+
+    /// `webhook_secret*` and `webhooks`: a secret of at least 16 bytes, or
+    /// `webhooks = "unsigned"` said in so many words (warned), or neither,
+    /// and then every webhook of the site is refused.
+    fn webhook_auth(&self, t: &Table) -> (Option<Secret>, WebhookAuth) {
+        let secret = self.secret(t, "webhook_secret");
+        let mode = t.choice("webhooks", WebhookAuth::Signed);
+        let given = ["webhook_secret_file", "webhook_secret_env", "webhook_secret"].into_iter().find(|k| t.contains(k));
+        if let (Some((s, _)), Some(key)) = (&secret, given) {
+            let len = s.expose().len();
+            if len < defaults::WEBHOOK_SECRET_MIN_BYTES {
+                let min = defaults::WEBHOOK_SECRET_MIN_BYTES;
+                let what = if len == 0 { "is empty".to_string() } else { format!("is {len} bytes long") };
+                t.problem(
+                    key,
+                    format!("webhook secret {what}; expected at least {min} bytes (e.g. `openssl rand -hex 32`)"),
+                );
+            }
+        }
+        match (mode, given) {
+            (WebhookAuth::Unsigned, Some(key)) => {
+                t.problem("webhooks", format!("\"unsigned\" conflicts with {key}; drop one of them"));
+            }
+            (WebhookAuth::Unsigned, None) => t.warn(
+                "webhooks",
+                "\"unsigned\": anyone who can reach the listener can post changes for this site; set webhook_secret_file",
+            ),
+            (WebhookAuth::Signed, _) => {}
+        }
+        (secret.map(|(s, _)| s), mode)
     }
 
     fn url(&self, t: &Table) -> Option<BaseUrl> {

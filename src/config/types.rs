@@ -32,6 +32,23 @@ pub mod defaults {
     /// JQL has minute precision, so the overlap must cover at least a minute.
     pub const POLL_OVERLAP: Duration = Duration::from_secs(120);
     pub const TIMEOUT: Duration = Duration::from_secs(30);
+    /// How long a webhook delivery id is remembered: Jira retries a delivery
+    /// for hours, so two days covers every retry.
+    pub const WEBHOOK_REPLAY_WINDOW: Duration = Duration::from_secs(48 * 60 * 60);
+    /// How long a client may take to send a request's headers.
+    pub const HTTP_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+    /// How long a whole request may take, headers, body and answer.
+    pub const HTTP_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+    /// Most connections served at once; more wait in the kernel's backlog.
+    pub const HTTP_MAX_CONNECTIONS: u32 = 256;
+    /// Most requests on one kept-alive connection before it is closed.
+    pub const HTTP_MAX_REQUESTS_PER_CONNECTION: u32 = 1000;
+    /// How long an admin socket client may take to send its request.
+    pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(5);
+    /// Largest Jira response body read (search pages of big issues stay far below).
+    pub const RESPONSE_BODY_LIMIT: u64 = 32 * 1024 * 1024;
+    /// Shortest webhook secret accepted, in bytes.
+    pub const WEBHOOK_SECRET_MIN_BYTES: usize = 16;
 }
 
 /// The whole, validated configuration.
@@ -74,6 +91,54 @@ pub struct DaemonConfig {
     pub webhook_body_limit: u64,
     /// How long a SIGTERM drain may take before exiting anyway.
     pub shutdown_timeout: Duration,
+    /// How long webhook delivery ids (and the other inbox dedupe keys) are
+    /// remembered; a delivery id seen again within it is dropped.
+    pub webhook_replay_window: Duration,
+    /// The HTTP listener's limits against slow and hostile clients.
+    pub http: HttpLimits,
+    /// How long an admin socket client may take to send its request.
+    pub admin_timeout: Duration,
+}
+
+/// The HTTP listener's limits (`daemon.http_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// A connection that has not sent a request's headers in this time is closed.
+    pub header_timeout: Duration,
+    /// A request not answered in this time (a slow body included) gets 408
+    /// and its connection is closed.
+    pub request_timeout: Duration,
+    /// Most connections served at once; further ones wait, unaccepted, in
+    /// the kernel's backlog until one closes.
+    pub max_connections: u32,
+    /// Most requests served on one kept-alive connection; it is closed after.
+    pub max_requests_per_connection: u32,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            header_timeout: defaults::HTTP_HEADER_TIMEOUT,
+            request_timeout: defaults::HTTP_REQUEST_TIMEOUT,
+            max_connections: defaults::HTTP_MAX_CONNECTIONS,
+            max_requests_per_connection: defaults::HTTP_MAX_REQUESTS_PER_CONNECTION,
+        }
+    }
+}
+
+/// Whether a site's webhooks must be signed (`webhooks = "signed" | "unsigned"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookAuth {
+    /// Only webhooks signed with the instance's `webhook_secret` are taken;
+    /// without a secret every webhook is refused (401).
+    Signed,
+    /// Webhooks are taken without a signature (warned about by `check`).
+    Unsigned,
+}
+
+impl Choice for WebhookAuth {
+    const ALL: &'static [(&'static str, Self)] =
+        &[("signed", WebhookAuth::Signed), ("unsigned", WebhookAuth::Unsigned)];
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +199,20 @@ impl BaseUrl {
     /// The parsed URL (its path is `/` for a site at the root).
     pub fn url(&self) -> &Url {
         &self.url
+    }
+
+    /// Whether requests to it cross a network unencrypted: `http://` to a
+    /// host other than loopback (`localhost`, `127.0.0.0/8`, `::1`).
+    pub fn sends_in_clear(&self) -> bool {
+        let loopback = match self.url.host() {
+            Some(url::Host::Domain(d)) => {
+                d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
+            }
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        self.url.scheme() == "http" && !loopback
     }
 }
 
@@ -216,8 +295,13 @@ pub struct InstanceConfig {
     /// Base URL without trailing slash; may carry a context path.
     pub url: BaseUrl,
     pub auth: Auth,
-    /// Secret that signs this site's webhooks (`X-Hub-Signature`).
+    /// Secret that signs this site's webhooks (`X-Hub-Signature`), at least
+    /// 16 bytes.
     pub webhook_secret: Option<Secret>,
+    /// Whether webhooks must be signed; `Unsigned` only when said so.
+    pub webhooks: WebhookAuth,
+    /// Largest response body read from this site, in bytes.
+    pub response_body_limit: u64,
     /// Write budget: sustained writes per second.
     pub writes_per_second: f64,
     /// Write budget: how many writes may go at once after a quiet spell.
@@ -472,6 +556,24 @@ mod tests {
             assert_eq!(url.to_string(), normal);
             assert_eq!(format!("{url:?}"), format!("{normal:?}"));
             assert_eq!(BaseUrl::try_from(url.url().clone()).as_ref(), Ok(&url));
+        }
+    }
+
+    #[test]
+    fn only_http_to_a_host_beyond_loopback_sends_in_clear() {
+        let cases = [
+            ("http://jira.acme.internal", true),
+            ("http://10.0.0.7:8080/jira", true),
+            ("http://[2001:db8::1]", true),
+            ("https://jira.acme.internal", false),
+            ("http://127.0.0.1:8801", false),
+            ("http://127.8.9.10", false),
+            ("http://[::1]:8080", false),
+            ("http://localhost:8080", false),
+            ("http://jira.localhost", false),
+        ];
+        for (url, clear) in cases {
+            assert_eq!(url.parse::<BaseUrl>().unwrap().sends_in_clear(), clear, "{url}");
         }
     }
 

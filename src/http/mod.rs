@@ -7,6 +7,7 @@
 //! store directly: its reads are short and never wait for the writer.
 
 mod health;
+mod listener;
 mod page;
 mod status;
 mod webhooks;
@@ -68,15 +69,22 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state)
 }
 
-/// Serves `router(state)` on `listener` until `shutdown` is cancelled, then
-/// stops accepting and lets requests in flight finish.
+/// Serves `router(state)` on `listener`, within the `daemon.http_*`
+/// limits (see `listener.rs`), until `shutdown` is cancelled, then stops
+/// accepting and lets requests in flight finish.
 pub async fn serve(listener: TcpListener, state: HttpState, shutdown: CancellationToken) {
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    tracing::info!(listen = %addr, "http server started");
-    let app = router(state);
-    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await {
-        tracing::error!(listen = %addr, error = %e, "http server failed");
-    }
+    let limits = state.config.daemon.http;
+    tracing::info!(
+        listen = %addr,
+        header_timeout_ms = limits.header_timeout.as_millis() as u64,
+        request_timeout_ms = limits.request_timeout.as_millis() as u64,
+        max_connections = limits.max_connections,
+        max_requests_per_connection = limits.max_requests_per_connection,
+        "http server started"
+    );
+    let observer = state.observer.clone();
+    listener::serve(listener, router(state), limits, observer, shutdown).await;
     tracing::info!(listen = %addr, "http server stopped");
 }
 

@@ -13,6 +13,7 @@ use serde::Serialize;
 use sha2::Sha256;
 
 use super::{HttpState, error};
+use crate::config::WebhookAuth;
 use crate::ids::InstanceId;
 use crate::jira::webhook::{self, Subject, WebhookEvent};
 use crate::observe::WebhookOutcome;
@@ -44,10 +45,20 @@ pub(super) async fn receive(
         Ok(body) => body,
         Err(rejection) => return reject(rejection.status(), rejection.body_text()),
     };
-    if let Some(secret) = &inst.webhook_secret {
-        let signature = headers.get(SIGNATURE_HEADER).map(|v| v.to_str().unwrap_or(""));
-        if let Err(reason) = verify(secret.expose().as_bytes(), signature, &body) {
-            return reject(StatusCode::UNAUTHORIZED, reason.to_string());
+    match (&inst.webhook_secret, inst.webhooks) {
+        (Some(secret), _) => {
+            let signature = headers.get(SIGNATURE_HEADER).map(|v| v.to_str().unwrap_or(""));
+            if let Err(reason) = verify(secret.expose().as_bytes(), signature, &body) {
+                return reject(StatusCode::UNAUTHORIZED, reason.to_string());
+            }
+        }
+        (None, WebhookAuth::Unsigned) => {}
+        (None, WebhookAuth::Signed) => {
+            let reason = format!(
+                "instance {id} has no webhook secret, so its webhooks are refused; \
+                 set webhook_secret_file (or webhooks = \"unsigned\")"
+            );
+            return reject(StatusCode::UNAUTHORIZED, reason);
         }
     }
     let event = match webhook::parse(&body) {
@@ -61,15 +72,22 @@ pub(super) async fn receive(
         state.observer.metrics.webhook(id.as_str(), WebhookOutcome::Ignored);
         return (StatusCode::OK, Json(Ignored { ignored: true, event: &event.event })).into_response();
     }
-    let header = headers.get(DELIVERY_HEADER).and_then(|v| v.to_str().ok());
+    let header = headers.get(DELIVERY_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).filter(|h| !h.is_empty());
     let key = event.delivery_key(header);
-    commit(&state, &id, &event, &key, now).await
+    commit(&state, &id, &event, (&key, header), now).await
 }
 
-/// Commits the changes and answers only once the commit is durable.
-async fn commit(state: &HttpState, id: &InstanceId, event: &WebhookEvent, key: &str, now_ms: i64) -> Response {
+/// Commits the changes (claiming the delivery id Jira sent, when it sent
+/// one) and answers only once the commit is durable.
+async fn commit(
+    state: &HttpState,
+    id: &InstanceId,
+    event: &WebhookEvent,
+    (key, claim): (&str, Option<&str>),
+    now_ms: i64,
+) -> Response {
     let name = event.event.as_str();
-    let done = match intake::accept(&state.store, id, event, key, now_ms).await {
+    let done = match intake::accept(&state.store, id, event, key, claim, now_ms).await {
         Ok(done) => done,
         Err(e) => {
             tracing::error!(instance = %id, event = name, error = %e, "webhook changes could not be committed");
@@ -78,7 +96,7 @@ async fn commit(state: &HttpState, id: &InstanceId, event: &WebhookEvent, key: &
             return error(StatusCode::SERVICE_UNAVAILABLE, "the inbox could not be written; try again");
         }
     };
-    let Accepted { accepted, duplicates, issues } = done;
+    let Accepted { accepted, duplicates, issues, replayed } = done;
     state.observer.board.record_webhook(id.as_str(), now_ms);
     if accepted > 0 {
         state.wake.notify_one();
@@ -88,7 +106,7 @@ async fn commit(state: &HttpState, id: &InstanceId, event: &WebhookEvent, key: &
         state.observer.metrics.webhook(id.as_str(), WebhookOutcome::Duplicate);
     }
     let issues: Vec<&str> = issues.iter().map(|i| i.as_str()).collect();
-    tracing::info!(instance = %id, event = name, delivery = key, ?issues, accepted, duplicates, "webhook received");
+    tracing::info!(instance = %id, event = name, delivery = key, ?issues, accepted, duplicates, replayed, "webhook received");
     let status = if accepted > 0 { StatusCode::ACCEPTED } else { StatusCode::OK };
     (status, Json(Committed { accepted, duplicates })).into_response()
 }

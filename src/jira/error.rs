@@ -21,6 +21,10 @@ pub enum ErrorKind {
     Status(u16),
     /// Jira answered 2xx with a body we could not read.
     Decode,
+    /// Jira's answer was larger than the instance's `response_body_limit`
+    /// (bytes): it was not read further. Permanent: the same call gets the
+    /// same answer until the limit or the data changes.
+    TooLarge(u64),
     /// The site cannot do what was asked as configured (no workflow path to
     /// a status, a required screen field with no value): permanent.
     Refused,
@@ -70,7 +74,7 @@ impl JiraError {
         match self.kind {
             ErrorKind::Connect | ErrorKind::Network | ErrorKind::Timeout => true,
             ErrorKind::Status(s) => s == 429 || s >= 500,
-            ErrorKind::Decode | ErrorKind::Refused => false,
+            ErrorKind::Decode | ErrorKind::Refused | ErrorKind::TooLarge(_) => false,
         }
     }
 
@@ -147,6 +151,9 @@ impl fmt::Display for JiraError {
             ErrorKind::Timeout => write!(f, "{}: timed out", self.call)?,
             ErrorKind::Status(s) => write!(f, "{}: HTTP {s}", self.call)?,
             ErrorKind::Decode => write!(f, "{}: unreadable answer", self.call)?,
+            ErrorKind::TooLarge(limit) => {
+                write!(f, "{}: answer larger than response_body_limit ({limit} bytes); not read further", self.call)?
+            }
             ErrorKind::Refused => write!(f, "{}: cannot be done", self.call)?,
         }
         for m in &self.messages {
@@ -191,6 +198,16 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_too_large_says_so_and_names_the_limit() {
+        let e = JiraError::new(ErrorKind::TooLarge(65_536), "GET /rest/api/3/search/jql");
+        assert_eq!(
+            e.to_string(),
+            "GET /rest/api/3/search/jql: answer larger than response_body_limit (65536 bytes); not read further"
+        );
+        assert!(!e.is_retriable() && !e.may_resend(true));
+    }
+
+    #[test]
     fn retriable_is_decided_by_kind_and_status() {
         let st = |s| JiraError::new(ErrorKind::Status(s), "x").is_retriable();
         assert!(st(429) && st(500) && st(503));
@@ -212,6 +229,7 @@ mod tests {
             (ErrorKind::Status(400), false, false),
             (ErrorKind::Decode, false, false),
             (ErrorKind::Refused, false, false),
+            (ErrorKind::TooLarge(1024), false, false),
         ];
         for (kind, idempotent, not_idempotent) in kinds {
             let e = JiraError::new(kind.clone(), "POST /rest/api/3/issue");

@@ -185,6 +185,8 @@ pub struct Transport {
     retry: RetryConfig,
     recorder: Option<Recorder>,
     reach: Mutex<Reachability>,
+    /// Largest answer body read, in bytes (`response_body_limit`).
+    response_body_limit: u64,
 }
 
 /// What the transport has seen of its site's reachability: whether the
@@ -238,6 +240,7 @@ impl Transport {
             retry: RetryConfig::default(),
             recorder: None,
             reach: Mutex::default(),
+            response_body_limit: cfg.response_body_limit,
         })
     }
 
@@ -342,10 +345,18 @@ impl Transport {
         if let Some(body) = &call.body {
             req = req.json(body);
         }
-        let answer = exchange(req).await;
+        let answer = exchange(req, self.response_body_limit).await;
         self.record(call, answer.as_ref().ok().map(|r| r.status));
-        let reply = answer.map_err(|e| transport_error(&e, op));
-        self.saw(reply.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        let reply = answer.map_err(|e| match e {
+            ExchangeError::Http(e) => transport_error(&e, op),
+            ExchangeError::TooLarge(limit) => JiraError::new(ErrorKind::TooLarge(limit), op),
+        });
+        // An answer too large to read is still an answer: the site is reachable.
+        let reached = reply.as_ref().map(|_| ()).or_else(|e| match e.kind {
+            ErrorKind::TooLarge(_) => Ok(()),
+            _ => Err(e.to_string()),
+        });
+        self.saw(reached);
         let reply = reply?;
         if (200..300).contains(&reply.status) { Ok(reply) } else { Err(status_error(&reply, op)) }
     }
@@ -389,11 +400,29 @@ impl Transport {
     }
 }
 
-async fn exchange(req: reqwest::RequestBuilder) -> Result<Reply, reqwest::Error> {
-    let resp = req.send().await?;
+/// Why an exchange got no usable answer.
+enum ExchangeError {
+    Http(reqwest::Error),
+    /// The body passed the limit (bytes); the rest was not read.
+    TooLarge(u64),
+}
+
+/// Sends and reads the answer in chunks, never holding more than `limit`
+/// bytes of body (a `Content-Length` over it is refused before reading).
+async fn exchange(req: reqwest::RequestBuilder, limit: u64) -> Result<Reply, ExchangeError> {
+    let mut resp = req.send().await.map_err(ExchangeError::Http)?;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
-    let body = resp.bytes().await?.to_vec();
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(ExchangeError::TooLarge(limit));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(ExchangeError::Http)? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(ExchangeError::TooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
     Ok(Reply { status, headers, body })
 }
 

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use super::status::StatusBoard;
@@ -39,6 +40,31 @@ impl WebhookOutcome {
             WebhookOutcome::Duplicate => "duplicate",
             WebhookOutcome::Ignored => "ignored",
             WebhookOutcome::Rejected => "rejected",
+        }
+    }
+}
+
+/// Why the HTTP listener cut a client short (`jirafed_http_limited_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpLimit {
+    /// A connection did not send a request's headers in time; it was closed.
+    HeaderTimeout,
+    /// A request was not completed in time; answered 408, connection closed.
+    RequestTimeout,
+    /// The connection cap was reached; new connections wait (counted once
+    /// each time the cap is reached).
+    MaxConnections,
+    /// A connection reached its request cap; it was closed after the answer.
+    MaxRequests,
+}
+
+impl HttpLimit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpLimit::HeaderTimeout => "header_timeout",
+            HttpLimit::RequestTimeout => "request_timeout",
+            HttpLimit::MaxConnections => "max_connections",
+            HttpLimit::MaxRequests => "max_requests",
         }
     }
 }
@@ -159,6 +185,9 @@ pub struct Metrics {
     writes: Counters,
     call_seconds: Histograms,
     propagation_seconds: Histograms,
+    http_limited: Counters,
+    /// Connections the HTTP listener serves now.
+    http_connections: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -197,7 +226,39 @@ impl Metrics {
                 &["flow"],
                 PROPAGATION_BUCKETS,
             ),
+            http_limited: Counters::new(
+                "jirafed_http_limited_total",
+                "Clients the HTTP listener cut short or held back, by reason.",
+                &["reason"],
+            ),
+            http_connections: AtomicU64::new(0),
         }
+    }
+
+    /// The HTTP listener applied one of its limits.
+    pub fn http_limited(&self, reason: HttpLimit) {
+        self.http_limited.add(&[reason.as_str()], 1);
+    }
+
+    /// The current value of `jirafed_http_limited_total` (for tests).
+    pub fn http_limited_total(&self, reason: HttpLimit) -> u64 {
+        self.http_limited.get(&[reason.as_str()])
+    }
+
+    /// The HTTP listener started serving a connection.
+    pub fn http_connection_opened(&self) {
+        self.http_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A served connection closed.
+    pub fn http_connection_closed(&self) {
+        // Never below zero, whatever the order of events.
+        let _ = self.http_connections.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+
+    /// The current value of `jirafed_http_connections`.
+    pub fn http_connections(&self) -> u64 {
+        self.http_connections.load(Ordering::Relaxed)
     }
 
     /// One webhook request of a configured `instance` ended with `outcome`.
@@ -245,6 +306,9 @@ impl Metrics {
         self.writes.render(&mut out);
         self.call_seconds.render(&mut out);
         self.propagation_seconds.render(&mut out);
+        self.http_limited.render(&mut out);
+        header(&mut out, "jirafed_http_connections", "Connections the HTTP listener serves now.", "gauge");
+        let _ = writeln!(out, "jirafed_http_connections {}", self.http_connections());
         render_gauges(&mut out, store, board, now_ms);
         out
     }
@@ -374,6 +438,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         (dir, store)
+    }
+
+    #[test]
+    fn http_limits_and_connections_are_exposed() {
+        let (_dir, store) = store();
+        let m = Metrics::new();
+        m.http_connection_opened();
+        m.http_connection_opened();
+        m.http_connection_closed();
+        m.http_limited(HttpLimit::HeaderTimeout);
+        m.http_limited(HttpLimit::HeaderTimeout);
+        m.http_limited(HttpLimit::MaxConnections);
+        assert_eq!(m.http_limited_total(HttpLimit::HeaderTimeout), 2);
+        let text = m.render(&store, &StatusBoard::new(), 0);
+        assert!(text.contains("# TYPE jirafed_http_connections gauge\njirafed_http_connections 1\n"), "{text}");
+        assert!(text.contains("# TYPE jirafed_http_limited_total counter"), "{text}");
+        assert!(text.contains("jirafed_http_limited_total{reason=\"header_timeout\"} 2\n"), "{text}");
+        assert!(text.contains("jirafed_http_limited_total{reason=\"max_connections\"} 1\n"), "{text}");
+        m.http_connection_closed();
+        m.http_connection_closed();
+        assert_eq!(m.http_connections(), 0, "never below zero");
     }
 
     #[test]

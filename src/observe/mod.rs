@@ -10,7 +10,7 @@ pub mod status;
 use tokio::sync::broadcast;
 
 pub use events::{ConflictRecord, EngineEvent, WriteRecord};
-pub use metrics::{Metrics, WebhookOutcome, WriteOutcome};
+pub use metrics::{HttpLimit, Metrics, WebhookOutcome, WriteOutcome};
 pub use status::StatusBoard;
 
 use crate::config::Config;

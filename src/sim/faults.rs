@@ -72,6 +72,11 @@ pub struct FaultSpec {
     /// so that only the client under test meets the faults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spare_users: Option<Vec<String>>,
+    /// Successful REST reads (GETs and searches) are answered with a body
+    /// of this many bytes: the JSON, then spaces (still valid JSON), as a
+    /// runaway field or a misbehaving proxy would make it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub huge_body_bytes: Option<u64>,
 }
 
 impl FaultSpec {
@@ -117,7 +122,8 @@ impl FaultSpec {
             lost_response_rate,
             lost_response_as,
             reject_issues,
-            spare_users
+            spare_users,
+            huge_body_bytes
         );
     }
 }
@@ -209,6 +215,11 @@ impl Faults {
 
     pub fn clear(&mut self) {
         *self = Faults::default();
+    }
+
+    /// The size successful reads are padded to, when that fault is set.
+    pub fn huge_body(&self) -> Option<u64> {
+        self.spec.huge_body_bytes
     }
 
     fn roll(share: Option<f64>) -> bool {

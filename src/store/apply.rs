@@ -13,6 +13,10 @@ use super::tables::{Tbl, UNIT, i64_key, meta, pair_key, read_u64, str_key, u64_k
 use super::writer::{ApplyError, WriteSet, corrupt};
 use crate::mapping::Shadow;
 
+/// Where delivery ids sit among the dedupe keys: a prefix no change key
+/// (an issue version, `deleted:...`, `{delivery}#{n}`) starts with.
+const DELIVERY_ID_PREFIX: &str = "\u{0}delivery-id\u{0}";
+
 /// Applies one op.
 pub(super) fn apply(ws: &mut WriteSet<'_>, op: &Op) -> Result<OpResult, ApplyError> {
     match op {
@@ -22,6 +26,10 @@ pub(super) fn apply(ws: &mut WriteSet<'_>, op: &Op) -> Result<OpResult, ApplyErr
         Op::DeliverySeen { instance, delivery } => {
             remember_delivery(ws, instance, delivery)?;
             Ok(OpResult::Done)
+        }
+        Op::DeliveryClaim { instance, delivery } => {
+            let key = format!("{DELIVERY_ID_PREFIX}{delivery}");
+            Ok(if remember_delivery(ws, instance, &key)? { OpResult::Done } else { OpResult::Duplicate })
         }
         Op::InboxAck { seqs } => {
             for seq in seqs {

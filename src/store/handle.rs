@@ -41,10 +41,6 @@ pub const DEFAULT_AUDIT_LIMIT: u64 = 10_000;
 pub const DEFAULT_BATCH_LIMIT: usize = 1_000;
 /// redb cache by default: enough for the hot tables, far below redb's 1 GiB.
 pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
-/// How long webhook delivery ids are worth remembering: Jira retries a
-/// delivery for hours, not days. The engine prunes with
-/// `Op::PruneDeliveries { older_than_ms: now - DELIVERY_RETENTION_MS }`.
-pub const DELIVERY_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 
 impl Default for StoreOptions {
     fn default() -> Self {

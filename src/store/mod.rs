@@ -23,7 +23,7 @@
 //! Bounds: a group commit takes at most [`DEFAULT_BATCH_LIMIT`] requests; the
 //! audit log keeps the newest [`DEFAULT_AUDIT_LIMIT`] entries, pruned in the
 //! transaction that appends; delivery ids are kept until the engine prunes
-//! them ([`DELIVERY_RETENTION_MS`]); links and pending links are read in
+//! them (`daemon.webhook_replay_window`); links and pending links are read in
 //! pages ([`Store::links_after`], [`Store::pending_after`]) and dependencies
 //! by pair, so memory stays flat however many there are.
 //!
@@ -47,8 +47,7 @@ mod tests;
 
 pub use error::{Rejection, StoreError};
 pub use handle::{
-    Clock, DB_FILE_NAME, DEFAULT_AUDIT_LIMIT, DEFAULT_BATCH_LIMIT, DEFAULT_CACHE_BYTES, DELIVERY_RETENTION_MS, Store,
-    StoreOptions,
+    Clock, DB_FILE_NAME, DEFAULT_AUDIT_LIMIT, DEFAULT_BATCH_LIMIT, DEFAULT_CACHE_BYTES, Store, StoreOptions,
 };
 pub use model::{
     AuditEntry, DeadLetter, DependencyRecord, InboxEntry, LinkRecord, Op, OpResult, OutboxEntry, PendingLink,

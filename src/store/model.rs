@@ -174,6 +174,20 @@ pub enum Op {
         /// The dedupe key.
         delivery: String,
     },
+    /// Claim a webhook delivery id (Jira Cloud's
+    /// `X-Atlassian-Webhook-Identifier`), scoped to `instance`. New: it is
+    /// remembered (until [`Op::PruneDeliveries`]) and the result is
+    /// [`OpResult::Done`]. Already known: nothing is stored, the result is
+    /// [`OpResult::Duplicate`], and every later op of the same request is
+    /// skipped ([`OpResult::Skipped`]), so that a replayed delivery stores
+    /// nothing whatever its body. Kept apart from the change dedupe keys of
+    /// [`Op::InboxPush`], so an id never collides with one.
+    DeliveryClaim {
+        /// The instance the delivery came for.
+        instance: String,
+        /// The delivery id.
+        delivery: String,
+    },
     /// Remove planned changes. Unknown seqs are ignored. Result:
     /// [`OpResult::Done`].
     InboxAck {
@@ -323,6 +337,9 @@ pub enum OpResult {
     },
     /// The delivery id was already seen; nothing was queued.
     Duplicate,
+    /// Not applied: an earlier [`Op::DeliveryClaim`] of the request found
+    /// its delivery already seen.
+    Skipped,
     /// The link's id (allocated or given).
     LinkId(u64),
     /// The dependency's id (allocated or given).

@@ -142,6 +142,12 @@ fn apply_request(ws: &mut WriteSet<'_>, config: &WriterConfig, ops: &[Op]) -> Re
     let mut results = Vec::with_capacity(ops.len());
     for (index, op) in ops.iter().enumerate() {
         match apply::apply(ws, op) {
+            Ok(OpResult::Duplicate) if matches!(op, Op::DeliveryClaim { .. }) => {
+                // A delivery seen before: nothing else of the request applies.
+                results.push(OpResult::Duplicate);
+                results.resize(ops.len(), OpResult::Skipped);
+                break;
+            }
             Ok(result) => results.push(result),
             Err(ApplyError::Reject(reason)) => {
                 ws.rollback()?;

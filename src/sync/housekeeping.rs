@@ -1,6 +1,7 @@
 //! Periodic upkeep (at start, then every minute): plan again the pending
 //! links whose far end is mirrored (a crash came between the two), forget
-//! webhook-delivery ids older than a day, and count links per flow for the
+//! webhook-delivery ids and dedupe keys older than
+//! `daemon.webhook_replay_window`, and count links per flow for the
 //! status page (streamed page by page, so memory stays flat however many
 //! links there are).
 
@@ -11,7 +12,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::engine::Engine;
-use crate::store::{DELIVERY_RETENTION_MS, Op};
+use crate::store::Op;
 
 /// How often upkeep runs.
 const EVERY: Duration = Duration::from_secs(60);
@@ -32,7 +33,8 @@ pub async fn run(engine: Arc<Engine>, cancel: CancellationToken) {
 
 async fn once(engine: &Engine) -> anyhow::Result<()> {
     super::planner::deps::sweep(engine).await?;
-    let older_than_ms = engine.now_ms() - DELIVERY_RETENTION_MS;
+    let window = i64::try_from(engine.config.daemon.webhook_replay_window.as_millis()).unwrap_or(i64::MAX);
+    let older_than_ms = engine.now_ms().saturating_sub(window);
     engine.store.commit(vec![Op::PruneDeliveries { older_than_ms }]).await?;
     let mut counts: BTreeMap<String, u64> = engine.flows.iter().map(|f| (f.name().to_string(), 0)).collect();
     let mut after = None;

@@ -17,31 +17,39 @@ pub struct Accepted {
     pub duplicates: u64,
     /// The issues the event named.
     pub issues: Vec<IssueId>,
+    /// The delivery id was seen before: nothing of this delivery was stored.
+    pub replayed: bool,
 }
 
 /// Commits the changes of one delivery (key `delivery`) to the inbox, one
 /// entry per issue, deduped per delivery and issue version; returns once
 /// the commit is durable, so the caller may acknowledge it.
+///
+/// With `claim` (the delivery id Jira sent), the id is claimed in the same
+/// commit: an id seen before stores nothing, whatever the body says, and
+/// the result is `replayed`.
 pub async fn accept(
     store: &Store,
     instance: &InstanceId,
     event: &WebhookEvent,
     delivery: &str,
+    claim: Option<&str>,
     now_ms: i64,
 ) -> Result<Accepted, StoreError> {
     let changes = changes(instance, event, now_ms);
-    let ops = changes
-        .iter()
-        .enumerate()
-        .map(|(n, c)| Op::InboxPush {
-            instance: instance.to_string(),
-            issue: c.issue_id.to_string(),
-            payload: c.to_bytes(),
-            delivery: Some(change_key(delivery, n, c)),
-        })
-        .collect();
+    let claim = claim.map(|id| Op::DeliveryClaim { instance: instance.to_string(), delivery: id.to_string() });
+    let pushes = changes.iter().enumerate().map(|(n, c)| Op::InboxPush {
+        instance: instance.to_string(),
+        issue: c.issue_id.to_string(),
+        payload: c.to_bytes(),
+        delivery: Some(change_key(delivery, n, c)),
+    });
+    let ops: Vec<Op> = claim.into_iter().chain(pushes).collect();
+    let claimed = ops.first().is_some_and(|op| matches!(op, Op::DeliveryClaim { .. }));
     let results = store.commit(ops).await?;
-    for (c, r) in changes.iter().zip(&results) {
+    let replayed = claimed && results.first() == Some(&OpResult::Duplicate);
+    let pushes = if claimed { results.get(1..).unwrap_or_default() } else { &results[..] };
+    for (c, r) in changes.iter().zip(pushes) {
         tracing::debug!(
             instance = %instance,
             issue = %c.issue_id,
@@ -53,9 +61,10 @@ pub async fn accept(
         );
     }
     Ok(Accepted {
-        accepted: results.iter().filter(|r| matches!(r, OpResult::Pushed { .. })).count() as u64,
-        duplicates: results.iter().filter(|r| matches!(r, OpResult::Duplicate)).count() as u64,
+        accepted: pushes.iter().filter(|r| matches!(r, OpResult::Pushed { .. })).count() as u64,
+        duplicates: pushes.iter().filter(|r| matches!(r, OpResult::Duplicate | OpResult::Skipped)).count() as u64,
         issues: changes.into_iter().map(|c| c.issue_id).collect(),
+        replayed,
     })
 }
 
@@ -141,6 +150,23 @@ mod tests {
         assert!(changes.iter().all(|c| c.seen_ms == NOW && c.actor.is_none()));
         let key = |c: &Change| c.issue_key.as_ref().map(|k| k.as_str().to_string());
         changes.iter().map(|c| (c.issue_id.as_str().to_string(), key(c), c.kind, c.version_ms)).collect()
+    }
+
+    #[tokio::test]
+    async fn a_claimed_delivery_id_is_stored_once_whatever_the_body() {
+        let store = Store::open_in_memory(crate::store::StoreOptions::default()).unwrap();
+        let hub = InstanceId::new("hub");
+        let issue =
+            |i: &str, v: i64| event(Subject::Issue { id: id(i), key: None, deleted: false, updated_ms: Some(v) }, None);
+        let first = accept(&store, &hub, &issue("7", 1), "d", Some("abc"), NOW).await.unwrap();
+        assert_eq!((first.accepted, first.duplicates, first.replayed), (1, 0, false));
+        let replay = accept(&store, &hub, &issue("8", 2), "d", Some("abc"), NOW).await.unwrap();
+        assert_eq!((replay.accepted, replay.duplicates, replay.replayed), (0, 1, true));
+        assert_eq!(replay.issues, vec![id("8")]);
+        assert_eq!(store.inbox_depth().unwrap(), 1);
+        // Without an id, the change keys alone dedupe.
+        let unclaimed = accept(&store, &hub, &issue("8", 2), "d2", None, NOW).await.unwrap();
+        assert_eq!((unclaimed.accepted, unclaimed.replayed), (1, false));
     }
 
     #[test]

@@ -45,6 +45,7 @@ role = "secondary"
 flavour = "datacenter"
 url = "https://jira.emea.acme.internal/jira/"
 auth = { bearer_file = "emea-pat" }
+webhooks = "unsigned"
 
 [[flows]]
 name = "emea-delivery"
@@ -155,13 +156,13 @@ impl Face {
     }
 }
 
-fn sign(secret: &str, body: &[u8]) -> String {
+pub(super) fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-fn issue_updated(id: &str, key: &str, timestamp: i64) -> Value {
+pub(super) fn issue_updated(id: &str, key: &str, timestamp: i64) -> Value {
     json!({
         "timestamp": timestamp,
         "webhookEvent": "jira:issue_updated",
@@ -300,7 +301,7 @@ async fn the_same_delivery_twice_is_stored_once() {
 }
 
 #[tokio::test]
-async fn an_instance_without_a_secret_accepts_unsigned_bodies() {
+async fn an_instance_with_unsigned_webhooks_accepts_unsigned_bodies() {
     let face = Face::start().await;
     let body = serde_json::to_vec(&issue_updated("20001", "EMEA-3", 1)).unwrap();
     let (status, resp) = face.post("emea", &body, None, &[]).await;

@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod config;
 mod daemon_http;
+mod daemon_limits;
 mod docs_commands;
 mod fault_suite;
 mod fault_webhooks;

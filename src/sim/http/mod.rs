@@ -222,9 +222,11 @@ async fn rest_layer(State(site): State<Arc<Site>>, matched: MatchedPath, mut req
             }
             let lost =
                 if ok && !spared && method != axum::http::Method::GET { site.faults().lost_response() } else { None };
-            match lost {
-                None => resp,
-                Some(how) => lose(&site, how),
+            let huge = if ok && !spared && is_read(&method, &path) { site.faults().huge_body() } else { None };
+            match (lost, huge) {
+                (Some(how), _) => lose(&site, how),
+                (None, Some(bytes)) => pad(resp, bytes).await,
+                (None, None) => resp,
             }
         }
     };
@@ -293,6 +295,15 @@ fn lose(site: &Site, how: LostResponse) -> Response {
         resp.extensions_mut().insert(DropConnection);
     }
     resp
+}
+
+/// The answer with its body padded with spaces to `bytes` (`huge_body_bytes`).
+async fn pad(resp: Response, bytes: u64) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let mut body = axum::body::to_bytes(body, usize::MAX).await.map(|b| b.to_vec()).unwrap_or_default();
+    body.resize(usize::try_from(bytes).unwrap_or(usize::MAX).max(body.len()), b' ');
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
 }
 
 /// The `{issueIdOrKey}` of an issue path, if any.

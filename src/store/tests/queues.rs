@@ -1,6 +1,6 @@
 //! Inbox, delivery dedupe, cursors and the audit log.
 
-use super::super::{DEFAULT_AUDIT_LIMIT, DELIVERY_RETENTION_MS, Op, OpResult, Store, StoreOptions};
+use super::super::{DEFAULT_AUDIT_LIMIT, Op, OpResult, Store, StoreOptions};
 use super::{TestClock, inbox_push, one, open, seq, temp_dir};
 
 #[test]
@@ -63,7 +63,6 @@ fn a_delivery_id_is_queued_once_until_pruned() {
     assert!(matches!(one(&store, inbox_push("emea", "10001", Some("d-1"))), OpResult::Pushed { .. }));
     assert!(matches!(one(&store, inbox_push("emea", "10002", Some("d-2"))), OpResult::Pushed { .. }));
     assert_eq!(one(&store, inbox_push("emea", "10003", Some("d-3"))), OpResult::Duplicate);
-    assert_eq!(DELIVERY_RETENTION_MS, 86_400_000);
 }
 
 #[test]
@@ -110,4 +109,30 @@ fn default_audit_bound_is_ten_thousand() {
     let all = store.audit_tail(usize::MAX).unwrap();
     assert_eq!(all.len(), 10_000);
     assert_eq!(all[0].at_ms, 1_000);
+}
+
+#[test]
+fn a_claimed_delivery_id_drops_the_whole_request_when_seen_again() {
+    let dir = temp_dir();
+    let clock = TestClock::new(1_000);
+    let store = Store::open_with(dir.path(), clock.options()).unwrap();
+    let claim = |d: &str| Op::DeliveryClaim { instance: "emea".into(), delivery: d.into() };
+
+    let first = store.commit_blocking(vec![claim("abc"), inbox_push("emea", "10001", Some("v-1"))]).unwrap();
+    assert_eq!(first[0], OpResult::Done);
+    assert!(matches!(first[1], OpResult::Pushed { .. }));
+    // The same id with another body: neither the id nor the change is stored again.
+    let again = store.commit_blocking(vec![claim("abc"), inbox_push("emea", "10002", Some("v-2"))]).unwrap();
+    assert_eq!(again, vec![OpResult::Duplicate, OpResult::Skipped]);
+    assert_eq!(store.inbox_depth().unwrap(), 1);
+    // The change key of the skipped push was not remembered either.
+    assert!(matches!(one(&store, inbox_push("emea", "10002", Some("v-2"))), OpResult::Pushed { .. }));
+    // Ids live apart from change keys, and per instance.
+    assert!(matches!(one(&store, inbox_push("emea", "10003", Some("abc"))), OpResult::Pushed { .. }));
+    assert_eq!(one(&store, Op::DeliveryClaim { instance: "apac".into(), delivery: "abc".into() }), OpResult::Done);
+
+    // Pruned after the window: the id is new again.
+    clock.set(90_000);
+    assert_eq!(one(&store, Op::PruneDeliveries { older_than_ms: 50_000 }), OpResult::Done);
+    assert_eq!(one(&store, claim("abc")), OpResult::Done);
 }

@@ -15,7 +15,7 @@ pub mod world;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use jirafed::config::{Auth, Flavour, InstanceConfig, Role, Secret, SecretSource, defaults};
+use jirafed::config::{Auth, Flavour, InstanceConfig, Role, Secret, SecretSource, WebhookAuth, defaults};
 use jirafed::ids::InstanceId;
 use jirafed::sim::{Simulator, WorldConfig, default_world};
 use reqwest::header::HeaderMap;
@@ -183,6 +183,8 @@ pub fn site_config(id: &str, url: &str, flavour: Flavour, secret: &str) -> Insta
         url: url.parse().expect("url"),
         auth,
         webhook_secret: None,
+        webhooks: WebhookAuth::Signed,
+        response_body_limit: defaults::RESPONSE_BODY_LIMIT,
         writes_per_second: 100.0,
         burst: 20,
         reads_per_second: 100.0,
