@@ -16,6 +16,7 @@ mod sim_api;
 mod sim_conformance;
 mod sim_faults;
 mod sim_permissions;
+mod state;
 mod support;
 mod sync_accept;
 mod sync_crash;
