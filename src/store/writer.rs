@@ -141,7 +141,7 @@ fn process(slot: &Slot, config: &WriterConfig, batch: Vec<Request>) -> bool {
         }
         Err(e) => {
             let message = e.to_string();
-            tracing::error!(file = %config.path.display(), error = %message, "store commit failed; nothing of the batch was stored, reopening");
+            tracing::error!(file = %config.path.display(), error = %message, "store commit failed; the batch is not acknowledged; reopening the file");
             slot.fail(message.clone(), config.clock.now_ms());
             for reply in replies {
                 reply.send(Err(StoreError::Commit { path: config.path.clone(), message: message.clone() }));

@@ -58,6 +58,11 @@ impl Jirafed {
         r.json().await.expect("status JSON")
     }
 
+    /// Whether the process still runs (it has not exited or been restarted).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// `kill -9`, and waits until the process is gone (its store is closed).
     pub async fn kill(mut self) {
         self.child.kill().await.expect("SIGKILL");
