@@ -550,7 +550,8 @@ mod tests {
         b.set_flow_links("f1", 0);
         let s = serde_json::to_value(snapshot(&b, &store, 0)).unwrap();
         let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(",");
-        assert_eq!(keys(&s), "dead_letters,flows,inbox_depth,instances,links,now,ready,schema_version,version");
+        assert_eq!(keys(&s), "dead_letters,flows,inbox_depth,instances,links,now,ready,schema_version,store,version");
+        assert_eq!(keys(&s["store"]), "file,last_error,last_error_at,recoveries,state");
         assert_eq!(
             keys(&s["instances"]["hub"]),
             "auth,dead_letters,flavour,last_auth_ok,last_error,last_error_at,last_poll,last_webhook,\

@@ -12,6 +12,7 @@
 use std::fs::{File, OpenOptions};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -63,6 +64,9 @@ pub(super) struct Slot {
     cache_bytes: usize,
     faults: Option<Arc<StorageFaults>>,
     db: RwLock<Option<Arc<Database>>>,
+    /// Whether commits go through: read on every read and commit, so kept
+    /// apart from the rest of the health.
+    ready: AtomicBool,
     health: Mutex<StoreHealth>,
 }
 
@@ -96,7 +100,15 @@ impl Slot {
             last_error_at_ms: None,
             recoveries: 0,
         };
-        Slot { path, source, cache_bytes, faults, db: RwLock::new(None), health: Mutex::new(health) }
+        Slot {
+            path,
+            source,
+            cache_bytes,
+            faults,
+            db: RwLock::new(None),
+            ready: AtomicBool::new(true),
+            health: Mutex::new(health),
+        }
     }
 
     fn write_guard(&self) -> std::sync::RwLockWriteGuard<'_, Option<Arc<Database>>> {
@@ -130,7 +142,7 @@ impl Slot {
     }
 
     pub(super) fn state(&self) -> StoreState {
-        self.health().state
+        if self.ready.load(Ordering::SeqCst) { StoreState::Ready } else { StoreState::Recovering }
     }
 
     pub(super) fn health(&self) -> StoreHealth {
@@ -145,6 +157,7 @@ impl Slot {
 
     /// Records a storage failure and stops taking work until a reopen.
     pub(super) fn fail(&self, cause: String, now_ms: i64) {
+        self.ready.store(false, Ordering::SeqCst);
         let mut health = self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         health.state = StoreState::Recovering;
         health.last_error = Some(cause);
@@ -169,6 +182,7 @@ impl Slot {
         let mut health = self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         health.state = StoreState::Ready;
         health.recoveries += 1;
+        self.ready.store(true, Ordering::SeqCst);
         Ok(())
     }
 
