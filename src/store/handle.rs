@@ -131,7 +131,11 @@ impl fmt::Debug for Store {
 impl Store {
     /// Opens (creating the directory and the file when needed)
     /// `state_dir/jirafed.redb` with default options, migrating an older schema
-    /// and refusing a newer one.
+    /// and refusing a newer one. The file is opened with redb's integrity
+    /// check (a panic inside redb is caught): a damaged file is
+    /// [`StoreError::Damaged`]; a missing or empty one while its marker
+    /// (`jirafed.redb.created`, written at the first open) exists is
+    /// [`StoreError::Missing`] unless [`StoreOptions::init`].
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
         Store::open_with(state_dir, StoreOptions::default())
     }
