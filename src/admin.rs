@@ -1,5 +1,6 @@
 //! Mutating admin actions over a Unix socket (`daemon.admin_socket`), which
-//! the CLI uses: list, retry and drop dead letters. One JSON request per
+//! the CLI uses: list, retry and drop dead letters; check the state file and
+//! back it up while the daemon holds it. One JSON request per
 //! connection, one JSON answer. The socket is made 0600: whoever can reach
 //! it can change what the daemon does. A request is one line of at most
 //! [`MAX_REQUEST_BYTES`], sent within `daemon.admin_timeout`; otherwise the
@@ -26,9 +27,20 @@ pub const MAX_REQUEST_BYTES: u64 = 64 * 1024;
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
     DeadLetters,
-    Retry { id: u64 },
+    Retry {
+        id: u64,
+    },
     RetryAll,
-    Drop { id: u64 },
+    Drop {
+        id: u64,
+    },
+    /// Check the open state file (`jirafed state check`).
+    StateCheck,
+    /// Write a consistent copy of the state file (`jirafed state backup`).
+    StateBackup {
+        file: std::path::PathBuf,
+        force: bool,
+    },
 }
 
 /// Binds the socket (replacing a stale one) and serves until cancelled.
@@ -131,6 +143,18 @@ async fn handle(engine: &Engine, req: Request) -> anyhow::Result<Value> {
             return Ok(json!({"retried": n}));
         }
         Request::Drop { id } => store.commit(vec![Op::DeadLetterDrop { id }]).await?,
+        Request::StateCheck => {
+            let store = store.clone();
+            let report = tokio::task::spawn_blocking(move || store.check_live()).await??;
+            return Ok(json!({"check": serde_json::to_value(report)?}));
+        }
+        Request::StateBackup { file, force } => {
+            let store = store.clone();
+            // The copy reads a snapshot and writes a file: off the runtime.
+            let report = tokio::task::spawn_blocking(move || store.backup(&file, force)).await??;
+            tracing::info!(file = %report.file.display(), bytes = report.bytes, "state backup written");
+            return Ok(json!({"backup": serde_json::to_value(report)?}));
+        }
     };
     engine.wake.all_writers();
     match result.first() {

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::observe::{EngineEvent, Observer};
-use crate::store::Store;
+use crate::store::{Store, StoreOptions};
 use crate::sync::Engine;
 
 /// A running daemon.
@@ -29,8 +29,16 @@ pub struct Daemon {
 impl Daemon {
     /// Opens the store, checks every site and starts everything.
     pub async fn start(config: Config) -> anyhow::Result<Daemon> {
+        Daemon::start_with(config, StoreOptions::default()).await
+    }
+
+    /// [`Daemon::start`] with the store opened with `store_options`
+    /// (`jirafed run --init`, injected storage faults in tests). A damaged,
+    /// missing or empty state file fails with a [`crate::store::StoreError`]
+    /// for which `is_data_error` holds.
+    pub async fn start_with(config: Config, store_options: StoreOptions) -> anyhow::Result<Daemon> {
         let config = Arc::new(config);
-        let store = Store::open(&config.daemon.state_dir)?;
+        let store = Store::open_with(&config.daemon.state_dir, store_options)?;
         let observer = Arc::new(Observer::new(&config));
         let clock = Clock::system();
         let engine = Arc::new(Engine::prepare(config.clone(), store, observer, clock.clone()).await?);

@@ -33,6 +33,7 @@ pub async fn run(config: &Path, args: DeadLettersArgs) -> anyhow::Result<String>
         Request::RetryAll => format!("retried {} dead letter(s)\n", reply["retried"]),
         Request::Retry { id } => format!("dead letter {id} queued again\n"),
         Request::Drop { id } => format!("dead letter {id} dropped\n"),
+        Request::StateCheck | Request::StateBackup { .. } => String::new(),
     })
 }
 

@@ -7,6 +7,7 @@ mod dead_letters;
 mod demo;
 mod run;
 mod sim;
+mod state;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -46,7 +47,8 @@ pub enum Command {
     /// Validate the configuration (and, unless --offline, the sites) and report every problem; exit 1 if any.
     Check(CheckArgs),
     /// Run the daemon in the foreground (systemd Type=notify; SIGHUP reloads, SIGTERM drains).
-    Run,
+    /// Exits 65 when the state file is damaged, or missing or empty where a store existed.
+    Run(RunArgs),
     /// Run the simulated sites and the daemon, and play a story of changes flowing.
     Demo(DemoArgs),
     /// List, retry or drop writes that Jira refused (through the running daemon).
@@ -54,6 +56,48 @@ pub enum Command {
     DeadLetters(DeadLettersArgs),
     /// Run the Jira simulator (the demo world unless --config names a world file) until Ctrl-C.
     Sim(SimArgs),
+    /// Check the state file, or back it up while the daemon runs.
+    State(StateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Create the state file anew when it is missing or empty although a store existed here
+    /// (its `.created` marker is present); every pairing is then forgotten. A damaged file is
+    /// never replaced: move it aside first.
+    #[arg(long)]
+    pub init: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    #[command(subcommand)]
+    pub action: StateAction,
+    /// The daemon's admin socket; default: `daemon.admin_socket` of the config.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateAction {
+    /// Verify the state file: redb's integrity check, the schema version, record counts. Offline
+    /// on a copy of the file; through the running daemon when it holds the file (or with
+    /// --socket). Exit 0 clean, 65 damaged, missing or empty, 1 could not check.
+    Check {
+        /// The redb file; default: `jirafed.redb` in `daemon.state_dir` of the config.
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+    },
+    /// Write a consistent copy of the state file while the daemon runs (through its admin
+    /// socket; the daemon copies every table inside one read transaction). Restore: see
+    /// docs/operations.md.
+    Backup {
+        /// Where the copy goes (a path as the daemon sees it).
+        file: PathBuf,
+        /// Overwrite FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 impl Cli {
@@ -131,7 +175,8 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(&config, args.offline),
         Command::Sim(args) => exit(runtime().and_then(|rt| rt.block_on(sim::run(cli.config.as_deref(), args)))),
-        Command::Run => exit(runtime().and_then(|rt| rt.block_on(run::run(&config)))),
+        Command::Run(args) => exit(runtime().and_then(|rt| rt.block_on(run::run(&config, args.init)))),
+        Command::State(args) => state::run(&config, args),
         Command::Demo(args) => exit(runtime().and_then(|rt| rt.block_on(demo::run(args)))),
         Command::DeadLetters(args) => exit(runtime().and_then(|rt| {
             let text = rt.block_on(dead_letters::run(&config, args))?;
@@ -151,14 +196,24 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
+/// Exit code of a damaged, missing or empty state file (sysexits EX_DATAERR);
+/// the systemd unit does not restart on it (`RestartPreventExitStatus=65`).
+pub const EXIT_DATA_ERROR: u8 = 65;
+
 fn exit(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// 65 when the error is the state file's ([`crate::store::StoreError::is_data_error`]), else 1.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    let data = e.chain().any(|c| c.downcast_ref::<crate::store::StoreError>().is_some_and(|s| s.is_data_error()));
+    if data { EXIT_DATA_ERROR } else { 1 }
 }
 
 #[cfg(test)]
@@ -177,6 +232,8 @@ mod tests {
             &["jirafed", "dead-letters", "list", "--config", "a.toml"],
             &["jirafed", "check", "--offline", "-c", "a.toml"],
             &["jirafed", "-c", "a.toml", "run"],
+            &["jirafed", "run", "--init", "-c", "a.toml"],
+            &["jirafed", "state", "check", "-c", "a.toml"],
             &["jirafed", "sim", "--config", "a.toml"],
         ] {
             assert_eq!(parse(args).config.as_deref(), Some(Path::new("a.toml")), "{args:?}");

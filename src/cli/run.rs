@@ -11,6 +11,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config;
 use crate::daemon::Daemon;
+use crate::store::StoreOptions;
 
 fn notify(states: &[NotifyState]) {
     // Outside systemd there is no socket; that is fine.
@@ -25,10 +26,11 @@ fn load(path: &Path) -> anyhow::Result<config::Config> {
     Ok(cfg)
 }
 
-pub async fn run(config_path: &Path) -> anyhow::Result<()> {
+pub async fn run(config_path: &Path, init: bool) -> anyhow::Result<()> {
     let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
-    let mut daemon = Daemon::start(load(config_path)?).await?;
+    let store = StoreOptions { init, ..StoreOptions::default() };
+    let mut daemon = Daemon::start_with(load(config_path)?, store).await?;
     notify(&[NotifyState::Ready, NotifyState::Status("running")]);
     let watchdog = sd_notify::watchdog_enabled().map(|d| d / 2);
     loop {

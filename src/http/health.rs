@@ -26,10 +26,17 @@ pub(super) async fn healthz() -> Response {
     Json(Alive { status: "ok" }).into_response()
 }
 
-/// `GET /readyz`: the store answers, the config is valid (it is, or the
-/// daemon would not run) and every instance authenticated recently.
+/// `GET /readyz`: the store answers (its writer thread takes a request and
+/// the store is not recovering from a storage failure), the config is valid
+/// (it is, or the daemon would not run) and every instance authenticated
+/// recently.
 pub(super) async fn readyz(State(state): State<HttpState>) -> Response {
-    let reasons = state.observer.board.readiness(&state.store, state.now_ms());
+    let mut reasons = state.observer.board.readiness(&state.store, state.now_ms());
+    if !reasons.contains_key("store")
+        && let Err(e) = state.store.probe().await
+    {
+        reasons.insert("store".to_string(), format!("the store does not take writes: {e}"));
+    }
     if reasons.is_empty() {
         Json(Readiness { ready: true, reasons: None }).into_response()
     } else {

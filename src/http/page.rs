@@ -121,6 +121,15 @@ pub fn render(status: &StatusDoc) -> String {
         Cell::count(status.dead_letters).html(),
         Cell::text(&status.now).html(),
     );
+    if status.store.state != crate::store::StoreState::Ready {
+        let _ = writeln!(
+            out,
+            "<p class=\"bad\">The store {} is recovering from a storage failure (webhooks are answered 503 \
+             until it has reopened): {}</p>",
+            escape(&status.store.file),
+            escape(status.store.last_error.as_deref().unwrap_or("")),
+        );
+    }
     let instances = status.instances.iter().map(|(name, i)| (name, instance_cells(i)));
     table(&mut out, "Instances", "Instance", INSTANCE_HEADINGS, instances);
     let flows = status.flows.iter().map(|(name, f)| (name, flow_cells(f)));

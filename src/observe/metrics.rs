@@ -322,6 +322,16 @@ fn render_gauges(out: &mut String, store: &Store, board: &StatusBoard, now_ms: i
             sample(out, name, "", &[], &[], None, &v.to_string());
         }
     };
+    let health = store.health();
+    let available = u64::from(health.state == crate::store::StoreState::Ready);
+    one(out, "jirafed_store_available", "1 while the store takes commits, 0 while it recovers.", Some(available));
+    header(
+        out,
+        "jirafed_store_recoveries_total",
+        "Times the store reopened itself after a storage failure.",
+        "counter",
+    );
+    sample(out, "jirafed_store_recoveries_total", "", &[], &[], None, &health.recoveries.to_string());
     one(out, "jirafed_inbox_depth", "Changes waiting to be planned.", store.inbox_depth().ok());
     one(out, "jirafed_links", "Stored pairings of a secondary issue and its mirror.", store.link_count().ok());
 
@@ -479,6 +489,7 @@ mod tests {
         assert!(text.contains("jirafed_writes_total{instance=\"hub\",op=\"create\",outcome=\"ok\"} 1\n"));
         assert!(text.contains("jirafed_up 1\n"));
         assert!(text.contains("jirafed_inbox_depth 0\n"));
+        assert!(text.contains("jirafed_store_available 1\n") && text.contains("jirafed_store_recoveries_total 0\n"));
         assert_eq!(m.webhooks_total("emea", WebhookOutcome::Accepted), 2);
     }
 

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::events::ConflictRecord;
 use crate::config::{Config, Flavour, Role};
 use crate::jira::{LimiterState, SiteHealth};
-use crate::store::Store;
+use crate::store::{Store, StoreState};
 
 /// Readiness wants every instance to have authenticated this recently.
 pub const AUTH_FRESHNESS_MS: i64 = 10 * 60 * 1000;
@@ -231,8 +231,15 @@ impl StatusBoard {
     /// `instances.<id>`); empty when it is ready.
     pub fn readiness(&self, store: &Store, now_ms: i64) -> BTreeMap<String, String> {
         let mut reasons = BTreeMap::new();
+        let health = store.health();
         if !self.store_ready() {
             reasons.insert("store".to_string(), "the store is closing".to_string());
+        } else if health.state != StoreState::Ready {
+            let cause = health.last_error.unwrap_or_default();
+            reasons.insert(
+                "store".to_string(),
+                format!("store {} is unavailable, recovering by itself: {cause}", health.file.display()),
+            );
         } else if let Err(e) = store.schema_version() {
             reasons.insert("store".to_string(), format!("the store does not answer: {e}"));
         }
@@ -313,7 +320,34 @@ pub struct StatusDoc {
     pub now: Option<String>,
     pub ready: bool,
     pub schema_version: Option<u32>,
+    /// The state file: whether it takes writes, and its last storage failure.
+    pub store: StoreDoc,
     pub version: &'static str,
+}
+
+/// The store in [`StatusDoc`].
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreDoc {
+    /// The redb file.
+    pub file: String,
+    /// The last storage failure (a full disk, an I/O error), kept after recovery.
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    /// How many times the store recovered by itself since start.
+    pub recoveries: u64,
+    /// `ready`, or `recovering` (webhooks get 503, polls pause, until it reopens).
+    pub state: StoreState,
+}
+
+fn store_doc(store: &Store) -> StoreDoc {
+    let h = store.health();
+    StoreDoc {
+        file: h.file.display().to_string(),
+        last_error: h.last_error,
+        last_error_at: time(h.last_error_at_ms),
+        recoveries: h.recoveries,
+        state: h.state,
+    }
 }
 
 /// One instance in [`StatusDoc`].
@@ -392,6 +426,7 @@ pub fn snapshot(board: &StatusBoard, store: &Store, now_ms: i64) -> StatusDoc {
         now: time(Some(now_ms)),
         ready: board.readiness(store, now_ms).is_empty(),
         schema_version: store.schema_version().ok(),
+        store: store_doc(store),
         inbox_depth: store.inbox_depth().ok(),
         links: store.link_count().ok(),
         dead_letters: store.dead_letter_count(None).ok(),
@@ -515,7 +550,8 @@ mod tests {
         b.set_flow_links("f1", 0);
         let s = serde_json::to_value(snapshot(&b, &store, 0)).unwrap();
         let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(",");
-        assert_eq!(keys(&s), "dead_letters,flows,inbox_depth,instances,links,now,ready,schema_version,version");
+        assert_eq!(keys(&s), "dead_letters,flows,inbox_depth,instances,links,now,ready,schema_version,store,version");
+        assert_eq!(keys(&s["store"]), "file,last_error,last_error_at,recoveries,state");
         assert_eq!(
             keys(&s["instances"]["hub"]),
             "auth,dead_letters,flavour,last_auth_ok,last_error,last_error_at,last_poll,last_webhook,\

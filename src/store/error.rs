@@ -89,9 +89,12 @@ pub enum StoreError {
         reason: Rejection,
     },
 
-    /// The group commit this request was part of failed as a whole; nothing of
-    /// it is stored.
-    #[error("store {path}: group commit failed, nothing was stored: {message}")]
+    /// The group commit this request was part of failed as a whole (a full
+    /// disk, an I/O error); it is not acknowledged. A write that failed
+    /// stored nothing; after a failed fsync the batch may still be found in
+    /// the file, so callers must be able to send it again (deliveries are
+    /// deduplicated).
+    #[error("store {path}: group commit failed and is not acknowledged: {message}")]
     Commit {
         /// The redb file.
         path: PathBuf,
@@ -109,6 +112,55 @@ pub enum StoreError {
         source: std::io::Error,
     },
 
+    /// A storage failure (a full disk, an I/O error) made the store stop
+    /// taking work; it reopens the file by itself with backoff and resumes
+    /// once the cause is gone. Nothing was stored for this request.
+    #[error("store {path} is unavailable until it recovers (it retries by itself): {cause}")]
+    Unavailable {
+        /// The redb file.
+        path: PathBuf,
+        /// The failure that made it stop, or why the last reopen failed.
+        cause: String,
+    },
+
+    /// The file cannot be opened or fails redb's integrity check.
+    #[error(
+        "state file {path} is damaged and cannot be used: {cause}; restore it from a backup \
+         (`jirafed state backup`, see docs/operations.md) with the daemon stopped, or move it aside and \
+         start with `jirafed run --init` to create it anew (every pairing is then forgotten)"
+    )]
+    Damaged {
+        /// The redb file.
+        path: PathBuf,
+        /// What redb reported.
+        cause: String,
+    },
+
+    /// The file is missing or empty although this state directory held a
+    /// store before (its marker file says so).
+    #[error(
+        "state file {path} is {what}, but {marker} says a store was created here before; \
+         restore the file from a backup with the daemon stopped, or start with `jirafed run --init` \
+         to create it anew (every pairing is then forgotten)"
+    )]
+    Missing {
+        /// The redb file.
+        path: PathBuf,
+        /// The marker file that records the store's creation.
+        marker: PathBuf,
+        /// "missing" or "empty (0 bytes)".
+        what: &'static str,
+    },
+
+    /// A backup could not be written; nothing is left under its name.
+    #[error("backup {path}: {cause}")]
+    Backup {
+        /// The file asked for.
+        path: PathBuf,
+        /// Why not.
+        cause: String,
+    },
+
     /// The writer thread is gone (it panicked); nothing more can be written.
     #[error("store {path}: the writer thread has stopped, nothing more can be written")]
     WriterGone {
@@ -118,6 +170,33 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the state file itself is unusable (damaged, or missing where a
+    /// store existed): `jirafed` exits 65 (EX_DATAERR) so that systemd does
+    /// not restart it in a loop.
+    pub fn is_data_error(&self) -> bool {
+        matches!(self, StoreError::Damaged { .. } | StoreError::Missing { .. })
+    }
+
+    /// An open that failed: damage (a corrupted or unrecognised file) is
+    /// [`StoreError::Damaged`]; anything else (a lock, permissions) is a
+    /// plain error naming the step.
+    pub(super) fn from_open(path: &std::path::Path, e: redb::DatabaseError) -> Self {
+        use redb::{DatabaseError, StorageError};
+        match e {
+            DatabaseError::Storage(StorageError::Corrupted(cause)) => {
+                StoreError::Damaged { path: path.to_path_buf(), cause }
+            }
+            DatabaseError::Storage(StorageError::Io(io)) if io.kind() == std::io::ErrorKind::InvalidData => {
+                StoreError::Damaged { path: path.to_path_buf(), cause: io.to_string() }
+            }
+            DatabaseError::UpgradeRequired(v) => StoreError::Damaged {
+                path: path.to_path_buf(),
+                cause: format!("redb file format {v} is not one this jirafed reads"),
+            },
+            other => StoreError::db(path, "open database", other),
+        }
+    }
+
     pub(super) fn db(path: &std::path::Path, action: &'static str, source: impl Into<redb::Error>) -> Self {
         StoreError::Db { path: path.to_path_buf(), action, source: Box::new(source.into()) }
     }

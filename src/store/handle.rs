@@ -7,16 +7,30 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::thread::JoinHandle;
 
-use redb::{Builder, Database};
+use redb::Database;
 use tokio::sync::oneshot;
 
 use super::error::StoreError;
+use super::faults::StorageFaults;
 use super::model::{Op, OpResult};
 use super::schema::{self, Migration};
+use super::slot::{Slot, StoreHealth, StoreState};
 use super::writer::{self, Reply, Request, WriterConfig};
 
 /// The name of the redb file inside the state directory.
 pub const DB_FILE_NAME: &str = "jirafed.redb";
+
+/// Appended to the redb file's name to name the marker file beside it,
+/// which records that a store was created in this directory (so a file
+/// that later goes missing or empty is refused, not silently recreated).
+pub const MARKER_SUFFIX: &str = ".created";
+
+/// The marker file of a redb file: `<file>.created`.
+pub fn marker_path(db_file: &Path) -> PathBuf {
+    let mut name = db_file.as_os_str().to_owned();
+    name.push(MARKER_SUFFIX);
+    PathBuf::from(name)
+}
 
 /// The store's clock: milliseconds since the Unix epoch. Injected so tests can
 /// control time.
@@ -33,6 +47,12 @@ pub struct StoreOptions {
     pub batch_limit: usize,
     /// redb's page cache, in bytes; bounds the store's memory.
     pub cache_bytes: usize,
+    /// Create the file anew even though its marker says a store existed
+    /// here (`jirafed run --init`); without it a missing or empty file is
+    /// refused. A damaged file is refused either way.
+    pub init: bool,
+    /// Storage faults to inject (tests only; `None` in production).
+    pub faults: Option<Arc<StorageFaults>>,
 }
 
 /// Audit entries kept by default.
@@ -49,6 +69,8 @@ impl Default for StoreOptions {
             audit_limit: DEFAULT_AUDIT_LIMIT,
             batch_limit: DEFAULT_BATCH_LIMIT,
             cache_bytes: DEFAULT_CACHE_BYTES,
+            init: false,
+            faults: None,
         }
     }
 }
@@ -59,6 +81,8 @@ impl fmt::Debug for StoreOptions {
             .field("audit_limit", &self.audit_limit)
             .field("batch_limit", &self.batch_limit)
             .field("cache_bytes", &self.cache_bytes)
+            .field("init", &self.init)
+            .field("faults", &self.faults.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -77,7 +101,7 @@ pub struct Store {
 
 pub(super) struct Inner {
     pub(super) path: PathBuf,
-    pub(super) db: Arc<Database>,
+    pub(super) slot: Arc<Slot>,
     requests: Option<Sender<Request>>,
     writer: Option<JoinHandle<()>>,
     commits: Arc<AtomicU64>,
@@ -103,7 +127,11 @@ impl fmt::Debug for Store {
 impl Store {
     /// Opens (creating the directory and the file when needed)
     /// `state_dir/jirafed.redb` with default options, migrating an older schema
-    /// and refusing a newer one.
+    /// and refusing a newer one. The file is opened with redb's integrity
+    /// check (a panic inside redb is caught): a damaged file is
+    /// [`StoreError::Damaged`]; a missing or empty one while its marker
+    /// (`jirafed.redb.created`, written at the first open) exists is
+    /// [`StoreError::Missing`] unless [`StoreOptions::init`].
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
         Store::open_with(state_dir, StoreOptions::default())
     }
@@ -124,34 +152,28 @@ impl Store {
         std::fs::create_dir_all(state_dir)
             .map_err(|source| StoreError::CreateDir { path: state_dir.to_path_buf(), source })?;
         let path = state_dir.join(DB_FILE_NAME);
-        let db = Builder::new()
-            .set_cache_size(options.cache_bytes)
-            .create(&path)
-            .map_err(|e| StoreError::db(&path, "open database", e))?;
-        Store::start(db, path, options, current, migrations)
+        let marker = marker_path(&path);
+        refuse_lost_file(&path, &marker, options.init)?;
+        let slot = Slot::open_file(&path, options.cache_bytes, options.faults.clone())?;
+        let store = Store::start(slot, options, current, migrations)?;
+        if !marker.exists() {
+            write_marker(&marker, &path)?;
+        }
+        Ok(store)
     }
 
     /// A store held in memory only, gone when the last handle is dropped:
-    /// for tests of the engine that need no file (the same tables, rules
-    /// and group commits as on disk).
+    /// for tests of the engine that need no file (the same tables, rules,
+    /// group commits and recovery as on disk).
     pub fn open_in_memory(options: StoreOptions) -> Result<Store, StoreError> {
-        let path = PathBuf::from(":memory:");
-        let db = Builder::new()
-            .set_cache_size(options.cache_bytes)
-            .create_with_backend(redb::backends::InMemoryBackend::new())
-            .map_err(|e| StoreError::db(&path, "open database", e))?;
-        Store::start(db, path, options, schema::CURRENT_VERSION, schema::MIGRATIONS)
+        let slot = Slot::open_memory(options.cache_bytes, options.faults.clone())?;
+        Store::start(slot, options, schema::CURRENT_VERSION, schema::MIGRATIONS)
     }
 
-    fn start(
-        db: Database,
-        path: PathBuf,
-        options: StoreOptions,
-        current: u32,
-        migrations: &[Migration],
-    ) -> Result<Store, StoreError> {
-        schema::prepare(&db, &path, current, migrations)?;
-        let db = Arc::new(db);
+    fn start(slot: Slot, options: StoreOptions, current: u32, migrations: &[Migration]) -> Result<Store, StoreError> {
+        let path = slot.path.clone();
+        schema::prepare(&*slot.db()?, &path, current, migrations)?;
+        let slot = Arc::new(slot);
         let commits = Arc::new(AtomicU64::new(0));
         let (requests, receiver) = mpsc::channel();
         let config = WriterConfig {
@@ -160,10 +182,35 @@ impl Store {
             audit_limit: options.audit_limit,
             batch_limit: options.batch_limit,
             commits: commits.clone(),
+            schema_version: current,
         };
-        let writer = writer::spawn(db.clone(), config, receiver)
+        let writer = writer::spawn(slot.clone(), config, receiver)
             .map_err(|source| StoreError::WriterStart { path: path.clone(), source })?;
-        Ok(Store { inner: Arc::new(Inner { path, db, requests: Some(requests), writer: Some(writer), commits }) })
+        Ok(Store { inner: Arc::new(Inner { path, slot, requests: Some(requests), writer: Some(writer), commits }) })
+    }
+
+    /// The open database, or [`StoreError::Unavailable`] while the store
+    /// recovers from a storage failure.
+    pub(super) fn db(&self) -> Result<Arc<Database>, StoreError> {
+        self.inner.slot.db()
+    }
+
+    /// Whether the store takes work, the file, and the last storage failure.
+    pub fn health(&self) -> StoreHealth {
+        self.inner.slot.health()
+    }
+
+    /// Whether commits go through now (false while the store recovers from
+    /// a storage failure).
+    pub fn is_available(&self) -> bool {
+        self.inner.slot.state() == StoreState::Ready
+    }
+
+    /// A round trip through the writer thread: an empty request that the
+    /// writer answers at once, with [`StoreError::Unavailable`] while it
+    /// recovers, or [`StoreError::WriterGone`] if it stopped. Costs no fsync.
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        self.commit(Vec::new()).await.map(|_| ())
     }
 
     /// The redb file.
@@ -200,4 +247,35 @@ impl Store {
         self.send(ops, Reply::Blocking(reply))?;
         answer.recv().map_err(|_| StoreError::WriterGone { path: self.inner.path.clone() })?
     }
+}
+
+/// Refuses a missing or empty file where the marker says a store was
+/// created before (unless `init`): redb would silently start an empty
+/// store and every pairing would be lost.
+fn refuse_lost_file(path: &Path, marker: &Path, init: bool) -> Result<(), StoreError> {
+    let what = match std::fs::metadata(path) {
+        Ok(m) if m.len() > 0 => return Ok(()),
+        Ok(_) => "empty (0 bytes)",
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "missing",
+        Err(e) => return Err(StoreError::db(path, "inspect state file", redb::StorageError::from(e))),
+    };
+    if init || !marker.exists() {
+        if init {
+            tracing::warn!(file = %path.display(), what, "creating the state file anew (--init)");
+        }
+        return Ok(());
+    }
+    Err(StoreError::Missing { path: path.to_path_buf(), marker: marker.to_path_buf(), what })
+}
+
+/// Writes the marker durably (file and directory entry).
+fn write_marker(marker: &Path, path: &Path) -> Result<(), StoreError> {
+    let fail = |e: std::io::Error| StoreError::db(path, "write the store's marker file", redb::StorageError::from(e));
+    let text = format!("jirafed created {} here; if it goes missing, restore it from a backup\n", path.display());
+    std::fs::write(marker, text).map_err(fail)?;
+    std::fs::File::open(marker).and_then(|f| f.sync_all()).map_err(fail)?;
+    if let Some(dir) = marker.parent() {
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(fail)?;
+    }
+    Ok(())
 }

@@ -29,27 +29,44 @@
 //!
 //! The schema version is recorded in the file; [`Store::open`] migrates an
 //! older file step by step and refuses a newer one.
+//!
+//! Faults: the file is opened with redb's integrity check (a panic inside
+//! redb is caught), and a damaged file, or a missing or empty one where the
+//! marker file `<file>.created` says a store existed, is refused
+//! ([`StoreError::is_data_error`]). A commit that fails for storage reasons
+//! makes the store unavailable until the writer has reopened and verified
+//! the file, which it retries by itself ([`Store::health`]). [`check_file`]
+//! checks a file offline and [`Store::backup`] writes a consistent copy of a
+//! live one.
 
 mod apply;
+mod check;
 mod deps;
 mod error;
+mod faults;
 mod handle;
 mod model;
 mod outbox;
 mod read;
 mod records;
 mod schema;
+mod slot;
 mod tables;
 mod writer;
 
 #[cfg(test)]
 mod tests;
 
+pub use check::{BackupReport, CheckError, CheckReport, check_file};
 pub use error::{Rejection, StoreError};
+pub use faults::StorageFaults;
 pub use handle::{
-    Clock, DB_FILE_NAME, DEFAULT_AUDIT_LIMIT, DEFAULT_BATCH_LIMIT, DEFAULT_CACHE_BYTES, Store, StoreOptions,
+    Clock, DB_FILE_NAME, DEFAULT_AUDIT_LIMIT, DEFAULT_BATCH_LIMIT, DEFAULT_CACHE_BYTES, MARKER_SUFFIX, Store,
+    StoreOptions, marker_path,
 };
 pub use model::{
     AuditEntry, DeadLetter, DependencyRecord, InboxEntry, LinkRecord, Op, OpResult, OutboxEntry, PendingLink,
 };
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
+pub use slot::{StoreHealth, StoreState};
+pub use writer::{RECOVERY_MAX_DELAY, RECOVERY_MIN_DELAY};

@@ -57,7 +57,7 @@ fn id_of(bytes: &[u8], what: &str) -> Result<u64, ReadError> {
 impl Store {
     fn read<T>(&self, action: &'static str, f: impl FnOnce(&Reader) -> Result<T, ReadError>) -> Result<T, StoreError> {
         let path = &self.inner.path;
-        let txn = self.inner.db.begin_read().map_err(|e| StoreError::db(path, action, e))?;
+        let txn = self.db()?.begin_read().map_err(|e| StoreError::db(path, action, e))?;
         f(&Reader(txn)).map_err(|e| match e {
             ReadError::Db(source) => StoreError::Db { path: path.clone(), action, source: Box::new(source) },
             ReadError::Corrupt(what) => StoreError::Corrupt { path: path.clone(), what },
@@ -67,7 +67,7 @@ impl Store {
     /// The schema version recorded in the file (doubles as a cheap "the store
     /// is readable" probe for readiness checks).
     pub fn schema_version(&self) -> Result<u32, StoreError> {
-        schema::read_version(&self.inner.db, &self.inner.path)
+        schema::read_version(&*self.db()?, &self.inner.path)
     }
 
     /// The link with this id.

@@ -127,6 +127,8 @@ pub(super) mod meta {
     pub(in super::super) const NEXT_DEPENDENCY: &[u8] = b"next_dependency_id";
     /// The next pending link id.
     pub(in super::super) const NEXT_PENDING: &[u8] = b"next_pending_id";
+    /// When the store last proved after a reopen that writes go through (i64 ms).
+    pub(in super::super) const PROBE: &[u8] = b"write_probe_ms";
 }
 
 /// Empty value of the index tables.

@@ -11,19 +11,29 @@
 //! the key's previous value; when an op of a request is rejected, the log is
 //! replayed backwards, leaving the transaction as the previous request left
 //! it. Only storage failures (I/O, a full disk) fail the whole batch.
+//!
+//! After a storage failure redb refuses every later operation on its
+//! handle, so the writer recovers: it marks the store unavailable (callers
+//! get [`StoreError::Unavailable`] at once, so a webhook is answered 503 and
+//! Jira delivers it again), then reopens the file with exponential backoff
+//! (backon) until a reopen verifies and a probe commit goes through.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use redb::{Database, ReadableTable, ReadableTableMetadata, StorageError, Table, WriteTransaction};
 use tokio::sync::oneshot;
 
 use super::apply;
 use super::error::{Rejection, StoreError};
 use super::model::{Op, OpResult};
+use super::slot::Slot;
 use super::tables::{ALL, Tbl, read_u64, u64_key};
 
 /// The answer to one commit request.
@@ -72,19 +82,26 @@ pub(super) struct WriterConfig {
     pub(super) batch_limit: usize,
     /// Counts committed write transactions.
     pub(super) commits: Arc<AtomicU64>,
+    /// The schema version the file was brought to at open (a reopen checks it).
+    pub(super) schema_version: u32,
 }
+
+/// The first wait before reopening after a storage failure.
+pub const RECOVERY_MIN_DELAY: Duration = Duration::from_millis(100);
+/// The longest wait between reopen attempts.
+pub const RECOVERY_MAX_DELAY: Duration = Duration::from_secs(5);
 
 /// Starts the writer thread. It exits when every sender is gone and the
 /// queue is drained.
 pub(super) fn spawn(
-    db: Arc<Database>,
+    slot: Arc<Slot>,
     config: WriterConfig,
     requests: Receiver<Request>,
 ) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new().name("jirafed-store-writer".to_string()).spawn(move || run(&db, &config, &requests))
+    std::thread::Builder::new().name("jirafed-store-writer".to_string()).spawn(move || run(&slot, &config, &requests))
 }
 
-fn run(db: &Database, config: &WriterConfig, requests: &Receiver<Request>) {
+fn run(slot: &Slot, config: &WriterConfig, requests: &Receiver<Request>) {
     while let Ok(first) = requests.recv() {
         let mut batch = vec![first];
         while batch.len() < config.batch_limit.max(1) {
@@ -93,22 +110,74 @@ fn run(db: &Database, config: &WriterConfig, requests: &Receiver<Request>) {
                 Err(_) => break,
             }
         }
-        process(db, config, batch);
+        if !process(slot, config, batch) && !recover(slot, config, requests) {
+            return;
+        }
     }
 }
 
-fn process(db: &Database, config: &WriterConfig, batch: Vec<Request>) {
+/// Applies one batch; false when storage failed (the store is then marked
+/// unavailable and must be reopened).
+fn process(slot: &Slot, config: &WriterConfig, batch: Vec<Request>) -> bool {
     let (ops, replies): (Vec<Vec<Op>>, Vec<Reply>) = batch.into_iter().map(|r| (r.ops, r.reply)).unzip();
-    match apply_batch(db, config, &ops) {
+    let db = match slot.db() {
+        Ok(db) => db,
+        Err(e) => {
+            let message = e.to_string();
+            for reply in replies {
+                reply.send(Err(StoreError::Unavailable { path: config.path.clone(), cause: message.clone() }));
+            }
+            return false;
+        }
+    };
+    let outcome = apply_batch(&db, config, &ops);
+    drop(db);
+    match outcome {
         Ok(answers) => {
             for (reply, answer) in replies.into_iter().zip(answers) {
                 reply.send(answer);
             }
+            true
         }
         Err(e) => {
             let message = e.to_string();
+            tracing::error!(file = %config.path.display(), error = %message, "store commit failed; the batch is not acknowledged; reopening the file");
+            slot.fail(message.clone(), config.clock.now_ms());
             for reply in replies {
                 reply.send(Err(StoreError::Commit { path: config.path.clone(), message: message.clone() }));
+            }
+            false
+        }
+    }
+}
+
+/// Reopens the store with backoff until it verifies; requests arriving
+/// meanwhile are answered [`StoreError::Unavailable`] at once. False when
+/// every handle is gone (the store is being dropped).
+fn recover(slot: &Slot, config: &WriterConfig, requests: &Receiver<Request>) -> bool {
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(RECOVERY_MIN_DELAY)
+        .with_max_delay(RECOVERY_MAX_DELAY)
+        .with_jitter()
+        .without_max_times()
+        .build();
+    loop {
+        let until = Instant::now() + delays.next().unwrap_or(RECOVERY_MAX_DELAY);
+        loop {
+            match requests.recv_timeout(until.saturating_duration_since(Instant::now())) {
+                Ok(request) => request.reply.send(Err(slot.unavailable())),
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => return false,
+            }
+        }
+        match slot.reopen(config.schema_version, &[], config.clock.now_ms()) {
+            Ok(()) => {
+                tracing::warn!(file = %config.path.display(), "store recovered: reopened, verified and writing again");
+                return true;
+            }
+            Err(e) => {
+                tracing::warn!(file = %config.path.display(), error = %e, "store still unavailable; retrying");
+                slot.still_failing(e.to_string());
             }
         }
     }

@@ -22,6 +22,8 @@ use crate::store::Op;
 const PAGE_SIZE: usize = 100;
 /// Wait after a failed poll before trying again.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
+/// How often a poller looks again whether the store has recovered.
+const STORE_WAIT: Duration = Duration::from_millis(500);
 
 /// The JQL that selects what `instance` contributes: the union of its
 /// flows' scopes on a secondary, the mirror projects on the primary.
@@ -61,6 +63,14 @@ pub async fn run(engine: Arc<Engine>, instance: InstanceId, cancel: Cancellation
     let Some(site) = engine.site(instance.as_str()).cloned() else { return };
     let mut tz: Option<Tz> = None;
     loop {
+        // A poll could not commit what it reads while the store recovers
+        // from a storage failure; it waits instead of reading in vain.
+        if !engine.store.is_available() {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(STORE_WAIT) => continue,
+            }
+        }
         let outcome = poll_once(&engine, site.as_ref(), &scope, &mut tz, inst.poll_overlap).await;
         let wait = match outcome {
             Ok(n) => {

@@ -13,7 +13,7 @@ use jirafed::http::{HttpState, serve};
 use jirafed::ids::InstanceId;
 use jirafed::jira::webhook::{self, Subject};
 use jirafed::observe::{Observer, WebhookOutcome};
-use jirafed::store::{InboxEntry, Store};
+use jirafed::store::{InboxEntry, StorageFaults, Store, StoreOptions};
 use jirafed::sync::change::{Change, ChangeKind, ChangeSource};
 use jirafed::sync::intake;
 use serde_json::{Value, json};
@@ -83,6 +83,11 @@ fn write_private(path: &Path, text: &str) {
 
 impl Face {
     async fn start() -> Face {
+        Face::start_with(StoreOptions::default()).await
+    }
+
+    /// [`Face::start`] on a store opened with `options` (injected faults).
+    async fn start_with(options: StoreOptions) -> Face {
         let dir = tempfile::tempdir().expect("tempdir");
         for (name, value) in
             [("hub-token", "hub-token-value"), ("emea-pat", "emea-pat-value"), ("hub-webhook-secret", HUB_SECRET)]
@@ -92,7 +97,7 @@ impl Face {
         let path = dir.path().join("jirafed.toml");
         std::fs::write(&path, CONFIG).expect("write config");
         let config = Arc::new(config::load_with(&path, &[], &|_: &str| None).expect("valid config"));
-        let store = Store::open(&config.daemon.state_dir).expect("store opens");
+        let store = Store::open_with(&config.daemon.state_dir, options).expect("store opens");
         let observer = Arc::new(Observer::new(&config));
         let wake = Arc::new(Notify::new());
         let state = HttpState {
@@ -205,6 +210,43 @@ async fn signed_webhook_is_committed_then_acknowledged() {
     assert_eq!((status, &body), (202, &json!({"accepted": 2, "duplicates": 0})));
     let issues: Vec<String> = face.inbox().iter().map(|e| e.issue.clone()).collect();
     assert_eq!(issues, ["10040", "11442", "11961"]);
+    face.stop().await;
+}
+
+/// A full disk: the webhook is answered 503 (Jira delivers it again) and
+/// nothing is acknowledged; `/readyz` and `/status` name the store; once
+/// space is back the store recovers by itself and the delivery is taken.
+#[tokio::test]
+async fn while_the_store_cannot_commit_webhooks_get_503_and_readyz_names_it() {
+    let faults = StorageFaults::new();
+    let face = Face::start_with(StoreOptions { faults: Some(faults.clone()), ..StoreOptions::default() }).await;
+    let body = issue_updated("10040", "PORT-41", 1_550_286_601_840);
+    faults.set_disk_full(true);
+    let (status, answer) = face.hub(&body, &[]).await;
+    assert_eq!(status, 503, "{answer}");
+    let (status, ready) = face.get_json("/readyz").await;
+    assert_eq!(status, 503, "{ready}");
+    let reason = ready["reasons"]["store"].as_str().unwrap_or_default();
+    assert!(reason.contains("jirafed.redb") && reason.to_lowercase().contains("space"), "{ready}");
+    let (_, doc) = face.get_json("/status").await;
+    assert_eq!(doc["store"]["state"], "recovering", "{doc}");
+    let (status, _) = face.hub(&body, &[]).await;
+    assert_eq!(status, 503, "still full");
+
+    faults.set_disk_full(false);
+    super::support::wait_until(Duration::from_secs(20), "the store to recover", || async {
+        let (_, doc) = face.get_json("/status").await;
+        (doc["store"]["state"] == "ready").then_some(())
+    })
+    .await;
+    let (_, ready) = face.get_json("/readyz").await;
+    assert!(ready["reasons"].get("store").is_none(), "{ready}");
+    let (status, answer) = face.hub(&body, &[]).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(face.inbox().len(), 1, "the redelivery is stored once");
+    let (_, doc) = face.get_json("/status").await;
+    assert_eq!(doc["store"]["recoveries"], 1, "{doc}");
+    assert!(doc["store"]["last_error"].as_str().is_some(), "the last failure stays visible: {doc}");
     face.stop().await;
 }
 

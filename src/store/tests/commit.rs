@@ -54,6 +54,7 @@ fn a_rejected_request_is_rolled_back_alone_inside_the_batch() {
         audit_limit: 10,
         batch_limit: 10,
         commits: commits.clone(),
+        schema_version: crate::store::SCHEMA_VERSION,
     };
     let good = vec![inbox_push("emea", "1", Some("d-1")), outbox_push("hub", "PORT-1", "w", 0)];
     // Everything before the failing op must vanish: a delivery id, an inbox
@@ -68,7 +69,7 @@ fn a_rejected_request_is_rolled_back_alone_inside_the_batch() {
         Op::LinkPut(new_link("emea", "10002", "20003")),
     ];
     let also_good = vec![inbox_push("emea", "3", None)];
-    let answers = apply_batch(&store.inner.db, &config, &[good, bad, also_good]).unwrap();
+    let answers = apply_batch(&store.db().unwrap(), &config, &[good, bad, also_good]).unwrap();
     assert_eq!(commits.load(std::sync::atomic::Ordering::Relaxed), 1);
 
     assert!(answers[0].is_ok());

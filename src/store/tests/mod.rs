@@ -5,6 +5,7 @@
 mod commit;
 mod deps;
 mod durability;
+mod faults;
 mod links;
 mod outbox;
 mod queues;

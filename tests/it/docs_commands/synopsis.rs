@@ -3,7 +3,8 @@
 
 /// Values for the placeholders synopses use. A synopsis with another one
 /// fails the test, naming it, until it is added here.
-const PLACEHOLDERS: [(&str, &str); 4] = [("FILE", "jirafed.toml"), ("ID", "7"), ("DIR", "state"), ("N", "0")];
+const PLACEHOLDERS: [(&str, &str); 5] =
+    [("FILE", "jirafed.toml"), ("ID", "7"), ("DIR", "state"), ("N", "0"), ("PATH", "state/jirafed.redb")];
 
 /// A synopsis found in a table row.
 pub struct Synopsis {

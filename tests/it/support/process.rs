@@ -23,20 +23,13 @@ impl Jirafed {
     /// pointed at the simulator and `state`, and waits for its "jirafed
     /// running" line.
     pub async fn start(sim: &Sim, state: &Path, edit: Option<&dyn Fn(&str) -> String>) -> Jirafed {
-        let config = harness::write_config(state).expect("demo config written");
-        if let Some(edit) = edit {
-            let text = std::fs::read_to_string(&config).expect("demo config");
-            std::fs::write(&config, edit(&text)).expect("edited config");
-        }
-        let settings = Settings { poll_overlap: Some("2m".into()), ..Settings::poll("1s") }
-            .with("WRITES_PER_SECOND", "200")
-            .with("BURST", "100")
-            .with("READS_PER_SECOND", "400");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_jirafed"));
-        // `TEST_JIRAFED_LOG` (a RUST_LOG filter) shows more of the daemon's log.
-        let log = std::env::var("TEST_JIRAFED_LOG").unwrap_or_else(|_| "warn,jirafed::daemon=info".into());
-        cmd.arg("run").arg("--config").arg(&config).env("RUST_LOG", log);
-        cmd.envs(harness::overrides(&sim.sim, state, &settings));
+        Jirafed::start_args(sim, state, edit, &[]).await
+    }
+
+    /// [`Jirafed::start`] with more arguments after `run` (e.g. `--init`).
+    pub async fn start_args(sim: &Sim, state: &Path, edit: Option<&dyn Fn(&str) -> String>, extra: &[&str]) -> Jirafed {
+        let mut cmd = command(sim, state, edit, &["run"]);
+        cmd.args(extra);
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
         let mut child = cmd.spawn().expect("jirafed run starts");
         let stderr = child.stderr.take().expect("piped stderr");
@@ -65,8 +58,46 @@ impl Jirafed {
         r.json().await.expect("status JSON")
     }
 
+    /// Whether the process still runs (it has not exited or been restarted).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// `kill -9`, and waits until the process is gone (its store is closed).
     pub async fn kill(mut self) {
         self.child.kill().await.expect("SIGKILL");
     }
+}
+
+/// `jirafed ARGS --config <the demo config>` with the test daemon's
+/// environment (state folder, admin socket, the simulator's URLs).
+pub fn command(sim: &Sim, state: &Path, edit: Option<&dyn Fn(&str) -> String>, args: &[&str]) -> Command {
+    let config = harness::write_config(state).expect("demo config written");
+    if let Some(edit) = edit {
+        let text = std::fs::read_to_string(&config).expect("demo config");
+        std::fs::write(&config, edit(&text)).expect("edited config");
+    }
+    let settings = Settings { poll_overlap: Some("2m".into()), ..Settings::poll("1s") }
+        .with("WRITES_PER_SECOND", "200")
+        .with("BURST", "100")
+        .with("READS_PER_SECOND", "400");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jirafed"));
+    // `TEST_JIRAFED_LOG` (a RUST_LOG filter) shows more of the daemon's log.
+    let log = std::env::var("TEST_JIRAFED_LOG").unwrap_or_else(|_| "warn,jirafed::daemon=info".into());
+    cmd.args(args).arg("--config").arg(&config).env("RUST_LOG", log);
+    cmd.envs(harness::overrides(&sim.sim, state, &settings));
+    cmd
+}
+
+/// Runs `jirafed ARGS` (with the test daemon's config and environment) to its
+/// end, within 60 s; returns its exit code, stdout and stderr.
+pub async fn jirafed_once(sim: &Sim, state: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = command(sim, state, None, args);
+    cmd.stdin(Stdio::null()).kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("jirafed {args:?} did not end"))
+        .expect("jirafed runs");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
 }
