@@ -1,17 +1,23 @@
 //! Mutating admin actions over a Unix socket (`daemon.admin_socket`), which
-//! the CLI uses: list, retry and drop dead letters. One JSON request per
+//! the CLI uses: list, retry and drop dead letters, reload the
+//! configuration (answered once the reload is done). One JSON request per
 //! connection, one JSON answer. The socket is made 0600: whoever can reach
 //! it can change what the daemon does.
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::current::Current;
+use crate::observe::parts::ReloadRecord;
+use crate::observe::status::rfc3339;
 use crate::store::{Op, OpResult};
 use crate::sync::Engine;
 use crate::sync::job::Job;
@@ -20,10 +26,23 @@ use crate::sync::job::Job;
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
     DeadLetters,
-    Retry { id: u64 },
+    Retry {
+        id: u64,
+    },
     RetryAll,
-    Drop { id: u64 },
+    Drop {
+        id: u64,
+    },
+    /// Reads the config file again and applies it, as SIGHUP does.
+    Reload,
 }
+
+/// Where a reload asked over the socket is answered, by `jirafed run`.
+pub type ReloadReply = oneshot::Sender<ReloadRecord>;
+
+/// How long a reload request waits for its answer (connecting every site
+/// and draining the running writes).
+const RELOAD_ANSWER_WITHIN: Duration = Duration::from_secs(300);
 
 /// Binds the socket (replacing a stale one) and serves until cancelled.
 pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
@@ -42,7 +61,14 @@ pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
     Ok(listener)
 }
 
-pub async fn serve(listener: UnixListener, engine: Arc<Engine>, cancel: CancellationToken) {
+/// Serves until cancelled. Requests act on the engine running when they
+/// arrive; a reload is handed to `jirafed run` through `reloads`.
+pub async fn serve(
+    listener: UnixListener,
+    engine: Arc<Current<Engine>>,
+    reloads: mpsc::Sender<ReloadReply>,
+    cancel: CancellationToken,
+) {
     loop {
         let stream = tokio::select! {
             _ = cancel.cancelled() => return,
@@ -54,25 +80,36 @@ pub async fn serve(listener: UnixListener, engine: Arc<Engine>, cancel: Cancella
                 }
             },
         };
-        let engine = engine.clone();
+        let (engine, reloads) = (engine.get(), reloads.clone());
         tokio::spawn(async move {
-            if let Err(e) = answer(stream, &engine).await {
+            if let Err(e) = answer(stream, &engine, &reloads).await {
                 tracing::warn!(error = %e, "admin request failed");
             }
         });
     }
 }
 
-async fn answer(stream: UnixStream, engine: &Engine) -> anyhow::Result<()> {
+async fn answer(stream: UnixStream, engine: &Engine, reloads: &mpsc::Sender<ReloadReply>) -> anyhow::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     BufReader::new(read).read_line(&mut line).await?;
     let reply = match serde_json::from_str::<Request>(&line) {
+        Ok(Request::Reload) => reload(reloads).await.unwrap_or_else(|e| json!({"error": format!("{e:#}")})),
         Ok(req) => handle(engine, req).await.unwrap_or_else(|e| json!({"error": format!("{e:#}")})),
         Err(e) => json!({"error": format!("bad request: {e}")}),
     };
     write.write_all(format!("{reply}\n").as_bytes()).await?;
     Ok(())
+}
+
+async fn reload(reloads: &mpsc::Sender<ReloadReply>) -> anyhow::Result<Value> {
+    let (reply, answer) = oneshot::channel();
+    reloads.send(reply).await.map_err(|_| anyhow::anyhow!("this daemon does not take reloads"))?;
+    let record = tokio::time::timeout(RELOAD_ANSWER_WITHIN, answer)
+        .await
+        .map_err(|_| anyhow::anyhow!("the reload did not finish within {} s", RELOAD_ANSWER_WITHIN.as_secs()))?
+        .map_err(|_| anyhow::anyhow!("this daemon does not take reloads"))?;
+    Ok(json!({"outcome": record.outcome.as_str(), "errors": record.errors, "at": rfc3339(record.at_ms)}))
 }
 
 fn describe(d: &crate::store::DeadLetter) -> Value {
@@ -105,6 +142,7 @@ async fn handle(engine: &Engine, req: Request) -> anyhow::Result<Value> {
             return Ok(json!({"retried": n}));
         }
         Request::Drop { id } => store.commit(vec![Op::DeadLetterDrop { id }]).await?,
+        Request::Reload => anyhow::bail!("a reload is answered by the daemon's run loop"),
     };
     engine.wake.all_writers();
     match result.first() {

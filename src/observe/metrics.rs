@@ -159,6 +159,8 @@ pub struct Metrics {
     writes: Counters,
     call_seconds: Histograms,
     propagation_seconds: Histograms,
+    task_restarts: Counters,
+    reloads: Counters,
 }
 
 impl Default for Metrics {
@@ -197,7 +199,28 @@ impl Metrics {
                 &["flow"],
                 PROPAGATION_BUCKETS,
             ),
+            task_restarts: Counters::new(
+                "jirafed_task_restarts_total",
+                "Engine tasks restarted by the supervisor after they ended or panicked.",
+                &["task"],
+            ),
+            reloads: Counters::new("jirafed_reloads_total", "Configuration reloads, by outcome.", &["outcome"]),
         }
+    }
+
+    /// The supervisor restarted `task` (`planner`, `writer.hub`...).
+    pub fn task_restart(&self, task: &str) {
+        self.task_restarts.add(&[task], 1);
+    }
+
+    /// The current value of `jirafed_task_restarts_total` for `task`.
+    pub fn task_restarts_total(&self, task: &str) -> u64 {
+        self.task_restarts.get(&[task])
+    }
+
+    /// A reload ended with `outcome` (`"applied"`, `"partial"`, `"refused"`).
+    pub fn reload(&self, outcome: &'static str) {
+        self.reloads.add(&[outcome], 1);
     }
 
     /// One webhook request of a configured `instance` ended with `outcome`.
@@ -245,6 +268,8 @@ impl Metrics {
         self.writes.render(&mut out);
         self.call_seconds.render(&mut out);
         self.propagation_seconds.render(&mut out);
+        self.task_restarts.render(&mut out);
+        self.reloads.render(&mut out);
         render_gauges(&mut out, store, board, now_ms);
         out
     }

@@ -15,6 +15,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use super::events::ConflictRecord;
+use super::parts::{Heartbeats, ReloadLog, ReloadOutcome, STALL_AFTER};
 use crate::config::{Config, Flavour, Role};
 use crate::jira::{LimiterState, SiteHealth};
 use crate::store::Store;
@@ -94,11 +95,20 @@ struct Board {
 pub struct StatusBoard {
     board: Mutex<Board>,
     store_ready: AtomicBool,
+    /// The engine's parts' progress (planner, writers, store).
+    pub heartbeats: Heartbeats,
+    /// What the configuration reloads did.
+    pub reloads: ReloadLog,
 }
 
 impl Default for StatusBoard {
     fn default() -> Self {
-        StatusBoard { board: Mutex::default(), store_ready: AtomicBool::new(true) }
+        StatusBoard {
+            board: Mutex::default(),
+            store_ready: AtomicBool::new(true),
+            heartbeats: Heartbeats::default(),
+            reloads: ReloadLog::default(),
+        }
     }
 }
 
@@ -228,7 +238,8 @@ impl StatusBoard {
     }
 
     /// Why the daemon is not ready, per failing part (`store`,
-    /// `instances.<id>`); empty when it is ready.
+    /// `instances.<id>`, `parts.<task>` for a stalled engine part); empty
+    /// when it is ready.
     pub fn readiness(&self, store: &Store, now_ms: i64) -> BTreeMap<String, String> {
         let mut reasons = BTreeMap::new();
         if !self.store_ready() {
@@ -240,6 +251,9 @@ impl StatusBoard {
             if let Some(reason) = auth_problem(&s, now_ms) {
                 reasons.insert(format!("instances.{id}"), reason);
             }
+        }
+        for (part, age) in self.heartbeats.stalled(STALL_AFTER) {
+            reasons.insert(format!("parts.{part}"), format!("{part} has made no progress for {} s", age.as_secs()));
         }
         reasons
     }
@@ -312,8 +326,35 @@ pub struct StatusDoc {
     pub links: Option<u64>,
     pub now: Option<String>,
     pub ready: bool,
+    /// The configuration reloads since start.
+    pub reload: ReloadDoc,
     pub schema_version: Option<u32>,
     pub version: &'static str,
+}
+
+/// The reloads in [`StatusDoc`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ReloadDoc {
+    /// Reloads attempted since start (SIGHUP or the admin socket).
+    pub attempts: u64,
+    /// Every problem of the last reload, one line each.
+    pub errors: Vec<String>,
+    pub last_applied: Option<String>,
+    pub last_attempt: Option<String>,
+    /// `applied`, `partial` (applied; some instances kept their old client
+    /// or a setting needs a restart) or `refused` (the old config runs).
+    pub outcome: Option<ReloadOutcome>,
+}
+
+fn reload_doc(board: &StatusBoard) -> ReloadDoc {
+    let r = board.reloads.get();
+    ReloadDoc {
+        attempts: r.attempts,
+        errors: r.last.as_ref().map(|l| l.errors.clone()).unwrap_or_default(),
+        last_applied: time(r.last_applied_ms),
+        last_attempt: time(r.last.as_ref().map(|l| l.at_ms)),
+        outcome: r.last.map(|l| l.outcome),
+    }
 }
 
 /// One instance in [`StatusDoc`].
@@ -391,6 +432,7 @@ pub fn snapshot(board: &StatusBoard, store: &Store, now_ms: i64) -> StatusDoc {
         version: env!("CARGO_PKG_VERSION"),
         now: time(Some(now_ms)),
         ready: board.readiness(store, now_ms).is_empty(),
+        reload: reload_doc(board),
         schema_version: store.schema_version().ok(),
         inbox_depth: store.inbox_depth().ok(),
         links: store.link_count().ok(),
@@ -515,12 +557,13 @@ mod tests {
         b.set_flow_links("f1", 0);
         let s = serde_json::to_value(snapshot(&b, &store, 0)).unwrap();
         let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(",");
-        assert_eq!(keys(&s), "dead_letters,flows,inbox_depth,instances,links,now,ready,schema_version,version");
+        assert_eq!(keys(&s), "dead_letters,flows,inbox_depth,instances,links,now,ready,reload,schema_version,version");
         assert_eq!(
             keys(&s["instances"]["hub"]),
             "auth,dead_letters,flavour,last_auth_ok,last_error,last_error_at,last_poll,last_webhook,\
              outbox_depth,paused_until,poll_lag_seconds,rate_limit,reachable,role"
         );
+        assert_eq!(keys(&s["reload"]), "attempts,errors,last_applied,last_attempt,outcome");
         assert_eq!(
             keys(&s["flows"]["f1"]),
             "conflicts,last_conflict,last_error,last_error_at,last_sync,links,pending_links,unmapped_link_types"

@@ -59,10 +59,17 @@ pub(crate) struct Done {
     pub(crate) ops: Vec<Op>,
 }
 
+/// A writer's name for its supervisor and heartbeat: `writer.<instance>`.
+pub fn heartbeat(instance: &InstanceId) -> String {
+    format!("writer.{instance}")
+}
+
 pub async fn run(engine: Arc<Engine>, instance: InstanceId, cancel: CancellationToken) {
     let running: Arc<Mutex<HashSet<u64>>> = Arc::default();
     let mut tasks = JoinSet::new();
+    let heartbeat = heartbeat(&instance);
     loop {
+        engine.observer.board.heartbeats.beat(&heartbeat);
         while tasks.try_join_next().is_some() {}
         match engine.store.outbox_ready(instance.as_str(), engine.now_ms(), READY_BATCH) {
             Ok(ready) => {

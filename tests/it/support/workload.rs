@@ -198,4 +198,3 @@ pub fn idle(status: &Value) -> bool {
     let mut outboxes = status["instances"].as_object().into_iter().flatten().map(|(_, i)| &i["outbox_depth"]);
     status["inbox_depth"] == 0 && outboxes.all(|d| *d == 0)
 }
-
