@@ -11,10 +11,11 @@
 //! when the commit came back. A dead or stuck writer stops the beats; the
 //! watchdog stops being pinged and systemd restarts the process.
 //!
-//! A test hook, `JIRAFED_TEST_PANIC_ONCE` (a comma-separated list of task
-//! names, read once per process), makes each named task panic the first
-//! time it starts. It exists for the integration tests of supervision;
-//! never set it in production.
+//! A test hook, `TEST_JIRAFED_PANIC_ONCE`, a comma-separated list of task
+//! names read once per process, makes each named task panic the first time
+//! it starts. It exists for the integration tests of supervision (it is
+//! outside the `JIRAFED_` config namespace on purpose); never set it in
+//! production.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -42,7 +43,7 @@ const STORE_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The store probe's name, for its heartbeat.
 pub const STORE: &str = "store";
 /// The test hook's variable.
-pub const PANIC_ONCE_VAR: &str = "JIRAFED_TEST_PANIC_ONCE";
+pub const PANIC_ONCE_VAR: &str = "TEST_JIRAFED_PANIC_ONCE";
 
 type Run = Pin<Box<dyn Future<Output = ()> + Send>>;
 

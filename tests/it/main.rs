@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod config;
 mod daemon_http;
+mod daemon_reload;
 mod docs_commands;
 mod fault_webhooks;
 mod jira_client;

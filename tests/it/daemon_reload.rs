@@ -1,0 +1,198 @@
+//! Reloads and supervision through the public face: the real `jirafed run`
+//! process, SIGHUP (and `jirafed reload`), `/status`, `/metrics` and the
+//! simulator. A reload never loses the daemon: an open HTTP request, an
+//! invalid file or an unreachable site leave it running; a panicked engine
+//! task is restarted and sync goes on.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+
+use super::support::process::Jirafed;
+use super::support::workload::{Created, converged, create, edit, pick};
+use super::support::{Sim, wait_until};
+
+const WITHIN: Duration = Duration::from_secs(60);
+
+/// Waits until `/status` reports `attempts` reloads; returns that status.
+async fn reloaded(sim: &Sim, daemon: &Jirafed, attempts: u64) -> Value {
+    wait_until(WITHIN, &format!("reload {attempts} to be reported"), || async move {
+        let s = daemon.status(&sim.http).await;
+        (s["reload"]["attempts"].as_u64() >= Some(attempts)).then_some(s)
+    })
+    .await
+}
+
+/// The config file with `line` added to `[instances.hub]`.
+fn with_hub_setting(daemon: &Jirafed, line: &str) {
+    let text = std::fs::read_to_string(&daemon.config).expect("config");
+    let changed = text.replacen("[instances.hub]\n", &format!("[instances.hub]\n{line}\n"), 1);
+    assert_ne!(text, changed, "the config has an [instances.hub] table");
+    std::fs::write(&daemon.config, changed).expect("config written");
+}
+
+fn hub_max_in_flight(status: &Value) -> Option<u64> {
+    status["instances"]["hub"]["rate_limit"]["max_in_flight"].as_u64()
+}
+
+/// One more issue on emea, made by alice; converged proves it mirrored.
+async fn one_more_issue(sim: &Sim, n: usize) {
+    create(sim, n * 2).await;
+}
+
+/// A client holding a half-sent request does not hold up a reload: the
+/// daemon stays up and the new config (a hub `max_in_flight`) is in force.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_with_a_half_sent_request_reloads_and_stays_up() {
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let mut daemon = Jirafed::start(&sim, state.path(), None).await;
+    let mut held = tokio::net::TcpStream::connect(&daemon.addr).await.expect("connect");
+    let head = "POST /webhooks/hub HTTP/1.1\r\nHost: jirafed\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"webhookEvent\":";
+    held.write_all(head.as_bytes()).await.expect("half a request");
+    assert_ne!(hub_max_in_flight(&daemon.status(&sim.http).await), Some(7));
+
+    with_hub_setting(&daemon, "max_in_flight = 7");
+    daemon.hup();
+    let status = reloaded(&sim, &daemon, 1).await;
+    assert_eq!(status["reload"]["outcome"], "applied", "{}", status["reload"]);
+    assert_eq!(status["reload"]["errors"], json!([]));
+    assert_eq!(hub_max_in_flight(&status), Some(7), "{}", status["instances"]["hub"]);
+    assert!(daemon.exited().is_none(), "the daemon exited on a reload");
+
+    // Sync still works on the reloaded engine, with the request still open.
+    one_more_issue(&sim, 1).await;
+    converged(&sim, &daemon, WITHIN).await;
+    assert!(daemon.exited().is_none());
+    drop(held);
+}
+
+/// An invalid file is refused: the old config runs on, `/status` and
+/// `jirafed reload` say why, sync goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_config_is_refused_and_the_old_one_keeps_running() {
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let mut daemon = Jirafed::start(&sim, state.path(), None).await;
+    with_hub_setting(&daemon, "max_in_flight = 7\nno_such_setting = 1");
+    daemon.hup();
+    let status = reloaded(&sim, &daemon, 1).await;
+    assert_eq!(status["reload"]["outcome"], "refused", "{}", status["reload"]);
+    let errors = status["reload"]["errors"].to_string();
+    assert!(errors.contains("no_such_setting"), "{errors}");
+    assert_ne!(hub_max_in_flight(&status), Some(7), "the refused config is not in force");
+    assert!(status["reload"]["last_attempt"].is_string() && status["reload"]["last_applied"].is_null());
+
+    // The same through the admin socket: refused, exit 1, the reason named.
+    let socket = state.path().join("admin.sock");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_jirafed"))
+        .arg("reload")
+        .arg("--socket")
+        .arg(&socket)
+        .output()
+        .await
+        .expect("jirafed reload runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("reload refused") && stderr.contains("no_such_setting"), "{stderr}");
+    assert_eq!(reloaded(&sim, &daemon, 2).await["reload"]["outcome"], "refused");
+
+    one_more_issue(&sim, 2).await;
+    converged(&sim, &daemon, WITHIN).await;
+    assert!(daemon.exited().is_none(), "the daemon exited on a refused reload");
+}
+
+/// A site unreachable at reload keeps its running client: the rest of the
+/// new config applies, the instance is reported, and once the site answers
+/// again its issues sync through the kept client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_unreachable_at_reload_keeps_its_client() {
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let mut daemon = Jirafed::start(&sim, state.path(), None).await;
+    converged(&sim, &daemon, WITHIN).await;
+    let down = sim.control("apac", "POST", "/_sim/faults", Some(&json!({"reset_rate": 1.0}))).await;
+    assert_eq!(down.status, 200, "{}", down.body);
+
+    with_hub_setting(&daemon, "max_in_flight = 7");
+    daemon.hup();
+    let status = reloaded(&sim, &daemon, 1).await;
+    assert_eq!(status["reload"]["outcome"], "partial", "{}", status["reload"]);
+    let errors = status["reload"]["errors"].to_string();
+    assert!(errors.contains("instance apac") && errors.contains("running client is kept"), "{errors}");
+    assert_eq!(hub_max_in_flight(&status), Some(7), "the rest of the new config applies");
+    assert!(daemon.exited().is_none(), "the daemon exited on a reload with a site down");
+
+    assert_eq!(sim.control("apac", "DELETE", "/_sim/faults", None).await.status, 204);
+    create(&sim, 1).await; // on apac
+    converged(&sim, &daemon, WITHIN).await;
+    assert!(daemon.exited().is_none());
+}
+
+/// Issues created and edited on the secondaries, by alice.
+const ISSUES: usize = 20;
+const EDITS_PER_CREATE: usize = 4;
+const SIGNALS: u64 = 20;
+
+/// SIGHUP about every second (each one sent once the one before is
+/// reported) during a burst of creates and edits: no exit, nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_sighups_during_a_burst_lose_nothing() {
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let mut daemon = Jirafed::start(&sim, state.path(), None).await;
+    let burst = async {
+        let mut issues: Vec<Created> = Vec::new();
+        let mut edits = 0;
+        for n in 0..ISSUES {
+            issues.push(create(&sim, n).await);
+            for _ in 0..EDITS_PER_CREATE {
+                let at = pick(edits, issues.len());
+                edit(&sim, &mut issues[at], edits).await;
+                edits += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let hups = async {
+        for n in 1..=SIGNALS {
+            daemon.hup();
+            let s = reloaded(&sim, &daemon, n).await;
+            assert_eq!(s["reload"]["outcome"], "applied", "reload {n}: {}", s["reload"]);
+        }
+    };
+    tokio::join!(burst, hups);
+    assert!(daemon.exited().is_none(), "the daemon exited during the reloads");
+    let status = converged(&sim, &daemon, WITHIN).await;
+    assert_eq!(status["reload"]["attempts"], SIGNALS);
+    assert_eq!(status["dead_letters"], 0, "{status}");
+    assert!(daemon.exited().is_none());
+}
+
+/// A planner and a writer that panic once (the test hook) are restarted,
+/// logged with the cause and counted; sync goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicked_task_is_restarted_and_sync_goes_on() {
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let env = [(jirafed::sync::supervise::PANIC_ONCE_VAR, "planner,writer.hub")];
+    let mut daemon = Jirafed::start_with_env(&sim, state.path(), None, &env).await;
+    let (sim_ref, daemon_ref) = (&sim, &daemon);
+    wait_until(WITHIN, "both restarts counted", || async move {
+        let m = daemon_ref.metrics(&sim_ref.http).await;
+        let counted = |task: &str| m.contains(&format!("jirafed_task_restarts_total{{task=\"{task}\"}} 1\n"));
+        (counted("planner") && counted("writer.hub")).then_some(())
+    })
+    .await;
+    let logged = daemon.log_lines("engine task failed");
+    assert!(
+        ["planner", "writer.hub"].iter().all(|t| logged.iter().any(|l| l.contains(t) && l.contains("injected"))),
+        "{logged:?}"
+    );
+    one_more_issue(&sim, 3).await;
+    converged(&sim, &daemon, WITHIN).await;
+    let ready = sim.http.get(format!("http://{}/readyz", daemon.addr)).send().await.expect("GET /readyz");
+    assert_eq!(ready.status(), 200);
+    assert!(daemon.exited().is_none());
+}
