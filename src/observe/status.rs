@@ -516,6 +516,21 @@ mod tests {
         assert_eq!(b.readiness(&store, now).keys().collect::<Vec<_>>(), ["store"]);
     }
 
+    /// A watched part that stops beating makes `/readyz` fail, naming it.
+    #[tokio::test(start_paused = true)]
+    async fn readiness_names_a_stalled_part() {
+        let store = store();
+        let b = StatusBoard::new();
+        b.heartbeats.watch(["planner".to_string(), "writer.hub".to_string()]);
+        assert!(b.readiness(&store, 0).is_empty());
+        tokio::time::advance(STALL_AFTER / 2).await;
+        b.heartbeats.beat("planner");
+        tokio::time::advance(STALL_AFTER / 2 + std::time::Duration::from_secs(1)).await;
+        let reasons = b.readiness(&store, 0);
+        assert_eq!(reasons.keys().collect::<Vec<_>>(), ["parts.writer.hub"]);
+        assert!(reasons["parts.writer.hub"].contains("no progress for 61 s"), "{reasons:?}");
+    }
+
     #[test]
     fn unknown_instances_are_not_invented() {
         let b = board();

@@ -70,7 +70,16 @@ pub async fn run(engine: Arc<Engine>, instance: InstanceId, cancel: Cancellation
     let heartbeat = heartbeat(&instance);
     loop {
         engine.observer.board.heartbeats.beat(&heartbeat);
-        while tasks.try_join_next().is_some() {}
+        while let Some(done) = tasks.try_join_next() {
+            // A job that panicked would stay marked running forever: the
+            // writer fails with it, and its supervisor starts it afresh
+            // (the job is still in the outbox).
+            if let Err(e) = done
+                && e.is_panic()
+            {
+                std::panic::resume_unwind(e.into_panic());
+            }
+        }
         match engine.store.outbox_ready(instance.as_str(), engine.now_ms(), READY_BATCH) {
             Ok(ready) => {
                 for e in ready {
