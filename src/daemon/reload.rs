@@ -91,8 +91,12 @@ impl Daemon {
                 return (ReloadOutcome::Refused, vec![format!("{e:#}")]);
             }
         };
-        // The HTTP face keeps ringing the same bell.
+        // The HTTP face keeps ringing the same bell; what the running engine
+        // saw lately (changes per site for read_target = "auto", the link
+        // echoes it expects) carries over.
         engine.wake = Wakeups::sharing(running.wake.planner_bell(), cfg.instances.keys().cloned());
+        engine.activity = running.activity.clone();
+        engine.link_echoes = running.link_echoes.clone();
         let now = self.clock.now_ms();
         for (id, why) in kept {
             self.observer.board.record_auth(id.as_str(), false, now, Some(why));

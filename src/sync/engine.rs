@@ -33,9 +33,11 @@ pub struct Engine {
     pub flows: Flows,
     /// Coordination between planner and writers.
     pub in_flight: InFlight,
-    pub activity: Activity,
+    /// Shared with the engine a reload replaces this one with, so that
+    /// recent activity and expected link echoes are not forgotten.
+    pub activity: Arc<Activity>,
     /// The issue-link webhooks of jirafed's own link writes, expected.
-    pub link_echoes: LinkEchoes,
+    pub link_echoes: Arc<LinkEchoes>,
     pub wake: Wakeups,
     /// The writers' cache of users and projects per site.
     pub lookups: Lookups,
@@ -86,8 +88,8 @@ impl Engine {
             sites,
             flows,
             in_flight,
-            activity: Activity::default(),
-            link_echoes: LinkEchoes::default(),
+            activity: Arc::default(),
+            link_echoes: Arc::default(),
             lookups: Lookups::default(),
             observer,
             clock,
