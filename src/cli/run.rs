@@ -58,7 +58,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         };
         match wake {
             Wake::Stop => break,
-            Wake::Ping => ping_if_progressing(&daemon, watchdog),
+            Wake::Ping => ping_if_progressing(&daemon),
             Wake::Hangup => {
                 reload(&mut daemon, config_path, watchdog).await;
             }
@@ -82,11 +82,11 @@ async fn ping_due(watchdog: Option<Duration>) {
     }
 }
 
-/// Pings the watchdog when no watched part has stalled for longer than
-/// `WatchdogSec=` (or [`STALL_AFTER`], the shorter).
-fn ping_if_progressing(daemon: &Daemon, watchdog: Option<Duration>) {
-    let max_age = watchdog.map_or(STALL_AFTER, |w| w.min(STALL_AFTER));
-    let stalled = daemon.observer().board.heartbeats.stalled(max_age);
+/// Pings the watchdog unless a watched part has not beaten for
+/// [`STALL_AFTER`] (the same threshold as `/readyz`: every part beats well
+/// within it, the store probe every 5 s, whatever `WatchdogSec=` is).
+fn ping_if_progressing(daemon: &Daemon) {
+    let stalled = daemon.observer().board.heartbeats.stalled(STALL_AFTER);
     if stalled.is_empty() {
         notify(&[NotifyState::Watchdog]);
         return;

@@ -196,3 +196,48 @@ async fn a_panicked_task_is_restarted_and_sync_goes_on() {
     assert_eq!(ready.status(), 200);
     assert!(daemon.exited().is_none());
 }
+
+/// What systemd hears on `NOTIFY_SOCKET`: READY=1 at start, WATCHDOG=1 at
+/// half of `WATCHDOG_USEC` while the parts beat, RELOADING=1 (with
+/// MONOTONIC_USEC) then READY=1 around a reload, and pings after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn systemd_hears_ready_reloading_and_watchdog_pings() {
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let path = state.path().join("notify.sock");
+    let socket = tokio::net::UnixDatagram::bind(&path).expect("notify socket");
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let kept = heard.clone();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        while let Ok(n) = socket.recv(&mut buf).await {
+            let text = String::from_utf8_lossy(&buf[..n]).to_string();
+            kept.lock().expect("heard").extend(text.lines().map(String::from));
+        }
+    });
+    let socket_var = path.display().to_string();
+    let env = [("NOTIFY_SOCKET", socket_var.as_str()), ("WATCHDOG_USEC", "400000")];
+    let daemon = Jirafed::start_with_env(&sim, state.path(), None, &env).await;
+    let position = |from: usize, line: &str| {
+        let heard = heard.lock().expect("heard");
+        heard.iter().skip(from).position(|l| l == line).map(|i| i + from)
+    };
+    let ready = wait_until(WITHIN, "READY=1 then two pings", || async {
+        let ready = position(0, "READY=1")?;
+        let ping = position(ready, "WATCHDOG=1")?;
+        position(ping + 1, "WATCHDOG=1").map(|_| ready)
+    })
+    .await;
+
+    daemon.hup();
+    reloaded(&sim, &daemon, 1).await;
+    wait_until(WITHIN, "RELOADING=1, READY=1, then a ping", || async {
+        let reloading = position(ready + 1, "RELOADING=1")?;
+        let ready = position(reloading, "READY=1")?;
+        position(ready, "WATCHDOG=1")
+    })
+    .await;
+    let lines = heard.lock().expect("heard").clone();
+    assert!(lines.iter().any(|l| l.starts_with("MONOTONIC_USEC=")), "{lines:?}");
+    assert!(lines.iter().any(|l| l == "STATUS=reloading"), "{lines:?}");
+}
