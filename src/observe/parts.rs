@@ -13,6 +13,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use super::status::rfc3339;
+
 /// A watched part is stalled when it has not beaten for this long. Every
 /// watched part beats at least every few seconds when healthy (the planner
 /// and the writers at each loop, at most 250 ms apart when idle; the store
@@ -127,6 +129,32 @@ impl ReloadLog {
     pub fn get(&self) -> Reloads {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
+
+    /// The `reload` object of `/status`.
+    pub fn doc(&self) -> ReloadDoc {
+        let r = self.get();
+        ReloadDoc {
+            attempts: r.attempts,
+            errors: r.last.as_ref().map(|l| l.errors.clone()).unwrap_or_default(),
+            last_applied: r.last_applied_ms.and_then(rfc3339),
+            last_attempt: r.last.as_ref().and_then(|l| rfc3339(l.at_ms)),
+            outcome: r.last.map(|l| l.outcome),
+        }
+    }
+}
+
+/// The reloads in the `/status` document.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReloadDoc {
+    /// Reloads attempted since start (SIGHUP or the admin socket).
+    pub attempts: u64,
+    /// Every problem of the last reload, one line each.
+    pub errors: Vec<String>,
+    pub last_applied: Option<String>,
+    pub last_attempt: Option<String>,
+    /// `applied`, `partial` (applied; some instances kept their old client
+    /// or a setting needs a restart) or `refused` (the old config runs).
+    pub outcome: Option<ReloadOutcome>,
 }
 
 #[cfg(test)]

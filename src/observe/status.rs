@@ -15,7 +15,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use super::events::ConflictRecord;
-use super::parts::{Heartbeats, ReloadLog, ReloadOutcome, STALL_AFTER};
+use super::parts::{Heartbeats, ReloadDoc, ReloadLog, STALL_AFTER};
 use crate::config::{Config, Flavour, Role};
 use crate::jira::{LimiterState, SiteHealth};
 use crate::store::Store;
@@ -332,31 +332,6 @@ pub struct StatusDoc {
     pub version: &'static str,
 }
 
-/// The reloads in [`StatusDoc`].
-#[derive(Debug, Clone, Serialize)]
-pub struct ReloadDoc {
-    /// Reloads attempted since start (SIGHUP or the admin socket).
-    pub attempts: u64,
-    /// Every problem of the last reload, one line each.
-    pub errors: Vec<String>,
-    pub last_applied: Option<String>,
-    pub last_attempt: Option<String>,
-    /// `applied`, `partial` (applied; some instances kept their old client
-    /// or a setting needs a restart) or `refused` (the old config runs).
-    pub outcome: Option<ReloadOutcome>,
-}
-
-fn reload_doc(board: &StatusBoard) -> ReloadDoc {
-    let r = board.reloads.get();
-    ReloadDoc {
-        attempts: r.attempts,
-        errors: r.last.as_ref().map(|l| l.errors.clone()).unwrap_or_default(),
-        last_applied: time(r.last_applied_ms),
-        last_attempt: time(r.last.as_ref().map(|l| l.at_ms)),
-        outcome: r.last.map(|l| l.outcome),
-    }
-}
-
 /// One instance in [`StatusDoc`].
 #[derive(Debug, Clone, Serialize)]
 pub struct InstanceDoc {
@@ -432,7 +407,7 @@ pub fn snapshot(board: &StatusBoard, store: &Store, now_ms: i64) -> StatusDoc {
         version: env!("CARGO_PKG_VERSION"),
         now: time(Some(now_ms)),
         ready: board.readiness(store, now_ms).is_empty(),
-        reload: reload_doc(board),
+        reload: board.reloads.doc(),
         schema_version: store.schema_version().ok(),
         inbox_depth: store.inbox_depth().ok(),
         links: store.link_count().ok(),
