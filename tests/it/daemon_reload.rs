@@ -103,6 +103,30 @@ async fn an_invalid_config_is_refused_and_the_old_one_keeps_running() {
     assert!(daemon.exited().is_none(), "the daemon exited on a refused reload");
 }
 
+/// A setting that needs a restart keeps its running value; the rest of the
+/// new config applies and the reload says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_setting_that_needs_a_restart_is_kept_and_reported() {
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let mut daemon = Jirafed::start(&sim, state.path(), None).await;
+    let text = std::fs::read_to_string(&daemon.config).expect("config");
+    std::fs::write(&daemon.config, text.replacen("[daemon]\n", "[daemon]\nwebhook_body_limit = 4096\n", 1))
+        .expect("config written");
+    with_hub_setting(&daemon, "max_in_flight = 7");
+    daemon.hup();
+    let status = reloaded(&sim, &daemon, 1).await;
+    assert_eq!(status["reload"]["outcome"], "partial", "{}", status["reload"]);
+    let errors = status["reload"]["errors"].to_string();
+    assert!(errors.contains("daemon.webhook_body_limit changed") && errors.contains("needs a restart"), "{errors}");
+    assert_eq!(hub_max_in_flight(&status), Some(7), "the rest of the new config applies");
+    // Still the running limit: a 5,000-byte body is not refused for its size.
+    let body = format!("{{\"pad\": \"{}\"}}", "x".repeat(5_000));
+    let r = sim.http.post(format!("http://{}/webhooks/hub", daemon.addr)).body(body).send().await.expect("POST");
+    assert_ne!(r.status(), 413);
+    assert!(daemon.exited().is_none());
+}
+
 /// A site unreachable at reload keeps its running client: the rest of the
 /// new config applies, the instance is reported, and once the site answers
 /// again its issues sync through the kept client.
