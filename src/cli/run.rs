@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sd_notify::NotifyState;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::admin::ReloadReply;
 use crate::config;
@@ -60,10 +60,12 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
             Wake::Stop => break,
             Wake::Ping => ping_if_progressing(&daemon),
             Wake::Hangup => {
-                reload(&mut daemon, config_path, watchdog).await;
+                if reload(&mut daemon, config_path, watchdog, &mut term).await.is_none() {
+                    break;
+                }
             }
             Wake::Asked(reply) => {
-                let record = reload(&mut daemon, config_path, watchdog).await;
+                let Some(record) = reload(&mut daemon, config_path, watchdog, &mut term).await else { break };
                 // The asker may have given up; the reload stands.
                 let _ = reply.send(record);
             }
@@ -97,7 +99,15 @@ fn ping_if_progressing(daemon: &Daemon) {
 }
 
 /// Reads the config again and applies it, pinging the watchdog meanwhile.
-async fn reload(daemon: &mut Daemon, config_path: &Path, watchdog: Option<Duration>) -> ReloadRecord {
+/// SIGTERM (or Ctrl-C) abandons it and returns `None`: the reload only
+/// waits for sites to answer and for the running engine to drain, and
+/// leaving it at either point leaves a daemon that shuts down cleanly.
+async fn reload(
+    daemon: &mut Daemon,
+    config_path: &Path,
+    watchdog: Option<Duration>,
+    term: &mut Signal,
+) -> Option<ReloadRecord> {
     let mut reloading = vec![NotifyState::Reloading, NotifyState::Status("reloading")];
     // Type=notify-reload wants the time the reload began.
     reloading.extend(NotifyState::monotonic_usec_now().ok());
@@ -109,8 +119,10 @@ async fn reload(daemon: &mut Daemon, config_path: &Path, watchdog: Option<Durati
         tokio::select! {
             record = &mut work => break record,
             _ = ping_due(watchdog) => notify(&[NotifyState::Watchdog]),
+            _ = term.recv() => return None,
+            _ = tokio::signal::ctrl_c() => return None,
         }
     };
     notify(&[NotifyState::Ready, NotifyState::Status("running")]);
-    record
+    Some(record)
 }

@@ -31,6 +31,11 @@ impl Daemon {
     /// Replaces the running configuration with `loaded` (the result of
     /// reading the file again), or keeps it and says why. Every problem is
     /// logged, recorded for `/status` and returned.
+    ///
+    /// Dropped before it finishes (a SIGTERM during a reload), it leaves
+    /// the running engine running, or stopping with its tasks still in the
+    /// daemon: follow it with [`Daemon::shutdown`], which finishes the
+    /// drain.
     pub async fn reload(&mut self, loaded: anyhow::Result<Config>) -> ReloadRecord {
         let at_ms = self.clock.now_ms();
         let (outcome, errors) = match loaded {
