@@ -6,6 +6,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -40,6 +41,16 @@ pub enum Request {
 /// Where a reload asked over the socket is answered, by `jirafed run`.
 pub type ReloadReply = oneshot::Sender<ReloadRecord>;
 
+/// How the socket hands reloads over: to whoever takes them, once someone
+/// does (`jirafed run`'s loop; a daemon embedded in the demo or a test takes
+/// none, and a reload asked of it is refused at once).
+#[derive(Clone)]
+pub struct ReloadAsks {
+    pub sender: mpsc::Sender<ReloadReply>,
+    /// Set once a loop waits for reloads.
+    pub taken: Arc<AtomicBool>,
+}
+
 /// How long a reload request waits for its answer (connecting every site
 /// and draining the running writes).
 const RELOAD_ANSWER_WITHIN: Duration = Duration::from_secs(300);
@@ -66,7 +77,7 @@ pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
 pub async fn serve(
     listener: UnixListener,
     engine: Arc<Current<Engine>>,
-    reloads: mpsc::Sender<ReloadReply>,
+    reloads: ReloadAsks,
     cancel: CancellationToken,
 ) {
     loop {
@@ -89,7 +100,7 @@ pub async fn serve(
     }
 }
 
-async fn answer(stream: UnixStream, engine: &Engine, reloads: &mpsc::Sender<ReloadReply>) -> anyhow::Result<()> {
+async fn answer(stream: UnixStream, engine: &Engine, reloads: &ReloadAsks) -> anyhow::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     BufReader::new(read).read_line(&mut line).await?;
@@ -102,9 +113,12 @@ async fn answer(stream: UnixStream, engine: &Engine, reloads: &mpsc::Sender<Relo
     Ok(())
 }
 
-async fn reload(reloads: &mpsc::Sender<ReloadReply>) -> anyhow::Result<Value> {
+async fn reload(reloads: &ReloadAsks) -> anyhow::Result<Value> {
+    if !reloads.taken.load(Ordering::Relaxed) {
+        anyhow::bail!("this daemon does not take reloads (only `jirafed run` does)");
+    }
     let (reply, answer) = oneshot::channel();
-    reloads.send(reply).await.map_err(|_| anyhow::anyhow!("this daemon does not take reloads"))?;
+    reloads.sender.send(reply).await.map_err(|_| anyhow::anyhow!("this daemon does not take reloads"))?;
     let record = tokio::time::timeout(RELOAD_ANSWER_WITHIN, answer)
         .await
         .map_err(|_| anyhow::anyhow!("the reload did not finish within {} s", RELOAD_ANSWER_WITHIN.as_secs()))?

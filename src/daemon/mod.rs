@@ -12,6 +12,7 @@ mod reload;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
@@ -19,7 +20,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use self::reload::RESTART_ONLY;
-use crate::admin::ReloadReply;
+use crate::admin::{ReloadAsks, ReloadReply};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::current::Current;
@@ -48,6 +49,8 @@ pub struct Daemon {
     face_cancel: CancellationToken,
     face_tasks: JoinSet<()>,
     reloads: mpsc::Receiver<ReloadReply>,
+    /// Set by [`Daemon::reload_asked`]: the admin socket hands reloads over.
+    reloads_taken: Arc<AtomicBool>,
 }
 
 impl Daemon {
@@ -65,7 +68,9 @@ impl Daemon {
             .map_err(|e| anyhow::anyhow!("daemon.listen {}: {e}", config.daemon.listen))?;
         let addr = listener.local_addr()?;
         let admin = crate::admin::bind(&config.daemon.admin_socket)?;
-        let (ask, reloads) = mpsc::channel(RELOAD_QUEUE);
+        let (sender, reloads) = mpsc::channel(RELOAD_QUEUE);
+        let ask = ReloadAsks { sender, taken: Arc::default() };
+        let reloads_taken = ask.taken.clone();
         let live_engine = Arc::new(Current::new(engine.clone()));
         let live_config = Arc::new(Current::new(config.clone()));
         let face_cancel = CancellationToken::new();
@@ -93,6 +98,7 @@ impl Daemon {
             face_cancel,
             face_tasks,
             reloads,
+            reloads_taken,
         })
     }
 
@@ -121,6 +127,7 @@ impl Daemon {
     /// The next reload asked for over the admin socket; the caller reloads
     /// and answers on the reply. Pending while nobody asks.
     pub async fn reload_asked(&mut self) -> ReloadReply {
+        self.reloads_taken.store(true, Ordering::Relaxed);
         match self.reloads.recv().await {
             Some(reply) => reply,
             None => std::future::pending().await,

@@ -125,8 +125,8 @@ pub async fn supervise(task: Task, observer: Arc<Observer>, cancel: Cancellation
             backoff.reset();
         }
         let delay = backoff.next_delay();
-        observer.metrics.task_restart(&task.name);
         tracing::error!(task = %task.name, cause = %cause, restart_in_ms = delay.as_millis() as u64, "engine task failed; restarting it");
+        observer.metrics.task_restart(&task.name);
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(delay) => {}

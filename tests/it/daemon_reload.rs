@@ -11,6 +11,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::support::process::Jirafed;
 use super::support::workload::{Created, converged, create, edit, pick};
+use super::support::world::World;
 use super::support::{Sim, wait_until};
 
 const WITHIN: Duration = Duration::from_secs(60);
@@ -34,6 +35,14 @@ fn with_hub_setting(daemon: &Jirafed, line: &str) {
 
 fn hub_max_in_flight(status: &Value) -> Option<u64> {
     status["instances"]["hub"]["rate_limit"]["max_in_flight"].as_u64()
+}
+
+/// `jirafed reload` against the daemon whose state folder is `state`.
+async fn jirafed_reload(state: &std::path::Path) -> std::process::Output {
+    let socket = state.join("admin.sock");
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_jirafed"));
+    cmd.arg("reload").arg("--socket").arg(&socket);
+    cmd.output().await.expect("jirafed reload runs")
 }
 
 /// One more issue on emea, made by alice; converged proves it mirrored.
@@ -61,6 +70,12 @@ async fn sighup_with_a_half_sent_request_reloads_and_stays_up() {
     assert_eq!(hub_max_in_flight(&status), Some(7), "{}", status["instances"]["hub"]);
     assert!(daemon.exited().is_none(), "the daemon exited on a reload");
 
+    // `jirafed reload` does the same and answers once it is done.
+    let out = jirafed_reload(state.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "reload applied\n");
+    assert_eq!(daemon.status(&sim.http).await["reload"]["attempts"], 2);
+
     // Sync still works on the reloaded engine, with the request still open.
     one_more_issue(&sim, 1).await;
     converged(&sim, &daemon, WITHIN).await;
@@ -85,14 +100,7 @@ async fn an_invalid_config_is_refused_and_the_old_one_keeps_running() {
     assert!(status["reload"]["last_attempt"].is_string() && status["reload"]["last_applied"].is_null());
 
     // The same through the admin socket: refused, exit 1, the reason named.
-    let socket = state.path().join("admin.sock");
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_jirafed"))
-        .arg("reload")
-        .arg("--socket")
-        .arg(&socket)
-        .output()
-        .await
-        .expect("jirafed reload runs");
+    let out = jirafed_reload(state.path()).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("reload refused") && stderr.contains("no_such_setting"), "{stderr}");
@@ -209,11 +217,14 @@ async fn a_panicked_task_is_restarted_and_sync_goes_on() {
         (counted("planner") && counted("writer.hub")).then_some(())
     })
     .await;
-    let logged = daemon.log_lines("engine task failed");
-    assert!(
-        ["planner", "writer.hub"].iter().all(|t| logged.iter().any(|l| l.contains(t) && l.contains("injected"))),
-        "{logged:?}"
-    );
+    // The log line is read from the process's stderr a moment later.
+    wait_until(WITHIN, "both restarts logged with their cause", || async move {
+        let logged = daemon_ref.log_lines("engine task failed");
+        let cause =
+            |t: &str| logged.iter().any(|l| l.contains(&format!("\"{t}\"")) && l.contains("panicked: injected"));
+        (cause("planner") && cause("writer.hub")).then_some(())
+    })
+    .await;
     one_more_issue(&sim, 3).await;
     converged(&sim, &daemon, WITHIN).await;
     let ready = sim.http.get(format!("http://{}/readyz", daemon.addr)).send().await.expect("GET /readyz");
@@ -264,4 +275,16 @@ async fn systemd_hears_ready_reloading_and_watchdog_pings() {
     let lines = heard.lock().expect("heard").clone();
     assert!(lines.iter().any(|l| l.starts_with("MONOTONIC_USEC=")), "{lines:?}");
     assert!(lines.iter().any(|l| l == "STATUS=reloading"), "{lines:?}");
+}
+
+/// A daemon embedded without `jirafed run`'s loop (the demo, tests) refuses
+/// an admin reload at once instead of leaving the caller waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embedded_daemon_refuses_an_admin_reload_at_once() {
+    let world = World::start("1s").await;
+    let socket = world.daemon().config().daemon.admin_socket.clone();
+    let asked = jirafed::admin::call(&socket, &jirafed::admin::Request::Reload);
+    let answer = tokio::time::timeout(Duration::from_secs(5), asked).await.expect("answered at once");
+    let err = answer.expect_err("refused");
+    assert!(err.to_string().contains("only `jirafed run`"), "{err}");
 }
