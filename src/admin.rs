@@ -1,6 +1,7 @@
 //! Mutating admin actions over a Unix socket (`daemon.admin_socket`), which
 //! the CLI uses: list, retry and drop dead letters; check the state file and
-//! back it up while the daemon holds it. One JSON request per
+//! back it up while the daemon holds it; reload the configuration (answered
+//! once the reload is done). One JSON request per
 //! connection, one JSON answer. The socket is made 0600: whoever can reach
 //! it can change what the daemon does. A request is one line of at most
 //! [`MAX_REQUEST_BYTES`], sent within `daemon.admin_timeout`; otherwise the
@@ -8,14 +9,19 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::current::Current;
+use crate::observe::parts::ReloadRecord;
+use crate::observe::status::rfc3339;
 use crate::store::{Op, OpResult};
 use crate::sync::Engine;
 use crate::sync::job::Job;
@@ -41,7 +47,26 @@ pub enum Request {
         file: std::path::PathBuf,
         force: bool,
     },
+    /// Reads the config file again and applies it, as SIGHUP does.
+    Reload,
 }
+
+/// Where a reload asked over the socket is answered, by `jirafed run`.
+pub type ReloadReply = oneshot::Sender<ReloadRecord>;
+
+/// How the socket hands reloads over: to whoever takes them, once someone
+/// does (`jirafed run`'s loop; a daemon embedded in the demo or a test takes
+/// none, and a reload asked of it is refused at once).
+#[derive(Clone)]
+pub struct ReloadAsks {
+    pub sender: mpsc::Sender<ReloadReply>,
+    /// Set once a loop waits for reloads.
+    pub taken: Arc<AtomicBool>,
+}
+
+/// How long a reload request waits for its answer (connecting every site
+/// and draining the running writes).
+const RELOAD_ANSWER_WITHIN: Duration = Duration::from_secs(300);
 
 /// Binds the socket (replacing a stale one) and serves until cancelled.
 pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
@@ -60,7 +85,14 @@ pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
     Ok(listener)
 }
 
-pub async fn serve(listener: UnixListener, engine: Arc<Engine>, cancel: CancellationToken) {
+/// Serves until cancelled. Requests act on the engine running when they
+/// arrive; a reload is handed to `jirafed run` through `reloads`.
+pub async fn serve(
+    listener: UnixListener,
+    engine: Arc<Current<Engine>>,
+    reloads: ReloadAsks,
+    cancel: CancellationToken,
+) {
     loop {
         let stream = tokio::select! {
             _ = cancel.cancelled() => return,
@@ -72,20 +104,21 @@ pub async fn serve(listener: UnixListener, engine: Arc<Engine>, cancel: Cancella
                 }
             },
         };
-        let engine = engine.clone();
+        let (engine, reloads) = (engine.get(), reloads.clone());
         let timeout = engine.config.daemon.admin_timeout;
         tokio::spawn(async move {
-            if let Err(e) = answer(stream, &engine, timeout).await {
+            if let Err(e) = answer(stream, &engine, &reloads, timeout).await {
                 tracing::warn!(error = %e, "admin request failed");
             }
         });
     }
 }
 
-async fn answer(stream: UnixStream, engine: &Engine, timeout: Duration) -> anyhow::Result<()> {
+async fn answer(stream: UnixStream, engine: &Engine, reloads: &ReloadAsks, timeout: Duration) -> anyhow::Result<()> {
     let (read, mut write) = stream.into_split();
     let reply = match read_request(read, timeout).await {
         Ok(line) => match serde_json::from_str::<Request>(&line) {
+            Ok(Request::Reload) => reload(reloads).await.unwrap_or_else(|e| json!({"error": format!("{e:#}")})),
             Ok(req) => handle(engine, req).await.unwrap_or_else(|e| json!({"error": format!("{e:#}")})),
             Err(e) => json!({"error": format!("bad request: {e}")}),
         },
@@ -111,6 +144,19 @@ async fn read_request(read: impl tokio::io::AsyncRead + Unpin, timeout: Duration
         return Err(format!("request larger than {MAX_REQUEST_BYTES} bytes"));
     }
     String::from_utf8(line).map_err(|_| "request is not UTF-8".to_string())
+}
+
+async fn reload(reloads: &ReloadAsks) -> anyhow::Result<Value> {
+    if !reloads.taken.load(Ordering::Relaxed) {
+        anyhow::bail!("this daemon does not take reloads (only `jirafed run` does)");
+    }
+    let (reply, answer) = oneshot::channel();
+    reloads.sender.send(reply).await.map_err(|_| anyhow::anyhow!("this daemon does not take reloads"))?;
+    let record = tokio::time::timeout(RELOAD_ANSWER_WITHIN, answer)
+        .await
+        .map_err(|_| anyhow::anyhow!("the reload did not finish within {} s", RELOAD_ANSWER_WITHIN.as_secs()))?
+        .map_err(|_| anyhow::anyhow!("this daemon does not take reloads"))?;
+    Ok(json!({"outcome": record.outcome.as_str(), "errors": record.errors, "at": rfc3339(record.at_ms)}))
 }
 
 fn describe(d: &crate::store::DeadLetter) -> Value {
@@ -155,6 +201,7 @@ async fn handle(engine: &Engine, req: Request) -> anyhow::Result<Value> {
             tracing::info!(file = %report.file.display(), bytes = report.bytes, "state backup written");
             return Ok(json!({"backup": serde_json::to_value(report)?}));
         }
+        Request::Reload => anyhow::bail!("a reload is answered by the daemon's run loop"),
     };
     engine.wake.all_writers();
     match result.first() {

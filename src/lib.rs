@@ -7,6 +7,7 @@ pub mod admin;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod current;
 pub mod daemon;
 pub mod error_text;
 pub mod harness;

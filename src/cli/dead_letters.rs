@@ -1,25 +1,17 @@
 //! `jirafed dead-letters list|retry|drop`: the CLI side of the admin socket.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
 use super::{DeadLetterAction, DeadLettersArgs};
 use crate::admin::{Request, call};
 
-fn socket(config: &Path, args: &DeadLettersArgs) -> anyhow::Result<PathBuf> {
-    if let Some(s) = &args.socket {
-        return Ok(s.clone());
-    }
-    let cfg = crate::config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(cfg.daemon.admin_socket)
-}
-
 /// Runs the command against the daemon of the config at `config`; returns
 /// what to print.
 pub async fn run(config: &Path, args: DeadLettersArgs) -> anyhow::Result<String> {
-    let path = socket(config, &args)?;
+    let path = super::admin_socket(config, args.socket.as_deref())?;
     let req = match args.action {
         DeadLetterAction::List => Request::DeadLetters,
         DeadLetterAction::Retry { all: true, .. } => Request::RetryAll,
@@ -33,7 +25,7 @@ pub async fn run(config: &Path, args: DeadLettersArgs) -> anyhow::Result<String>
         Request::RetryAll => format!("retried {} dead letter(s)\n", reply["retried"]),
         Request::Retry { id } => format!("dead letter {id} queued again\n"),
         Request::Drop { id } => format!("dead letter {id} dropped\n"),
-        Request::StateCheck | Request::StateBackup { .. } => String::new(),
+        Request::StateCheck | Request::StateBackup { .. } | Request::Reload => String::new(),
     })
 }
 

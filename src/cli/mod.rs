@@ -5,6 +5,7 @@
 mod check;
 mod dead_letters;
 mod demo;
+mod reload;
 mod run;
 mod sim;
 mod state;
@@ -54,6 +55,8 @@ pub enum Command {
     /// List, retry or drop writes that Jira refused (through the running daemon).
     #[command(name = "dead-letters")]
     DeadLetters(DeadLettersArgs),
+    /// Make the running daemon read its config again (as SIGHUP does) and say what became of it.
+    Reload(ReloadArgs),
     /// Run the Jira simulator (the demo world unless --config names a world file) until Ctrl-C.
     Sim(SimArgs),
     /// Check the state file, or back it up while the daemon runs.
@@ -154,6 +157,22 @@ pub struct DeadLettersArgs {
     pub socket: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub struct ReloadArgs {
+    /// The daemon's admin socket; default: `daemon.admin_socket` of the config.
+    #[arg(long)]
+    pub socket: Option<PathBuf>,
+}
+
+/// The admin socket: `--socket`, else `daemon.admin_socket` of the config.
+fn admin_socket(config: &Path, flag: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(s) = flag {
+        return Ok(s.to_path_buf());
+    }
+    let cfg = crate::config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(cfg.daemon.admin_socket)
+}
+
 #[derive(Debug, Subcommand)]
 pub enum DeadLetterAction {
     /// Show every dead letter with Jira's own error text.
@@ -180,6 +199,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Demo(args) => exit(runtime().and_then(|rt| rt.block_on(demo::run(args)))),
         Command::DeadLetters(args) => exit(runtime().and_then(|rt| {
             let text = rt.block_on(dead_letters::run(&config, args))?;
+            print!("{text}");
+            Ok(())
+        })),
+        Command::Reload(args) => exit(runtime().and_then(|rt| {
+            let text = rt.block_on(reload::run(&config, args))?;
             print!("{text}");
             Ok(())
         })),

@@ -1,16 +1,25 @@
 //! `jirafed run`: the daemon in the foreground, as systemd runs it:
 //! `Type=notify` READY once the store is open and the sites answered,
-//! watchdog pings, `STATUS=` lines, SIGHUP reloads the config and
-//! credentials (queued work stays in the store), SIGTERM drains and exits 0.
+//! `STATUS=` lines, SIGHUP (or `jirafed reload`) reloads the config and
+//! credentials beside the running engine (queued work stays in the store;
+//! the process never exits for a reload), SIGTERM drains and exits 0.
+//!
+//! The watchdog is pinged at half of `WatchdogSec=` only while the
+//! planner, every writer and the store make progress (or idle with nothing
+//! to do): a stalled part stops the pings and systemd restarts the process.
+//! During a reload the pings go on: the reload's own waits are bounded.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context;
 use sd_notify::NotifyState;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
+use crate::admin::ReloadReply;
 use crate::config;
 use crate::daemon::Daemon;
+use crate::observe::parts::{ReloadRecord, STALL_AFTER};
 use crate::store::StoreOptions;
 
 fn notify(states: &[NotifyState]) {
@@ -26,39 +35,96 @@ fn load(path: &Path) -> anyhow::Result<config::Config> {
     Ok(cfg)
 }
 
+/// What woke the run loop.
+enum Wake {
+    Stop,
+    Ping,
+    Hangup,
+    Asked(ReloadReply),
+}
+
 pub async fn run(config_path: &Path, init: bool) -> anyhow::Result<()> {
     let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
     let store = StoreOptions { init, ..StoreOptions::default() };
     let mut daemon = Daemon::start_with(load(config_path)?, store).await?;
     notify(&[NotifyState::Ready, NotifyState::Status("running")]);
-    let watchdog = sd_notify::watchdog_enabled().map(|d| d / 2);
+    let watchdog = sd_notify::watchdog_enabled();
     loop {
-        let ping = async {
-            match watchdog {
-                Some(d) => tokio::time::sleep(d).await,
-                None => std::future::pending().await,
-            }
+        let wake = tokio::select! {
+            _ = term.recv() => Wake::Stop,
+            _ = tokio::signal::ctrl_c() => Wake::Stop,
+            _ = ping_due(watchdog) => Wake::Ping,
+            _ = hup.recv() => Wake::Hangup,
+            reply = daemon.reload_asked() => Wake::Asked(reply),
         };
-        tokio::select! {
-            _ = term.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
-            _ = ping => notify(&[NotifyState::Watchdog]),
-            _ = hup.recv() => {
-                notify(&[NotifyState::Reloading, NotifyState::Status("reloading")]);
-                match load(config_path) {
-                    Ok(cfg) => {
-                        daemon.shutdown().await;
-                        daemon = Daemon::start(cfg).await?;
-                        tracing::info!("configuration reloaded");
-                    }
-                    Err(e) => tracing::error!(error = %format!("{e:#}"), "reload refused; keeping the running configuration"),
+        match wake {
+            Wake::Stop => break,
+            Wake::Ping => ping_if_progressing(&daemon),
+            Wake::Hangup => {
+                if reload(&mut daemon, config_path, watchdog, &mut term).await.is_none() {
+                    break;
                 }
-                notify(&[NotifyState::Ready, NotifyState::Status("running")]);
+            }
+            Wake::Asked(reply) => {
+                let Some(record) = reload(&mut daemon, config_path, watchdog, &mut term).await else { break };
+                // The asker may have given up; the reload stands.
+                let _ = reply.send(record);
             }
         }
     }
     notify(&[NotifyState::Stopping, NotifyState::Status("draining")]);
     daemon.shutdown().await;
     Ok(())
+}
+
+/// Half of `WatchdogSec=`, or never without a watchdog.
+async fn ping_due(watchdog: Option<Duration>) {
+    match watchdog {
+        Some(d) => tokio::time::sleep(d / 2).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Pings the watchdog unless a watched part has not beaten for
+/// [`STALL_AFTER`] (the same threshold as `/readyz`: every part beats well
+/// within it, the store probe every 5 s, whatever `WatchdogSec=` is).
+fn ping_if_progressing(daemon: &Daemon) {
+    let stalled = daemon.observer().board.heartbeats.stalled(STALL_AFTER);
+    if stalled.is_empty() {
+        notify(&[NotifyState::Watchdog]);
+        return;
+    }
+    for (part, age) in stalled {
+        tracing::error!(part = %part, stalled_s = age.as_secs(), "no progress; the watchdog is not pinged");
+    }
+}
+
+/// Reads the config again and applies it, pinging the watchdog meanwhile.
+/// SIGTERM (or Ctrl-C) abandons it and returns `None`: the reload only
+/// waits for sites to answer and for the running engine to drain, and
+/// leaving it at either point leaves a daemon that shuts down cleanly.
+async fn reload(
+    daemon: &mut Daemon,
+    config_path: &Path,
+    watchdog: Option<Duration>,
+    term: &mut Signal,
+) -> Option<ReloadRecord> {
+    let mut reloading = vec![NotifyState::Reloading, NotifyState::Status("reloading")];
+    // Type=notify-reload wants the time the reload began.
+    reloading.extend(NotifyState::monotonic_usec_now().ok());
+    notify(&reloading);
+    tracing::info!("reloading the configuration");
+    let work = daemon.reload(load(config_path));
+    tokio::pin!(work);
+    let record = loop {
+        tokio::select! {
+            record = &mut work => break record,
+            _ = ping_due(watchdog) => notify(&[NotifyState::Watchdog]),
+            _ = term.recv() => return None,
+            _ = tokio::signal::ctrl_c() => return None,
+        }
+    };
+    notify(&[NotifyState::Ready, NotifyState::Status("running")]);
+    Some(record)
 }

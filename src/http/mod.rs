@@ -28,17 +28,19 @@ use tracing::Instrument;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::current::Current;
 use crate::observe::Observer;
 use crate::store::Store;
 
 /// What the handlers share. Cheap to clone.
 ///
-/// The config is the one the daemon started with; `listen` and
-/// `webhook_body_limit` are read when the router is built, instance lookups
-/// and webhook secrets at each request.
+/// The config is the running one, replaced at each reload: instance
+/// lookups and webhook secrets are read from it at each request; `listen`
+/// and `webhook_body_limit` only when the server starts (they need a
+/// restart).
 #[derive(Clone)]
 pub struct HttpState {
-    pub config: Arc<Config>,
+    pub config: Arc<Current<Config>>,
     pub store: Store,
     /// Where requests are counted and what `/status` and `/metrics` show.
     pub observer: Arc<Observer>,
@@ -55,7 +57,7 @@ impl HttpState {
 
 /// Every route of the HTTP face.
 pub fn router(state: HttpState) -> Router {
-    let limit = usize::try_from(state.config.daemon.webhook_body_limit).unwrap_or(usize::MAX);
+    let limit = usize::try_from(state.config.get().daemon.webhook_body_limit).unwrap_or(usize::MAX);
     Router::new()
         .route("/webhooks/{instance}", post(webhooks::receive))
         .route("/healthz", get(health::healthz))
@@ -74,7 +76,8 @@ pub fn router(state: HttpState) -> Router {
 /// accepting and lets requests in flight finish.
 pub async fn serve(listener: TcpListener, state: HttpState, shutdown: CancellationToken) {
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    let limits = state.config.daemon.http;
+    // Restart-only: the listener is built once (see daemon/reload.rs).
+    let limits = state.config.get().daemon.http;
     tracing::info!(
         listen = %addr,
         header_timeout_ms = limits.header_timeout.as_millis() as u64,

@@ -31,7 +31,8 @@ pub(super) async fn receive(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let Some(inst) = state.config.instance(&instance) else {
+    let config = state.config.get();
+    let Some(inst) = config.instance(&instance) else {
         tracing::warn!(instance = %instance, "webhook for an unknown instance");
         return error(StatusCode::NOT_FOUND, format!("no instance named {instance:?} in the config"));
     };

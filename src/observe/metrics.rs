@@ -188,6 +188,8 @@ pub struct Metrics {
     http_limited: Counters,
     /// Connections the HTTP listener serves now.
     http_connections: AtomicU64,
+    task_restarts: Counters,
+    reloads: Counters,
 }
 
 impl Default for Metrics {
@@ -232,6 +234,12 @@ impl Metrics {
                 &["reason"],
             ),
             http_connections: AtomicU64::new(0),
+            task_restarts: Counters::new(
+                "jirafed_task_restarts_total",
+                "Engine tasks restarted by the supervisor after they ended or panicked.",
+                &["task"],
+            ),
+            reloads: Counters::new("jirafed_reloads_total", "Configuration reloads, by outcome.", &["outcome"]),
         }
     }
 
@@ -259,6 +267,21 @@ impl Metrics {
     /// The current value of `jirafed_http_connections`.
     pub fn http_connections(&self) -> u64 {
         self.http_connections.load(Ordering::Relaxed)
+    }
+
+    /// The supervisor restarted `task` (`planner`, `writer.hub`...).
+    pub fn task_restart(&self, task: &str) {
+        self.task_restarts.add(&[task], 1);
+    }
+
+    /// The current value of `jirafed_task_restarts_total` for `task`.
+    pub fn task_restarts_total(&self, task: &str) -> u64 {
+        self.task_restarts.get(&[task])
+    }
+
+    /// A reload ended with `outcome` (`"applied"`, `"partial"`, `"refused"`).
+    pub fn reload(&self, outcome: &'static str) {
+        self.reloads.add(&[outcome], 1);
     }
 
     /// One webhook request of a configured `instance` ended with `outcome`.
@@ -309,6 +332,8 @@ impl Metrics {
         self.http_limited.render(&mut out);
         header(&mut out, "jirafed_http_connections", "Connections the HTTP listener serves now.", "gauge");
         let _ = writeln!(out, "jirafed_http_connections {}", self.http_connections());
+        self.task_restarts.render(&mut out);
+        self.reloads.render(&mut out);
         render_gauges(&mut out, store, board, now_ms);
         out
     }

@@ -5,6 +5,7 @@
 
 pub mod events;
 pub mod metrics;
+pub mod parts;
 pub mod status;
 
 use tokio::sync::broadcast;

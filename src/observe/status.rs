@@ -15,6 +15,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use super::events::ConflictRecord;
+use super::parts::{Heartbeats, ReloadDoc, ReloadLog, STALL_AFTER};
 use crate::config::{Config, Flavour, Role};
 use crate::jira::{LimiterState, SiteHealth};
 use crate::store::{Store, StoreState};
@@ -94,11 +95,20 @@ struct Board {
 pub struct StatusBoard {
     board: Mutex<Board>,
     store_ready: AtomicBool,
+    /// The engine's parts' progress (planner, writers, store).
+    pub heartbeats: Heartbeats,
+    /// What the configuration reloads did.
+    pub reloads: ReloadLog,
 }
 
 impl Default for StatusBoard {
     fn default() -> Self {
-        StatusBoard { board: Mutex::default(), store_ready: AtomicBool::new(true) }
+        StatusBoard {
+            board: Mutex::default(),
+            store_ready: AtomicBool::new(true),
+            heartbeats: Heartbeats::default(),
+            reloads: ReloadLog::default(),
+        }
     }
 }
 
@@ -228,7 +238,8 @@ impl StatusBoard {
     }
 
     /// Why the daemon is not ready, per failing part (`store`,
-    /// `instances.<id>`); empty when it is ready.
+    /// `instances.<id>`, `parts.<task>` for a stalled engine part); empty
+    /// when it is ready.
     pub fn readiness(&self, store: &Store, now_ms: i64) -> BTreeMap<String, String> {
         let mut reasons = BTreeMap::new();
         let health = store.health();
@@ -247,6 +258,9 @@ impl StatusBoard {
             if let Some(reason) = auth_problem(&s, now_ms) {
                 reasons.insert(format!("instances.{id}"), reason);
             }
+        }
+        for (part, age) in self.heartbeats.stalled(STALL_AFTER) {
+            reasons.insert(format!("parts.{part}"), format!("{part} has made no progress for {} s", age.as_secs()));
         }
         reasons
     }
@@ -319,6 +333,8 @@ pub struct StatusDoc {
     pub links: Option<u64>,
     pub now: Option<String>,
     pub ready: bool,
+    /// The configuration reloads since start.
+    pub reload: ReloadDoc,
     pub schema_version: Option<u32>,
     /// The state file: whether it takes writes, and its last storage failure.
     pub store: StoreDoc,
@@ -425,6 +441,7 @@ pub fn snapshot(board: &StatusBoard, store: &Store, now_ms: i64) -> StatusDoc {
         version: env!("CARGO_PKG_VERSION"),
         now: time(Some(now_ms)),
         ready: board.readiness(store, now_ms).is_empty(),
+        reload: board.reloads.doc(),
         schema_version: store.schema_version().ok(),
         store: store_doc(store),
         inbox_depth: store.inbox_depth().ok(),
@@ -509,6 +526,21 @@ mod tests {
         assert_eq!(b.readiness(&store, now).keys().collect::<Vec<_>>(), ["store"]);
     }
 
+    /// A watched part that stops beating makes `/readyz` fail, naming it.
+    #[tokio::test(start_paused = true)]
+    async fn readiness_names_a_stalled_part() {
+        let store = store();
+        let b = StatusBoard::new();
+        b.heartbeats.watch(["planner".to_string(), "writer.hub".to_string()]);
+        assert!(b.readiness(&store, 0).is_empty());
+        tokio::time::advance(STALL_AFTER / 2).await;
+        b.heartbeats.beat("planner");
+        tokio::time::advance(STALL_AFTER / 2 + std::time::Duration::from_secs(1)).await;
+        let reasons = b.readiness(&store, 0);
+        assert_eq!(reasons.keys().collect::<Vec<_>>(), ["parts.writer.hub"]);
+        assert!(reasons["parts.writer.hub"].contains("no progress for 61 s"), "{reasons:?}");
+    }
+
     #[test]
     fn unknown_instances_are_not_invented() {
         let b = board();
@@ -550,13 +582,17 @@ mod tests {
         b.set_flow_links("f1", 0);
         let s = serde_json::to_value(snapshot(&b, &store, 0)).unwrap();
         let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(",");
-        assert_eq!(keys(&s), "dead_letters,flows,inbox_depth,instances,links,now,ready,schema_version,store,version");
+        assert_eq!(
+            keys(&s),
+            "dead_letters,flows,inbox_depth,instances,links,now,ready,reload,schema_version,store,version"
+        );
         assert_eq!(keys(&s["store"]), "file,last_error,last_error_at,recoveries,state");
         assert_eq!(
             keys(&s["instances"]["hub"]),
             "auth,dead_letters,flavour,last_auth_ok,last_error,last_error_at,last_poll,last_webhook,\
              outbox_depth,paused_until,poll_lag_seconds,rate_limit,reachable,role"
         );
+        assert_eq!(keys(&s["reload"]), "attempts,errors,last_applied,last_attempt,outcome");
         assert_eq!(
             keys(&s["flows"]["f1"]),
             "conflicts,last_conflict,last_error,last_error_at,last_sync,links,pending_links,unmapped_link_types"

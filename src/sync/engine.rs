@@ -13,6 +13,7 @@ use super::flows::Flows;
 use super::in_flight::InFlight;
 use super::link_echoes::LinkEchoes;
 use super::sites::Sites;
+use super::supervise::{self, Task};
 use super::wake::Wakeups;
 use super::writer::Lookups;
 use crate::clock::Clock;
@@ -32,9 +33,11 @@ pub struct Engine {
     pub flows: Flows,
     /// Coordination between planner and writers.
     pub in_flight: InFlight,
-    pub activity: Activity,
+    /// Shared with the engine a reload replaces this one with, so that
+    /// recent activity and expected link echoes are not forgotten.
+    pub activity: Arc<Activity>,
     /// The issue-link webhooks of jirafed's own link writes, expected.
-    pub link_echoes: LinkEchoes,
+    pub link_echoes: Arc<LinkEchoes>,
     pub wake: Wakeups,
     /// The writers' cache of users and projects per site.
     pub lookups: Lookups,
@@ -85,8 +88,8 @@ impl Engine {
             sites,
             flows,
             in_flight,
-            activity: Activity::default(),
-            link_echoes: LinkEchoes::default(),
+            activity: Arc::default(),
+            link_echoes: Arc::default(),
             lookups: Lookups::default(),
             observer,
             clock,
@@ -105,20 +108,46 @@ impl Engine {
         self.clock.now_ms()
     }
 
-    /// Starts the poller of every instance that has something to poll, the
-    /// planner, a writer per instance and housekeeping; they stop when
-    /// `cancel` fires and are joined by the caller.
-    pub fn spawn(self: &Arc<Self>, cancel: &CancellationToken) -> JoinSet<()> {
-        let mut set = JoinSet::new();
+    /// The engine's tasks: the poller of every instance that has something
+    /// to poll, a writer per instance, the planner, housekeeping and the
+    /// store probe; each stops when `cancel` fires.
+    pub fn tasks(self: &Arc<Self>, cancel: &CancellationToken) -> Vec<Task> {
+        let mut tasks = Vec::new();
         for inst in self.config.instances.values() {
-            let polls = inst.role == Role::Primary || self.flows.of_secondary(inst.id.as_str()).next().is_some();
+            let id = inst.id.clone();
+            let polls = inst.role == Role::Primary || self.flows.of_secondary(id.as_str()).next().is_some();
             if polls {
-                set.spawn(super::poller::run(self.clone(), inst.id.clone(), cancel.clone()));
+                let (engine, id, cancel) = (self.clone(), id.clone(), cancel.clone());
+                let name = format!("poller.{id}");
+                tasks.push(Task::new(name, move || super::poller::run(engine.clone(), id.clone(), cancel.clone())));
             }
-            set.spawn(super::writer::run(self.clone(), inst.id.clone(), cancel.clone()));
+            let (engine, name, cancel) = (self.clone(), super::writer::heartbeat(&id), cancel.clone());
+            tasks.push(Task::new(name, move || super::writer::run(engine.clone(), id.clone(), cancel.clone())));
         }
-        set.spawn(super::planner::run(self.clone(), cancel.clone()));
-        set.spawn(super::housekeeping::run(self.clone(), cancel.clone()));
+        let (engine, c) = (self.clone(), cancel.clone());
+        tasks.push(Task::new(super::planner::HEARTBEAT, move || super::planner::run(engine.clone(), c.clone())));
+        let (engine, c) = (self.clone(), cancel.clone());
+        tasks.push(Task::new("housekeeping", move || super::housekeeping::run(engine.clone(), c.clone())));
+        let (store, observer, c) = (self.store.clone(), self.observer.clone(), cancel.clone());
+        tasks.push(Task::new(supervise::STORE, move || {
+            supervise::probe_store(store.clone(), observer.clone(), c.clone())
+        }));
+        tasks
+    }
+
+    /// Starts [`Engine::tasks`], each under a supervisor that restarts it
+    /// when it ends or panics before `cancel` fires, and watches the
+    /// heartbeats of the planner, the writers and the store. The caller
+    /// joins the set after cancelling.
+    pub fn spawn(self: &Arc<Self>, cancel: &CancellationToken) -> JoinSet<()> {
+        let tasks = self.tasks(cancel);
+        let mut watched = vec![super::planner::HEARTBEAT.to_string(), supervise::STORE.to_string()];
+        watched.extend(self.config.instances.keys().map(super::writer::heartbeat));
+        self.observer.board.heartbeats.watch(watched);
+        let mut set = JoinSet::new();
+        for task in tasks {
+            set.spawn(supervise::supervise(task, self.observer.clone(), cancel.clone()));
+        }
         set
     }
 }

@@ -15,6 +15,7 @@ pub mod link_echoes;
 pub mod planner;
 pub mod poller;
 pub mod sites;
+pub mod supervise;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod wake;

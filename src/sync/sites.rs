@@ -16,6 +16,7 @@ use crate::jira::fields::FieldCatalogue;
 use crate::jira::model::{LinkType, Myself};
 
 /// A site that answered.
+#[derive(Clone)]
 pub struct Connection {
     /// The technical user, with its time zone.
     pub me: Myself,
@@ -80,6 +81,23 @@ impl Sites {
         let problem =
             |(id, e): (&InstanceId, &SiteEntry)| Some(format!("instance {id}: {}", e.connection.as_ref().err()?));
         self.entries.iter().filter_map(problem).collect()
+    }
+
+    /// The instances whose connection failed, with why.
+    pub fn failed(&self) -> Vec<(InstanceId, String)> {
+        let failed = |(id, e): (&InstanceId, &SiteEntry)| Some((id.clone(), e.connection.as_ref().err()?.clone()));
+        self.entries.iter().filter_map(failed).collect()
+    }
+
+    /// Takes `id`'s client and connection from `running` (a reload keeps
+    /// the running client of an instance it cannot reach); false when
+    /// `running` has no working one for it.
+    pub fn keep_running(&mut self, running: &Sites, id: &InstanceId) -> bool {
+        let Some(old) = running.entries.get(id) else { return false };
+        let (Some(site), Ok(connection)) = (old.site.clone(), old.connection.clone()) else { return false };
+        let role = self.entries.get(id).map_or(old.role, |e| e.role);
+        self.entries.insert(id.clone(), SiteEntry { role, site: Some(site), connection: Ok(connection) });
+        true
     }
 
     pub fn entries(&self) -> impl Iterator<Item = (&InstanceId, &SiteEntry)> {

@@ -21,6 +21,12 @@ impl Wakeups {
         Wakeups { planner: Arc::default(), writers: instances.into_iter().map(|i| (i, Notify::new())).collect() }
     }
 
+    /// As [`Wakeups::new`], ringing an existing planner bell (a reloaded
+    /// engine keeps the one the HTTP face rings).
+    pub fn sharing(planner: Arc<Notify>, instances: impl IntoIterator<Item = InstanceId>) -> Wakeups {
+        Wakeups { planner, writers: instances.into_iter().map(|i| (i, Notify::new())).collect() }
+    }
+
     /// The planner has new changes to look at.
     pub fn planner(&self) {
         self.planner.notify_one();

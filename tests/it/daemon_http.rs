@@ -101,7 +101,7 @@ impl Face {
         let observer = Arc::new(Observer::new(&config));
         let wake = Arc::new(Notify::new());
         let state = HttpState {
-            config: config.clone(),
+            config: Arc::new(jirafed::current::Current::new(config.clone())),
             store: store.clone(),
             observer: observer.clone(),
             wake: wake.clone(),

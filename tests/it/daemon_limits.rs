@@ -69,7 +69,7 @@ async fn post_webhook(
 }
 
 fn limited(w: &World, reason: HttpLimit) -> u64 {
-    w.daemon().engine.observer.metrics.http_limited_total(reason)
+    w.daemon().observer().metrics.http_limited_total(reason)
 }
 
 #[tokio::test]
@@ -110,7 +110,7 @@ async fn a_slow_body_hits_the_request_timeout() {
 #[tokio::test]
 async fn beyond_the_connection_cap_a_connection_waits_until_one_closes() {
     let mut w = World::start_with("60s", |c| c.daemon.http.max_connections = 2).await;
-    let metrics = &w.daemon().engine.observer.metrics;
+    let metrics = &w.daemon().observer().metrics;
     let held = [connect(&w).await, connect(&w).await];
     wait_until(DEADLINE, "two connections served", || async { (metrics.http_connections() == 2).then_some(()) }).await;
 
@@ -151,7 +151,7 @@ async fn an_instance_without_a_secret_refuses_webhooks_unless_unsigned_is_said()
         c.instances.get_mut("emea").expect("emea").webhooks = WebhookAuth::Unsigned;
     })
     .await;
-    let metrics = &w.daemon().engine.observer.metrics;
+    let metrics = &w.daemon().observer().metrics;
     let body = issue_updated("10040", "PORT-41", 1_550_286_601_840);
     let (status, answer) = post_webhook(&w, "hub", &body, None, None).await;
     assert_eq!(status, 401, "{answer}");
@@ -171,7 +171,7 @@ async fn an_instance_without_a_secret_refuses_webhooks_unless_unsigned_is_said()
 #[tokio::test]
 async fn a_replayed_delivery_id_is_dropped_whatever_the_body() {
     let mut w = World::start("60s").await;
-    let metrics = &w.daemon().engine.observer.metrics;
+    let metrics = &w.daemon().observer().metrics;
     let first = issue_updated("10040", "PORT-41", 1_550_286_601_840);
     let (status, answer) = post_webhook(&w, "hub", &first, Some(WEBHOOK_SECRET), Some("replay-1")).await;
     assert_eq!((status, answer), (202, json!({"accepted": 1, "duplicates": 0})));

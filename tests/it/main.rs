@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod daemon_http;
 mod daemon_limits;
+mod daemon_reload;
 mod disk_full;
 mod docs_commands;
 mod fault_suite;

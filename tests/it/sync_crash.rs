@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::support::process::Jirafed;
-use super::support::workload::{Created, SECONDARIES, create, differences, edit, idle, mapped, pick, writes};
+use super::support::workload::{Created, SECONDARIES, converged, create, edit, mapped, pick, writes};
 use super::support::{Sim, wait_until};
 
 /// Issues created on the secondaries (half each) while the daemon runs.
@@ -71,22 +71,7 @@ async fn kill_9_mid_run_then_restart_converges() {
     // Converged: the sites agree while the daemon has nothing queued before
     // and after the comparison, so no write left from before the kill can
     // still undo it.
-    let end = tokio::time::Instant::now() + CONVERGE_WITHIN;
-    let status = loop {
-        let before = daemon.status(&sim.http).await;
-        let problems = differences(&sim).await;
-        let after = daemon.status(&sim.http).await;
-        if problems.is_empty() && idle(&before) && idle(&after) {
-            break after;
-        }
-        assert!(
-            tokio::time::Instant::now() < end,
-            "no convergence after the restart ({} problems), e.g.:\n{}",
-            problems.len(),
-            problems.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let status = converged(&sim, &daemon, CONVERGE_WITHIN).await;
     assert_eq!(status["links"], ISSUES + SEEDED, "one link per secondary issue: {status}");
     assert_eq!(status["dead_letters"], 0, "{status}");
     // No edit was lost: the secondaries hold what the test wrote, and

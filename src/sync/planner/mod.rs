@@ -29,6 +29,8 @@ use super::in_flight::{Claim, SiteIssue};
 use super::job::Job;
 use crate::store::{InboxEntry, Op};
 
+/// The planner's name for its supervisor and heartbeat.
+pub const HEARTBEAT: &str = "planner";
 /// Changes read from the inbox at once.
 const BATCH: usize = 200;
 /// How long the planner idles when it has nothing (or only deferred work).
@@ -42,6 +44,7 @@ pub const MAX_HOLD: Duration = Duration::from_millis(200);
 
 pub async fn run(engine: Arc<Engine>, cancel: CancellationToken) {
     loop {
+        engine.observer.board.heartbeats.beat(HEARTBEAT);
         let wait = match plan_batch(&engine).await {
             Ok(Pass::Progressed) => continue,
             Ok(Pass::Wait(d)) => d,

@@ -59,11 +59,27 @@ pub(crate) struct Done {
     pub(crate) ops: Vec<Op>,
 }
 
+/// A writer's name for its supervisor and heartbeat: `writer.<instance>`.
+pub fn heartbeat(instance: &InstanceId) -> String {
+    format!("writer.{instance}")
+}
+
 pub async fn run(engine: Arc<Engine>, instance: InstanceId, cancel: CancellationToken) {
     let running: Arc<Mutex<HashSet<u64>>> = Arc::default();
     let mut tasks = JoinSet::new();
+    let heartbeat = heartbeat(&instance);
     loop {
-        while tasks.try_join_next().is_some() {}
+        engine.observer.board.heartbeats.beat(&heartbeat);
+        while let Some(done) = tasks.try_join_next() {
+            // A job that panicked would stay marked running forever: the
+            // writer fails with it, and its supervisor starts it afresh
+            // (the job is still in the outbox).
+            if let Err(e) = done
+                && e.is_panic()
+            {
+                std::panic::resume_unwind(e.into_panic());
+            }
+        }
         match engine.store.outbox_ready(instance.as_str(), engine.now_ms(), READY_BATCH) {
             Ok(ready) => {
                 for e in ready {

@@ -1,7 +1,8 @@
 //! `jirafed run` as a child process, for tests that kill it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jirafed::harness::{self, Settings};
@@ -16,6 +17,10 @@ pub struct Jirafed {
     child: Child,
     /// Where its HTTP face listens (from its "jirafed running" line).
     pub addr: String,
+    /// The config file it runs with (a test may change it and reload).
+    pub config: PathBuf,
+    /// Its log lines so far.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Jirafed {
@@ -23,21 +28,45 @@ impl Jirafed {
     /// pointed at the simulator and `state`, and waits for its "jirafed
     /// running" line.
     pub async fn start(sim: &Sim, state: &Path, edit: Option<&dyn Fn(&str) -> String>) -> Jirafed {
-        Jirafed::start_args(sim, state, edit, &[]).await
+        Jirafed::start_full(sim, state, edit, &[], &[]).await
     }
 
     /// [`Jirafed::start`] with more arguments after `run` (e.g. `--init`).
     pub async fn start_args(sim: &Sim, state: &Path, edit: Option<&dyn Fn(&str) -> String>, extra: &[&str]) -> Jirafed {
-        let mut cmd = command(sim, state, edit, &["run"]);
+        Jirafed::start_full(sim, state, edit, extra, &[]).await
+    }
+
+    /// As [`Jirafed::start`], with more environment variables.
+    pub async fn start_with_env(
+        sim: &Sim,
+        state: &Path,
+        edit: Option<&dyn Fn(&str) -> String>,
+        env: &[(&str, &str)],
+    ) -> Jirafed {
+        Jirafed::start_full(sim, state, edit, &[], env).await
+    }
+
+    async fn start_full(
+        sim: &Sim,
+        state: &Path,
+        edit: Option<&dyn Fn(&str) -> String>,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Jirafed {
+        let (mut cmd, config) = command_and_config(sim, state, edit, &["run"]);
         cmd.args(extra);
+        cmd.envs(env.iter().copied());
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
         let mut child = cmd.spawn().expect("jirafed run starts");
         let stderr = child.stderr.take().expect("piped stderr");
         let (ready, running) = tokio::sync::oneshot::channel::<String>();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let kept = log.clone();
         tokio::spawn(async move {
             let mut ready = Some(ready);
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
+                kept.lock().expect("log").push(line.clone());
                 if line.contains("jirafed running") {
                     let listen =
                         serde_json::from_str::<Value>(&line).ok().and_then(|v| v["listen"].as_str().map(String::from));
@@ -49,7 +78,30 @@ impl Jirafed {
         });
         let started = tokio::time::timeout(Duration::from_secs(20), running).await;
         let Ok(Ok(addr)) = started else { panic!("jirafed run did not start: {:?}", child.try_wait()) };
-        Jirafed { child, addr }
+        Jirafed { child, addr, config, log }
+    }
+
+    /// Sends SIGHUP (what `systemctl reload` does).
+    pub fn hup(&self) {
+        let pid = self.child.id().expect("running").to_string();
+        let ok = std::process::Command::new("kill").args(["-HUP", &pid]).status().expect("kill -HUP");
+        assert!(ok.success(), "kill -HUP {pid}");
+    }
+
+    /// Whether the process has exited (and how).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("try_wait")
+    }
+
+    /// The log lines so far that contain `text`.
+    pub fn log_lines(&self, text: &str) -> Vec<String> {
+        self.log.lock().expect("log").iter().filter(|l| l.contains(text)).cloned().collect()
+    }
+
+    /// Its `/metrics` text.
+    pub async fn metrics(&self, http: &reqwest::Client) -> String {
+        let r = http.get(format!("http://{}/metrics", self.addr)).send().await.expect("GET /metrics");
+        r.text().await.expect("metrics text")
     }
 
     /// Its `/status`.
@@ -72,6 +124,16 @@ impl Jirafed {
 /// `jirafed ARGS --config <the demo config>` with the test daemon's
 /// environment (state folder, admin socket, the simulator's URLs).
 pub fn command(sim: &Sim, state: &Path, edit: Option<&dyn Fn(&str) -> String>, args: &[&str]) -> Command {
+    command_and_config(sim, state, edit, args).0
+}
+
+/// [`command`] and the config file it names.
+fn command_and_config(
+    sim: &Sim,
+    state: &Path,
+    edit: Option<&dyn Fn(&str) -> String>,
+    args: &[&str],
+) -> (Command, PathBuf) {
     let config = harness::write_config(state).expect("demo config written");
     if let Some(edit) = edit {
         let text = std::fs::read_to_string(&config).expect("demo config");
@@ -86,7 +148,7 @@ pub fn command(sim: &Sim, state: &Path, edit: Option<&dyn Fn(&str) -> String>, a
     let log = std::env::var("TEST_JIRAFED_LOG").unwrap_or_else(|_| "warn,jirafed::daemon=info".into());
     cmd.args(args).arg("--config").arg(&config).env("RUST_LOG", log);
     cmd.envs(harness::overrides(&sim.sim, state, &settings));
-    cmd
+    (cmd, config)
 }
 
 /// Runs `jirafed ARGS` (with the test daemon's config and environment) to its

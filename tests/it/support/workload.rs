@@ -198,3 +198,25 @@ pub fn idle(status: &Value) -> bool {
     let mut outboxes = status["instances"].as_object().into_iter().flatten().map(|(_, i)| &i["outbox_depth"]);
     status["inbox_depth"] == 0 && outboxes.all(|d| *d == 0)
 }
+
+/// Waits until the sites agree while `daemon` has nothing queued before and
+/// after the comparison (so no write still queued can undo it); returns its
+/// last `/status`. Panics with the first differences after `within`.
+pub async fn converged(sim: &Sim, daemon: &super::process::Jirafed, within: std::time::Duration) -> Value {
+    let end = tokio::time::Instant::now() + within;
+    loop {
+        let before = daemon.status(&sim.http).await;
+        let problems = differences(sim).await;
+        let after = daemon.status(&sim.http).await;
+        if problems.is_empty() && idle(&before) && idle(&after) {
+            return after;
+        }
+        assert!(
+            tokio::time::Instant::now() < end,
+            "no convergence ({} problems), e.g.:\n{}",
+            problems.len(),
+            problems.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
