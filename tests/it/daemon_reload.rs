@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
 use super::support::process::Jirafed;
-use super::support::workload::{Created, converged, create, edit, pick};
+use super::support::workload::{Created, converged, create, create_with_edits};
 use super::support::world::World;
 use super::support::{Sim, wait_until};
 
@@ -178,12 +178,7 @@ async fn repeated_sighups_during_a_burst_lose_nothing() {
         let mut issues: Vec<Created> = Vec::new();
         let mut edits = 0;
         for n in 0..ISSUES {
-            issues.push(create(&sim, n).await);
-            for _ in 0..EDITS_PER_CREATE {
-                let at = pick(edits, issues.len());
-                edit(&sim, &mut issues[at], edits).await;
-                edits += 1;
-            }
+            create_with_edits(&sim, &mut issues, n, &mut edits, EDITS_PER_CREATE).await;
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::support::process::Jirafed;
-use super::support::workload::{Created, create, differences, edit, idle, pick};
+use super::support::workload::{Created, create_with_edits, differences, edit, idle, pick};
 use super::support::{Sim, wait_until};
 
 /// The tmpfs: room for the config, the secrets and a growing redb file.
@@ -86,12 +86,7 @@ async fn a_full_disk_during_a_burst_loses_nothing_and_the_store_recovers_without
     let mut filler = None;
     let mut saw_unready = None;
     for n in 0..ISSUES {
-        issues.push(create(&sim, n).await);
-        for _ in 0..EDITS_PER_CREATE {
-            let at = pick(edits, issues.len());
-            edit(&sim, &mut issues[at], edits).await;
-            edits += 1;
-        }
+        create_with_edits(&sim, &mut issues, n, &mut edits, EDITS_PER_CREATE).await;
         if n == ISSUES / 3 {
             filler = Some(fill(&tmpfs.0));
         }

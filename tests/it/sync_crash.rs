@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::support::process::Jirafed;
-use super::support::workload::{Created, SECONDARIES, converged, create, edit, mapped, pick, writes};
+use super::support::workload::{Created, SECONDARIES, converged, create_with_edits, edit, mapped, pick, writes};
 use super::support::{Sim, wait_until};
 
 /// Issues created on the secondaries (half each) while the daemon runs.
@@ -39,12 +39,7 @@ async fn kill_9_mid_run_then_restart_converges() {
     let mut edits = 0;
     let mut changes_at_kill = 0;
     for n in 0..ISSUES {
-        issues.push(create(&sim, n).await);
-        for _ in 0..EDITS_PER_CREATE {
-            let at = pick(edits, issues.len());
-            edit(&sim, &mut issues[at], edits).await;
-            edits += 1;
-        }
+        create_with_edits(&sim, &mut issues, n, &mut edits, EDITS_PER_CREATE).await;
         if daemon.is_some() && writes(&sim, "hub").await >= KILL_AT_HUB_WRITES {
             daemon.take().expect("running").kill().await;
             changes_at_kill = issues.len() + edits;

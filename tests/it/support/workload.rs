@@ -220,3 +220,14 @@ pub async fn converged(sim: &Sim, daemon: &super::process::Jirafed, within: std:
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
+
+/// One step of a burst: issue `n` created, then `per_create` edits of
+/// issues made so far (`edits` counts them all).
+pub async fn create_with_edits(sim: &Sim, issues: &mut Vec<Created>, n: usize, edits: &mut usize, per_create: usize) {
+    issues.push(create(sim, n).await);
+    for _ in 0..per_create {
+        let at = pick(*edits, issues.len());
+        edit(sim, &mut issues[at], *edits).await;
+        *edits += 1;
+    }
+}
