@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::support::Sim;
 use super::support::process::Jirafed;
 use super::support::rng::Rng;
 use super::support::workload::{Created, SECONDARIES, create, differences, edit, idle, mapped, search_all, writes};
+use super::support::{Sim, wait_until};
 
 /// How long the daemon may take to converge after the last change.
 const CONVERGE_WITHIN: Duration = Duration::from_secs(180);
@@ -281,7 +281,8 @@ struct Report {
     name: &'static str,
     changes: usize,
     kinds: BTreeMap<&'static str, usize>,
-    kills: usize,
+    /// What was done to the daemon itself ("50 kill -9", "60 SIGHUP").
+    disruption: String,
     issues: usize,
     links: u64,
     hub_writes: u64,
@@ -292,13 +293,13 @@ struct Report {
 impl Report {
     fn print(&self) {
         eprintln!(
-            "{}: {} changes by people in {:.1} s, {} kill -9; converged {:.1} s after the last change; \
+            "{}: {} changes by people in {:.1} s, {}; converged {:.1} s after the last change; \
              {} issues, each with one mirror and equal fields, status and links ({} pairs); \
              0 lost, 0 duplicates, 0 dead letters; the hub took {} writes from jirafed",
             self.name,
             self.changes,
             self.took.as_secs_f64(),
-            self.kills,
+            self.disruption,
             self.converged_in.as_secs_f64(),
             self.issues,
             self.links,
@@ -344,12 +345,19 @@ async fn kill_run(name: &'static str, changes: usize, kills: usize, seed: u64) -
         None => start(&sim, state.path()).await,
     };
     assert_eq!(killed, kills, "every kill came");
-    finish(name, &sim, &daemon, w, killed, took).await
+    finish(name, &sim, &daemon, w, format!("{killed} kill -9"), took).await
 }
 
 /// Waits for the daemon to converge after a run's last change, checks that
 /// nothing was lost, and reports.
-async fn finish(name: &'static str, sim: &Sim, daemon: &Jirafed, w: Workload, kills: usize, took: Duration) -> Report {
+async fn finish(
+    name: &'static str,
+    sim: &Sim,
+    daemon: &Jirafed,
+    w: Workload,
+    disruption: String,
+    took: Duration,
+) -> Report {
     let (status, converged_in) = converge(sim, daemon).await;
     assert_eq!(status["dead_letters"], 0, "{status}");
     let issues = nothing_lost(sim, &w).await;
@@ -357,7 +365,7 @@ async fn finish(name: &'static str, sim: &Sim, daemon: &Jirafed, w: Workload, ki
         name,
         changes: w.changes,
         kinds: w.kinds,
-        kills,
+        disruption,
         issues,
         links: status["links"].as_u64().unwrap_or(0),
         hub_writes: writes(sim, "hub").await,
@@ -448,7 +456,44 @@ async fn fault_run(name: &'static str, changes: usize, phase_for: Duration, drop
     for site in ["hub", "emea", "apac"] {
         assert_eq!(sim.control(site, "DELETE", "/_sim/faults", None).await.status, 204, "{site}");
     }
-    finish(name, &sim, &daemon, w, 0, took).await
+    finish(name, &sim, &daemon, w, "no kill".to_string(), took).await
+}
+
+/// The workload at `per_second` changes a second for `lasts`, with a
+/// SIGHUP every second (the next one once the daemon has reported the one
+/// before, so that none is merged with another): the daemon never exits,
+/// every reload applies, and nothing is lost.
+async fn hup_run(name: &'static str, lasts: Duration, per_second: usize, seed: u64) -> Report {
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let mut daemon = start(&sim, state.path()).await;
+    let mut w = Workload::new(seed);
+    let pace = Duration::from_secs(1).div_f64(per_second.max(1) as f64);
+    let started = Instant::now();
+    let mut hups: u64 = 0;
+    let mut next_hup = started + Duration::from_secs(1);
+    while started.elapsed() < lasts {
+        w.step(&sim).await;
+        if Instant::now() >= next_hup && daemon.status(&sim.http).await["reload"]["attempts"] == hups {
+            daemon.hup();
+            hups += 1;
+            next_hup = Instant::now() + Duration::from_secs(1);
+        }
+        let due = started + pace * w.changes as u32;
+        tokio::time::sleep_until(due.max(Instant::now()).into()).await;
+    }
+    let took = started.elapsed();
+    let (sim_ref, daemon_ref) = (&sim, &daemon);
+    wait_until(CONVERGE_WITHIN, "every SIGHUP reported", || async move {
+        let attempts = daemon_ref.status(&sim_ref.http).await["reload"]["attempts"].as_u64();
+        (attempts == Some(hups)).then_some(())
+    })
+    .await;
+    assert!(daemon.is_running(), "the daemon exited during the reloads");
+    let metrics = daemon.metrics(&sim.http).await;
+    let applied = format!("jirafed_reloads_total{{outcome=\"applied\"}} {hups}\n");
+    assert!(metrics.contains(&applied), "every reload applied: {metrics}");
+    finish(name, &sim, &daemon, w, format!("{hups} SIGHUP, every one applied, 0 exits"), took).await
 }
 
 /// `jirafed run` on `state`, with the sites' webhooks pointed at it (and
@@ -497,4 +542,12 @@ async fn five_thousand_changes_on_failing_sites() {
     let phase_for = Duration::from_secs(env_or("FAULT_PHASE_SECS", 20) as u64);
     let drop_for = Duration::from_secs(env_or("FAULT_DROP_SECS", 60) as u64);
     fault_run("faults", changes, phase_for, drop_for, 0x5eed_0002).await.print();
+}
+
+/// The long run of docs/reliability.md (`.ci/run` runs it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "long: a SIGHUP every second for a minute of changes; run by .ci/run"]
+async fn a_sighup_every_second_for_a_minute_of_changes() {
+    let lasts = Duration::from_secs(env_or("FAULT_HUP_SECS", 60) as u64);
+    hup_run("SIGHUPs", lasts, 20, 0x5eed_0003).await.print();
 }
