@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::support::process::Jirafed;
-use super::support::workload::{Created, create_with_edits, differences, edit, idle, pick};
+use super::support::workload::{Created, converged, create_with_edits, edit, pick};
 use super::support::{Sim, wait_until};
 
 /// The tmpfs: room for the config, the secrets and a growing redb file.
@@ -97,7 +97,6 @@ async fn a_full_disk_during_a_burst_loses_nothing_and_the_store_recovers_without
             }
         }
     }
-    // The disk stays full until the store has noticed.
     // The disk stays full until the store has noticed; more changes make
     // the store grow until a commit fails.
     let end = tokio::time::Instant::now() + WITHIN;
@@ -129,23 +128,8 @@ async fn a_full_disk_during_a_burst_loses_nothing_and_the_store_recovers_without
     assert!(daemon.is_running(), "recovered in the same process");
 
     // Every change made on the secondaries reaches the hub.
-    let end = tokio::time::Instant::now() + WITHIN;
-    loop {
-        let before = daemon.status(&http).await;
-        let problems = differences(&sim).await;
-        let after = daemon.status(&http).await;
-        if problems.is_empty() && idle(&before) && idle(&after) {
-            assert_eq!(after["dead_letters"], 0, "{after}");
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < end,
-            "no convergence after the disk was freed ({} problems), e.g.:\n{}",
-            problems.len(),
-            problems.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let after = converged(&sim, &daemon, WITHIN).await;
+    assert_eq!(after["dead_letters"], 0, "{after}");
     let (code, body) = readyz(&http, &daemon).await;
     assert!(code == 200 || body["reasons"].get("store").is_none(), "{body}");
     assert!(daemon.is_running());
