@@ -19,7 +19,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use crate::admin::ReloadReply;
 use crate::config;
 use crate::daemon::Daemon;
-use crate::observe::parts::{ReloadRecord, STALL_AFTER};
+use crate::observe::parts::{Heartbeats, ReloadRecord, STALL_AFTER};
 use crate::store::StoreOptions;
 
 fn notify(states: &[NotifyState]) {
@@ -90,14 +90,21 @@ async fn ping_due(watchdog: Option<Duration>) {
 /// [`STALL_AFTER`] (the same threshold as `/readyz`: every part beats well
 /// within it, the store probe every 5 s, whatever `WatchdogSec=` is).
 fn ping_if_progressing(daemon: &Daemon) {
-    let stalled = daemon.observer().board.heartbeats.stalled(STALL_AFTER);
+    ping_unless_stalled(&daemon.observer().board.heartbeats, notify);
+}
+
+/// Sends `WATCHDOG=1` through `send` unless a part is stalled (each stalled
+/// part is logged instead); whether it pinged.
+fn ping_unless_stalled(heartbeats: &Heartbeats, send: impl FnOnce(&[NotifyState])) -> bool {
+    let stalled = heartbeats.stalled(STALL_AFTER);
     if stalled.is_empty() {
-        notify(&[NotifyState::Watchdog]);
-        return;
+        send(&[NotifyState::Watchdog]);
+        return true;
     }
     for (part, age) in stalled {
         tracing::error!(part = %part, stalled_s = age.as_secs(), "no progress; the watchdog is not pinged");
     }
+    false
 }
 
 /// Reads the config again and applies it, pinging the watchdog meanwhile.
@@ -127,4 +134,44 @@ async fn reload(
     };
     notify(&[NotifyState::Ready, NotifyState::Status("running")]);
     Some(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pings systemd would hear from one ping check.
+    fn pings(heartbeats: &Heartbeats) -> usize {
+        let mut sent = 0;
+        let pinged = ping_unless_stalled(heartbeats, |states| {
+            assert!(matches!(states, [NotifyState::Watchdog]), "only WATCHDOG=1 is sent");
+            sent += 1;
+        });
+        assert_eq!(pinged, sent == 1);
+        sent
+    }
+
+    /// The watchdog is pinged while every part beats (or idles), not while
+    /// one has stalled, and again once it beats.
+    #[tokio::test(start_paused = true)]
+    async fn the_watchdog_is_pinged_only_while_every_part_makes_progress() {
+        let heartbeats = Heartbeats::default();
+        heartbeats.watch(["planner".to_string(), "writer.hub".to_string(), "store".to_string()]);
+        assert_eq!(pings(&heartbeats), 1, "all fresh");
+        for _ in 0..4 {
+            tokio::time::advance(Duration::from_secs(20)).await;
+            heartbeats.beat("planner");
+            heartbeats.beat("store");
+            // writer.hub does not beat any more: 80 s without progress.
+        }
+        assert_eq!(pings(&heartbeats), 0, "writer.hub is stalled: no ping");
+        heartbeats.beat("writer.hub");
+        assert_eq!(pings(&heartbeats), 1, "it moves again: pings again");
+        heartbeats.beat("planner");
+        heartbeats.beat("store");
+        tokio::time::advance(STALL_AFTER).await;
+        assert_eq!(pings(&heartbeats), 1, "quiet for exactly the threshold: not stalled yet");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(pings(&heartbeats), 0, "past it: every part is stalled");
+    }
 }

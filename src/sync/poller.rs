@@ -192,6 +192,37 @@ mod tests {
         }
     }
 
+    /// While the store recovers from a failed commit the poller reads
+    /// nothing (what it read could not be kept); once the store is back it
+    /// polls again.
+    #[tokio::test(start_paused = true)]
+    async fn polls_pause_while_the_store_recovers_and_resume_after() {
+        use crate::jira::fake::FakeOp;
+        let rig = crate::sync::testing::Rig::new().await;
+        // Polled before: the next poll searches from here.
+        rig.commit(vec![Op::CursorSet { instance: "emea".into(), at_ms: rig.engine.now_ms() }]).await;
+        rig.faults.set_disk_full(true);
+        let failed = rig.store().commit(vec![Op::Audit { at_ms: 0, payload: b"probe".to_vec() }]).await;
+        assert!(failed.is_err() && !rig.store().is_available(), "a full disk makes the store recover: {failed:?}");
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(run(rig.engine.clone(), InstanceId::new("emea"), cancel.clone()));
+        let interval = rig.engine.config.instance("emea").expect("emea").poll_interval;
+        tokio::time::sleep(interval * 5).await;
+        assert_eq!(rig.emea.count(FakeOp::Search), 0, "no poll while the store recovers");
+
+        rig.faults.set_disk_full(false);
+        // The store's own thread reopens the file on the real clock.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !rig.store().is_available() {
+            assert!(std::time::Instant::now() < deadline, "the store did not recover");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        tokio::time::sleep(STORE_WAIT + interval).await;
+        assert!(rig.emea.count(FakeOp::Search) >= 1, "polls resume once the store is back");
+        cancel.cancel();
+        task.await.expect("the poller ends when cancelled");
+    }
+
     #[test]
     fn the_poll_jql_wraps_the_scope_and_sorts_oldest_first() {
         let jql = poll_jql("project = EMEA OR project = X", ms("2026-12-02T10:00:00Z"), Duration::ZERO, chrono_tz::UTC);

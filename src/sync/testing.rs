@@ -22,7 +22,7 @@ use crate::jira::model::UserRef;
 use crate::jira::values::FieldValue;
 use crate::mapping::{self, Shadow};
 use crate::observe::Observer;
-use crate::store::{LinkRecord, Op, OpResult, OutboxEntry, Store, StoreOptions};
+use crate::store::{LinkRecord, Op, OpResult, OutboxEntry, StorageFaults, Store, StoreOptions};
 
 /// When every rig's clock starts: 2026-01-01T00:00:00Z.
 pub(crate) const T0: i64 = 1_767_225_600_000;
@@ -134,6 +134,8 @@ pub(crate) struct Rig {
     pub(crate) emea: Arc<FakeSite>,
     pub(crate) apac: Arc<FakeSite>,
     pub(crate) time: ManualTime,
+    /// Storage faults under the rig's store, none armed at first.
+    pub(crate) faults: Arc<StorageFaults>,
     _dir: tempfile::TempDir,
 }
 
@@ -184,15 +186,16 @@ impl Rig {
             (Role::Secondary, apac.clone() as _),
         ];
         let sites = Sites::connect_to(InstanceId::new("hub"), sites).await;
-        let store = Store::open_in_memory(StoreOptions { clock: clock.clone(), ..StoreOptions::default() })
-            .expect("in-memory store");
+        let faults = StorageFaults::new();
+        let options = StoreOptions { clock: clock.clone(), faults: Some(faults.clone()), ..StoreOptions::default() };
+        let store = Store::open_in_memory(options).expect("in-memory store");
         let config = Arc::new(config);
         let observer = Arc::new(Observer::new(&config));
         let engine = Engine::assemble(config, store, sites, observer, clock).expect("engine assembles");
         hub.take_calls();
         emea.take_calls();
         apac.take_calls();
-        Rig { engine: Arc::new(engine), hub, emea, apac, time, _dir: dir }
+        Rig { engine: Arc::new(engine), hub, emea, apac, time, faults, _dir: dir }
     }
 
     pub(crate) fn store(&self) -> &Store {

@@ -47,11 +47,14 @@ pub(super) fn plan(
     let deps = engine.store.dependencies_from(pair.id).unwrap_or_default();
     let outward = outward_links(secondary);
     let present: HashSet<&str> = outward.iter().map(|l| l.id.as_str()).collect();
-    for link in &outward {
-        plan.secondary_link(link, &deps, mirror);
-    }
+    // Removals first: a link removed and made again between two passes is
+    // answered by Jira with the primary link the old dependency still
+    // holds, unless that one is gone by then.
     for d in deps.iter().filter(|d| d.secondary_link.as_deref().is_some_and(|id| !present.contains(id))) {
         plan.secondary_link_gone(d);
+    }
+    for link in &outward {
+        plan.secondary_link(link, &deps, mirror);
     }
     plan.drop_stale_pending(&present);
     if let (Some(m), Flows::Both) = (mirror, flow.cfg.links.direction) {

@@ -78,12 +78,12 @@ async fn update(
 
 /// A change of the link's secondary issue for the planner, from the writer:
 /// "read this pair again".
-fn replan_link(engine: &Engine, link: u64) -> Option<Op> {
+pub(super) fn replan_link(engine: &Engine, link: u64) -> Option<Op> {
     let l = engine.store.link(link).ok().flatten()?;
     Some(replan_issue(engine, &l.secondary, &l.secondary_issue, Some(&l.secondary_key)))
 }
 
-fn replan(engine: &Engine, source: &Source) -> Op {
+pub(super) fn replan(engine: &Engine, source: &Source) -> Op {
     replan_issue(engine, &source.instance, &source.issue_id, Some(&source.issue_key))
 }
 

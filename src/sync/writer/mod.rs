@@ -154,6 +154,9 @@ async fn succeeded(engine: &Engine, e: &OutboxEntry, job: &Job, done: Done) -> b
     let record = WriteRecord { flow: &job.flow, instance: &e.instance, op: op_name, key: &key };
     ops.push(Op::Audit { at_ms: now, payload: record.to_bytes() });
     if let Err(err) = engine.store.commit(ops).await {
+        if matches!(err, StoreError::Rejected { .. }) {
+            return refused_record(engine, e, job, &key, &err).await;
+        }
         tracing::error!(error = %err, "cannot record a finished write; it will be retried");
         return false;
     }
@@ -166,6 +169,34 @@ async fn succeeded(engine: &Engine, e: &OutboxEntry, job: &Job, done: Done) -> b
         EngineEvent::Written { flow: job.flow.clone(), instance: e.instance.clone(), action: op_name, key, latency_ms };
     engine.observer.emit(now, event);
     true
+}
+
+/// The store refused what a finished write would record (it contradicts
+/// the records, e.g. a link Jira answered with is held by another
+/// dependency). Running the write again would be refused the same way, for
+/// ever: the job is taken off the outbox instead and its pair planned again
+/// from what the sites hold now. Whether that was recorded.
+async fn refused_record(engine: &Engine, e: &OutboxEntry, job: &Job, key: &str, err: &StoreError) -> bool {
+    tracing::error!(
+        flow = %job.flow, instance = %e.instance, op = job.action.name(), issue = %key, error = %err,
+        "the store refused to record a finished write; the pair is planned again"
+    );
+    let mut ops = vec![Op::OutboxDone { seq: e.seq }];
+    match (&job.action, job.link) {
+        (Action::Create { source, .. }, _) => ops.push(apply::replan(engine, source)),
+        (_, Some(link)) => ops.extend(apply::replan_link(engine, link)),
+        (_, None) => {}
+    }
+    match engine.store.commit(ops).await {
+        Ok(_) => {
+            engine.observer.metrics.write(&e.instance, job.action.name(), WriteOutcome::Retry);
+            true
+        }
+        Err(again) => {
+            tracing::error!(error = %again, "cannot take a refused write off the outbox; it runs again");
+            false
+        }
+    }
 }
 
 async fn retry_later(engine: &Engine, e: &OutboxEntry, job: &Job, err: &JiraError) {

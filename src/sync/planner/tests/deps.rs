@@ -238,3 +238,96 @@ async fn a_pair_stays_claimed_until_its_last_job_is_done() {
     rig.write_next().await;
     assert!(!rig.engine.in_flight.link_busy(&pair));
 }
+
+/// A person removes a mirrored link and makes the same link again before
+/// jirafed sees either (one pass sees a new link and a gone one, which Jira
+/// answers with the same link on the primary): the old one's removal runs
+/// first, so that the new one is made afresh and recorded, never wedged on
+/// a link the old dependency still holds.
+#[tokio::test]
+async fn a_link_removed_and_made_again_between_two_passes_is_mirrored_once() {
+    for direction in [RelationDirection::ToPrimary, RelationDirection::Both] {
+        let rig = rig(direction).await;
+        let old = mirrored_link(&rig).await;
+
+        rig.emea.unlink_as_person(&old);
+        let new = rig.emea.link_as_person("Blocks", "EMEA-1", "EMEA-2");
+        assert_ne!(old, new);
+        link_changed(&rig, "emea", ["EMEA-1", "EMEA-2"]).await;
+        rig.plan().await;
+        rig.settle(3).await;
+
+        assert_eq!(links(&rig, "hub", "PORT-1"), vec![("Blocks".into(), Outward, "PORT-2".into())], "{direction:?}");
+        assert_eq!(links(&rig, "emea", "EMEA-1"), vec![("Blocks".into(), Outward, "EMEA-2".into())], "{direction:?}");
+        assert!(rig.outbox().is_empty(), "{direction:?}: nothing left to write: {:?}", rig.outbox());
+        assert_eq!(rig.store().dependency_count().unwrap(), 1, "{direction:?}");
+        let hub_link = rig.hub.peek("PORT-1").expect("PORT-1").links[0].id.clone();
+        let dep = rig.store().dependency_by_link(FLOW, crate::mapping::Site::Secondary, &new).unwrap();
+        assert_eq!(dep.and_then(|d| d.primary_link), Some(hub_link), "{direction:?}");
+    }
+}
+
+/// A finished write whose record the store refuses (here: Jira answers a new
+/// link's make with a link an older dependency holds) is not retried for
+/// ever: it leaves the outbox and its pair is planned again from what the
+/// sites hold, which mirrors the new link.
+#[tokio::test]
+async fn a_write_whose_record_is_refused_leaves_the_outbox_and_its_pair_is_planned_again() {
+    use crate::store::{DependencyRecord, Op};
+    use crate::sync::job::{Action, Job};
+    let rig = rig(RelationDirection::ToPrimary).await;
+    mirrored_link(&rig).await;
+    let emea_1 = rig.emea.peek("EMEA-1").expect("EMEA-1").id;
+    let pair = rig.store().link_by_secondary("emea", emea_1.as_str()).unwrap().expect("EMEA-1 is paired");
+    let far = rig.store().link_by_secondary("emea", rig.emea.peek("EMEA-2").unwrap().id.as_str()).unwrap().unwrap();
+    let relates = rig.emea.link_as_person("Relates", "EMEA-1", "EMEA-2");
+    // A make of "PORT-1 blocks PORT-2" recorded as the new link's: the hub
+    // answers with the link the first dependency holds.
+    let dep = DependencyRecord {
+        id: 0,
+        flow: FLOW.to_string(),
+        from_pair: pair.id,
+        to_pair: far.id,
+        secondary_link: Some(relates.clone()),
+        primary_link: None,
+        secondary_type: "Relates".into(),
+        primary_type: "Blocks".into(),
+        created_ms: 0,
+    };
+    let action = Action::AddLink {
+        link_type: "Blocks".into(),
+        from: pair.primary_key.clone(),
+        to: far.primary_key.clone(),
+        dep,
+    };
+    let job = Job {
+        flow: FLOW.into(),
+        link: Some(pair.id),
+        target_key: Some(pair.primary_key.clone()),
+        action,
+        shadow_after: None,
+        origin_ms: 0,
+    };
+    let push = Op::OutboxPush {
+        instance: "hub".into(),
+        target: pair.primary_issue.clone(),
+        payload: job.to_bytes(),
+        next_at_ms: 0,
+    };
+    rig.commit(vec![push]).await;
+
+    rig.write_next().await;
+    assert!(rig.outbox().is_empty(), "the refused write is not retried: {:?}", rig.outbox());
+    assert_eq!(rig.inbox_depth(), 1, "its pair is planned again");
+    rig.plan().await;
+    rig.settle(3).await;
+
+    let mut hub = links(&rig, "hub", "PORT-1");
+    hub.sort();
+    assert_eq!(hub, vec![("Blocks".into(), Outward, "PORT-2".into()), ("Relates".into(), Outward, "PORT-2".into())]);
+    assert!(rig.outbox().is_empty(), "{:?}", rig.outbox());
+    assert_eq!(rig.store().dependency_count().unwrap(), 2);
+    let dep =
+        rig.store().dependency_by_link(FLOW, crate::mapping::Site::Secondary, &relates).unwrap().expect("recorded");
+    assert!(dep.primary_link.is_some());
+}
