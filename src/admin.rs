@@ -1,7 +1,7 @@
 //! Mutating admin actions over a Unix socket (`daemon.admin_socket`), which
 //! the CLI uses: list, retry and drop dead letters; check the state file and
 //! back it up while the daemon holds it; reload the configuration (answered
-//! once the reload is done). One JSON request per
+//! once the reload is done); pair two issues by hand and sever a pair. One JSON request per
 //! connection, one JSON answer. The socket is made 0600: whoever can reach
 //! it can change what the daemon does. A request is one line of at most
 //! [`MAX_REQUEST_BYTES`], sent within `daemon.admin_timeout`; otherwise the
@@ -25,6 +25,7 @@ use crate::observe::status::rfc3339;
 use crate::store::{Op, OpResult};
 use crate::sync::Engine;
 use crate::sync::job::Job;
+use crate::sync::pairing::{self, LinkRequest};
 
 /// The largest admin request read; the requests are a few dozen bytes.
 pub const MAX_REQUEST_BYTES: u64 = 64 * 1024;
@@ -49,6 +50,12 @@ pub enum Request {
     },
     /// Reads the config file again and applies it, as SIGHUP does.
     Reload,
+    /// Pair two existing issues (`jirafed link`).
+    Link(LinkRequest),
+    /// Sever the pair holding an issue key (`jirafed unlink`).
+    Unlink {
+        key: String,
+    },
 }
 
 /// Where a reload asked over the socket is answered, by `jirafed run`.
@@ -202,6 +209,8 @@ async fn handle(engine: &Engine, req: Request) -> anyhow::Result<Value> {
             return Ok(json!({"backup": serde_json::to_value(report)?}));
         }
         Request::Reload => anyhow::bail!("a reload is answered by the daemon's run loop"),
+        Request::Link(req) => return Ok(json!({"linked": pairing::link(engine, &req).await?})),
+        Request::Unlink { key } => return Ok(json!({"unlinked": pairing::unlink(engine, &key).await?})),
     };
     engine.wake.all_writers();
     match result.first() {

@@ -25,7 +25,11 @@ pub async fn run(config: &Path, args: DeadLettersArgs) -> anyhow::Result<String>
         Request::RetryAll => format!("retried {} dead letter(s)\n", reply["retried"]),
         Request::Retry { id } => format!("dead letter {id} queued again\n"),
         Request::Drop { id } => format!("dead letter {id} dropped\n"),
-        Request::StateCheck | Request::StateBackup { .. } | Request::Reload => String::new(),
+        Request::StateCheck
+        | Request::StateBackup { .. }
+        | Request::Reload
+        | Request::Link(_)
+        | Request::Unlink { .. } => String::new(),
     })
 }
 

@@ -5,6 +5,7 @@
 mod check;
 mod dead_letters;
 mod demo;
+mod pairing;
 mod reload;
 mod run;
 mod sim;
@@ -61,6 +62,44 @@ pub enum Command {
     Sim(SimArgs),
     /// Check the state file, or back it up while the daemon runs.
     State(StateArgs),
+    /// Pair two existing issues of a flow by hand and bring them level (through the running daemon,
+    /// or on the state file when none runs).
+    Link(LinkArgs),
+    /// Sever the pair holding KEY, leaving both issues; neither is mirrored again unless `jirafed
+    /// link` pairs it (through the running daemon, or on the state file when none runs).
+    Unlink(UnlinkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// The flow the pair belongs to.
+    pub flow: String,
+    /// The issue on the flow's secondary site.
+    pub secondary_key: String,
+    /// The issue on the primary site, in the flow's primary project.
+    pub primary_key: String,
+    /// Whose values the other issue takes; default: the flow's conflict policy.
+    #[arg(long, value_enum)]
+    pub prefer: Option<PreferArg>,
+    /// The daemon's admin socket; default: `daemon.admin_socket` of the config.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+}
+
+/// `--prefer`'s values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PreferArg {
+    Primary,
+    Secondary,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlinkArgs {
+    /// Either issue of the pair, by key (the secondary's when the primary issue mirrors several).
+    pub key: String,
+    /// The daemon's admin socket; default: `daemon.admin_socket` of the config.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +243,16 @@ pub fn run(cli: Cli) -> ExitCode {
         })),
         Command::Reload(args) => exit(runtime().and_then(|rt| {
             let text = rt.block_on(reload::run(&config, args))?;
+            print!("{text}");
+            Ok(())
+        })),
+        Command::Link(args) => exit(runtime().and_then(|rt| {
+            let text = rt.block_on(pairing::link(&config, args))?;
+            print!("{text}");
+            Ok(())
+        })),
+        Command::Unlink(args) => exit(runtime().and_then(|rt| {
+            let text = rt.block_on(pairing::unlink(&config, args))?;
             print!("{text}");
             Ok(())
         })),

@@ -67,6 +67,7 @@
 //! - The planner never panics on its inputs.
 
 mod fields;
+mod level;
 mod plan;
 mod push;
 mod rules;
@@ -76,6 +77,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+pub use level::{level_shadow, level_winner};
 pub use plan::{AgreedParent, ConflictNote, Plan, RemoteLinkState, STATUS_KEY, Shadow, Side, Warning, plan};
 pub use push::plan_push;
 pub use rules::{Conflict, Direction, FieldRule, Site, StatusRule};

@@ -6,7 +6,7 @@ use redb::ReadableTable;
 
 use super::deps;
 use super::error::Rejection;
-use super::model::{LinkRecord, Op, OpResult};
+use super::model::{EndedPair, LinkRecord, Op, OpResult};
 use super::outbox;
 use super::records;
 use super::tables::{Tbl, UNIT, i64_key, meta, pair_key, read_u64, str_key, u64_key, with_u64};
@@ -59,6 +59,17 @@ pub(super) fn apply(ws: &mut WriteSet<'_>, op: &Op) -> Result<OpResult, ApplyErr
         Op::DependencyDelete { id } => deps::dependency_delete(ws, *id),
         Op::PendingPut(pending) => deps::pending_put(ws, pending),
         Op::PendingDelete { id } => deps::pending_delete(ws, *id),
+        Op::EndedPut(ended) => {
+            for (instance, issue) in ended_ends(ended) {
+                ended_delete(ws, instance, issue)?;
+            }
+            let bytes = records::ended_value(ended).map_err(corrupt)?;
+            for (instance, issue) in ended_ends(ended) {
+                ws.put(Tbl::Ended, &pair_key(instance, issue), &bytes)?;
+            }
+            Ok(OpResult::Done)
+        }
+        Op::EndedDelete { instance, issue } => ended_delete(ws, instance, issue),
         Op::CursorSet { instance, at_ms } => {
             ws.put(Tbl::Cursors, instance.as_bytes(), &i64_key(*at_ms))?;
             Ok(OpResult::Done)
@@ -202,6 +213,23 @@ fn link_delete(ws: &mut WriteSet<'_>, id: u64) -> Result<OpResult, ApplyError> {
     ws.remove(Tbl::Links, &u64_key(id))?;
     ws.remove(Tbl::Shadows, &u64_key(id))?;
     deps::delete_dependencies_of(ws, id)?;
+    Ok(OpResult::Done)
+}
+
+/// The two (instance, issue) keys an ended pairing is remembered under.
+fn ended_ends(e: &EndedPair) -> [(&str, &str); 2] {
+    [(e.secondary.as_str(), e.secondary_issue.as_str()), (e.primary.as_str(), e.primary_issue.as_str())]
+}
+
+/// Forgets the ended pairing under `(instance, issue)`, under both its keys.
+fn ended_delete(ws: &mut WriteSet<'_>, instance: &str, issue: &str) -> Result<OpResult, ApplyError> {
+    let Some(bytes) = ws.get(Tbl::Ended, &pair_key(instance, issue))? else {
+        return Ok(OpResult::NotFound);
+    };
+    let old = records::ended_pair(&bytes).map_err(corrupt)?;
+    for (instance, issue) in ended_ends(&old) {
+        ws.remove(Tbl::Ended, &pair_key(instance, issue))?;
+    }
     Ok(OpResult::Done)
 }
 

@@ -65,7 +65,7 @@ pub use handle::{
     StoreOptions, marker_path,
 };
 pub use model::{
-    AuditEntry, DeadLetter, DependencyRecord, InboxEntry, LinkRecord, Op, OpResult, OutboxEntry, PendingLink,
+    AuditEntry, DeadLetter, DependencyRecord, EndedPair, InboxEntry, LinkRecord, Op, OpResult, OutboxEntry, PendingLink,
 };
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 pub use slot::{StoreHealth, StoreState};

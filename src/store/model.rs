@@ -25,6 +25,35 @@ pub struct LinkRecord {
     pub primary_key: String,
     /// When the pairing was made, in ms since the Unix epoch.
     pub created_ms: i64,
+    /// Paired by hand (`jirafed link`): jirafed made neither issue, so it
+    /// never deletes either.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_hand: bool,
+}
+
+/// A pairing severed by hand (`jirafed unlink`), remembered under both of
+/// its issues: while it is recorded neither issue is mirrored again by
+/// itself; `jirafed link` pairs them (or either with another) anew.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndedPair {
+    /// The flow that owned the pairing.
+    pub flow: String,
+    /// The secondary instance id.
+    pub secondary: String,
+    /// The Jira issue id on the secondary.
+    pub secondary_issue: String,
+    /// Its key when the pairing ended.
+    pub secondary_key: String,
+    /// The primary instance id.
+    pub primary: String,
+    /// The Jira issue id on the primary.
+    pub primary_issue: String,
+    /// Its key when the pairing ended.
+    pub primary_key: String,
+    /// Why it ended (`unlinked`).
+    pub reason: String,
+    /// When, in ms since the Unix epoch.
+    pub at_ms: i64,
 }
 
 /// A Jira issue link of a flow ("A blocks B") mirrored between its two sites:
@@ -301,6 +330,17 @@ pub enum Op {
     PendingDelete {
         /// The pending link's id.
         id: u64,
+    },
+    /// Remember an ended pairing under both of its issues, replacing what
+    /// either was remembered under. Result: [`OpResult::Done`].
+    EndedPut(EndedPair),
+    /// Forget the ended pairing remembered under this issue (under both of
+    /// its issues). Result: [`OpResult::Done`] or [`OpResult::NotFound`].
+    EndedDelete {
+        /// The instance id.
+        instance: String,
+        /// The Jira issue id.
+        issue: String,
     },
     /// Set an instance's poll cursor. Result: [`OpResult::Done`].
     CursorSet {

@@ -7,7 +7,9 @@ use redb::{ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, Read
 use super::deps::link_index;
 use super::error::StoreError;
 use super::handle::Store;
-use super::model::{AuditEntry, DeadLetter, DependencyRecord, InboxEntry, LinkRecord, OutboxEntry, PendingLink};
+use super::model::{
+    AuditEntry, DeadLetter, DependencyRecord, EndedPair, InboxEntry, LinkRecord, OutboxEntry, PendingLink,
+};
 use super::outbox::due_key;
 use super::records;
 use super::schema;
@@ -210,6 +212,14 @@ impl Store {
         self.read("read pending links by near issue", |r| {
             let ids = ids_with_prefix(&r.table(Tbl::PendingByNear)?, &pair_key(instance, issue))?;
             load_pendings(&r.table(Tbl::Pending)?, ids)
+        })
+    }
+
+    /// The pairing of this issue severed by hand, if one is remembered.
+    pub fn ended(&self, instance: &str, issue: &str) -> Result<Option<EndedPair>, StoreError> {
+        self.read("read ended pairing", |r| match get(&r.table(Tbl::Ended)?, &pair_key(instance, issue))? {
+            Some(bytes) => records::ended_pair(&bytes).map(Some).map_err(ReadError::Corrupt),
+            None => Ok(None),
         })
     }
 

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{AuditEntry, DeadLetter, DependencyRecord, InboxEntry, LinkRecord, OutboxEntry, PendingLink};
+use super::model::{
+    AuditEntry, DeadLetter, DependencyRecord, EndedPair, InboxEntry, LinkRecord, OutboxEntry, PendingLink,
+};
 use super::tables::{decode, decode_header, encode};
 use crate::mapping::Shadow;
 
@@ -145,6 +147,16 @@ pub(super) fn pending_value(pending: &PendingLink) -> Result<Vec<u8>, String> {
 pub(super) fn pending_link(id: u64, bytes: &[u8]) -> Result<PendingLink, String> {
     let record: PendingLink = serde_json::from_slice(bytes).map_err(|e| dec_err("pending link", id, &e.to_string()))?;
     Ok(PendingLink { id, ..record })
+}
+
+/// The value of an ended pairing.
+pub(super) fn ended_value(ended: &EndedPair) -> Result<Vec<u8>, String> {
+    serde_json::to_vec(ended).map_err(|e| enc_err("ended pairing", &e))
+}
+
+/// Decodes an ended pairing.
+pub(super) fn ended_pair(bytes: &[u8]) -> Result<EndedPair, String> {
+    serde_json::from_slice(bytes).map_err(|e| format!("ended pairing: {e}"))
 }
 
 /// The value of a shadow.

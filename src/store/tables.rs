@@ -70,10 +70,13 @@ pub(super) enum Tbl {
     PendingByFar,
     /// (instance, near issue) ++ pending link id -> ().
     PendingByNear,
+    /// (instance, issue) -> `EndedPair` JSON, once under each end: pairings
+    /// severed by hand, whose issues are not mirrored again by themselves.
+    Ended,
 }
 
 /// Every table with its redb name, indexed by `Tbl as usize`.
-pub(super) const ALL: [(Tbl, Def); 26] = [
+pub(super) const ALL: [(Tbl, Def); 27] = [
     (Tbl::Meta, TableDefinition::new("meta")),
     (Tbl::Links, TableDefinition::new("links")),
     (Tbl::LinksBySecondary, TableDefinition::new("links_by_secondary")),
@@ -100,6 +103,7 @@ pub(super) const ALL: [(Tbl, Def); 26] = [
     (Tbl::PendingByLink, TableDefinition::new("pending_by_link")),
     (Tbl::PendingByFar, TableDefinition::new("pending_by_far")),
     (Tbl::PendingByNear, TableDefinition::new("pending_by_near")),
+    (Tbl::Ended, TableDefinition::new("ended_pairs")),
 ];
 
 impl Tbl {

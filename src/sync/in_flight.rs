@@ -180,6 +180,7 @@ mod tests {
             primary_issue: "20".into(),
             primary_key: "PORT-1".into(),
             created_ms: 0,
+            by_hand: false,
         }
     }
 

@@ -32,6 +32,7 @@ fn populated(state: &Path, links: u64) {
             primary_issue: format!("{}", 20_000 + i),
             primary_key: format!("PORT-{i}"),
             created_ms: 0,
+            by_hand: false,
         };
         store.commit_blocking(vec![Op::LinkPut(link)]).expect("link stored");
     }

@@ -2,6 +2,7 @@
 
 mod props;
 mod table_fields;
+mod table_level;
 mod table_status;
 
 use std::collections::BTreeMap;

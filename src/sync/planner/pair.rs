@@ -332,6 +332,11 @@ async fn secondary(
                 // not committed yet: never mirrored back.
                 return Ok(Some(out));
             }
+            if engine.store.ended(&g.instance, issue_id).ok().flatten().is_some() {
+                // Unpaired by hand: not mirrored again until paired anew.
+                tracing::debug!(instance = %g.instance, issue = %source.key, "pair severed by hand; not mirrored");
+                return Ok(Some(out));
+            }
             out.ops.extend(deps::far_end_in_scope(engine, &g.instance, issue_id));
             let at = match s_parent {
                 Some(sp) => hierarchy::at_create(engine, flow, &source, sp).await,

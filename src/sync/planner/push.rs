@@ -54,8 +54,9 @@ pub(super) async fn plan(
             return Ok(Output::default());
         }
     };
-    // A mirror of a secondary issue whose pairing is not committed yet.
-    if issue.labels.iter().any(|l| is_mark(l)) {
+    // A mirror of a secondary issue whose pairing is not committed yet, or
+    // an issue unpaired by hand (not pushed again until paired anew).
+    if issue.labels.iter().any(|l| is_mark(l)) || engine.store.ended(primary, id).ok().flatten().is_some() {
         return Ok(Output::default());
     }
     let at = match hierarchy::of_primary(flow, &issue) {

@@ -151,6 +151,7 @@ async fn create(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job: &Job) ->
             primary_issue: created.id.to_string(),
             primary_key: key.clone(),
             created_ms: engine.now_ms(),
+            by_hand: false,
         }
     } else {
         // Pushed from the primary: the new issue is the secondary side.
@@ -163,6 +164,7 @@ async fn create(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job: &Job) ->
             primary_issue: source.issue_id.clone(),
             primary_key: source.issue_key.clone(),
             created_ms: engine.now_ms(),
+            by_hand: false,
         }
     };
     // Its own links are planned once it is paired (those that waited for

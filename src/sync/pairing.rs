@@ -1,0 +1,255 @@
+//! Pairs made and severed by hand (`jirafed link`, `jirafed unlink`): two
+//! issues that exist already paired and brought level by the planner, or a
+//! pair forgotten with both issues left as they are and not mirrored again
+//! by themselves. Run by the daemon (admin socket) or standalone on the
+//! store when no daemon runs; the planner does the writes either way.
+
+use serde::{Deserialize, Serialize};
+
+use super::engine::Engine;
+use super::fields::side;
+use super::flows::ResolvedFlow;
+use super::job::Job;
+use super::writer::replan_issue;
+use crate::jira::Site;
+use crate::jira::model::Issue;
+use crate::mapping::{self, level_shadow, level_winner};
+use crate::store::{EndedPair, LinkRecord, Op, OpResult};
+
+/// What `jirafed link` asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRequest {
+    /// The flow the pair belongs to.
+    pub flow: String,
+    /// The issue on the flow's secondary, by key.
+    pub secondary_key: String,
+    /// The issue on the primary, by key.
+    pub primary_key: String,
+    /// The side whose values are kept; default: the flow's conflict policy.
+    pub prefer: Option<Prefer>,
+}
+
+/// The side whose values a pair made by hand keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Prefer {
+    Primary,
+    Secondary,
+}
+
+impl Prefer {
+    fn site(self) -> mapping::Site {
+        match self {
+            Prefer::Primary => mapping::Site::Primary,
+            Prefer::Secondary => mapping::Site::Secondary,
+        }
+    }
+}
+
+/// A pair made by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Linked {
+    /// The pair's id in the store.
+    pub link: u64,
+    pub flow: String,
+    /// The secondary instance.
+    pub secondary: String,
+    pub secondary_key: String,
+    pub primary_key: String,
+    /// `primary` or `secondary`: whose values the other side takes.
+    pub winner: String,
+}
+
+/// A pair severed by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unlinked {
+    pub flow: String,
+    /// The secondary instance.
+    pub secondary: String,
+    pub secondary_key: String,
+    pub primary_key: String,
+}
+
+/// Pairs two existing issues of `req.flow` and queues the change that
+/// brings them level: the winner's values (the preference, else the flow's
+/// conflict policy) flow to the other side within each rule's direction.
+/// Refused, naming why, when either issue is missing, outside the flow, or
+/// paired already.
+pub async fn link(engine: &Engine, req: &LinkRequest) -> anyhow::Result<Linked> {
+    let flow = flow(engine, &req.flow)?;
+    let secondary_id = flow.cfg.secondary.as_str();
+    let primary_id = engine.primary().as_str();
+    let s_site = site(engine, secondary_id)?;
+    let p_site = site(engine, primary_id)?;
+    let s_fields = flow.field_ids(false);
+    let p_fields = flow.field_ids(true);
+    let scope = flow.cfg.scope.clone();
+    let s_issue = read_in_scope(s_site.as_ref(), &req.secondary_key, &scope, &s_fields, flow.name()).await?;
+    let p_scope = format!("project = \"{}\"", flow.cfg.primary_project);
+    let p_issue = read_in_scope(p_site.as_ref(), &req.primary_key, &p_scope, &p_fields, flow.name()).await?;
+
+    if let Some(l) = engine.store.link_by_secondary(secondary_id, s_issue.id.as_str())? {
+        anyhow::bail!(
+            "{} is already paired with {} (flow {}); `jirafed unlink {}` first",
+            s_issue.key,
+            l.primary_key,
+            l.flow,
+            s_issue.key
+        );
+    }
+    if let Some(l) = engine.store.links_by_primary(p_issue.id.as_str())?.into_iter().find(|l| l.flow == flow.name()) {
+        anyhow::bail!(
+            "{} already mirrors {} in flow {}; `jirafed unlink {}` first",
+            p_issue.key,
+            l.secondary_key,
+            l.flow,
+            l.secondary_key
+        );
+    }
+
+    let s_side = side(&s_issue, &flow.fields, false, s_issue.status.as_ref().map(|s| s.name.clone()));
+    let p_side = side(&p_issue, &flow.fields, true, p_issue.status.as_ref().map(|s| s.name.clone()));
+    let winner = level_winner(flow.conflict, req.prefer.map(Prefer::site), &s_side, &p_side);
+    let shadow = level_shadow(&flow.rules, winner, &s_side, &p_side);
+    let record = LinkRecord {
+        id: 0,
+        flow: flow.name().to_string(),
+        secondary: secondary_id.to_string(),
+        secondary_issue: s_issue.id.to_string(),
+        secondary_key: s_issue.key.to_string(),
+        primary_issue: p_issue.id.to_string(),
+        primary_key: p_issue.key.to_string(),
+        created_ms: engine.now_ms(),
+        by_hand: true,
+    };
+    let ops = vec![
+        // Paired anew: whatever unlink remembered of either issue is over.
+        Op::EndedDelete { instance: secondary_id.to_string(), issue: s_issue.id.to_string() },
+        Op::EndedDelete { instance: primary_id.to_string(), issue: p_issue.id.to_string() },
+        Op::LinkWithShadow { link: record, shadow },
+        // Both ends read again: the planner plans the pair from what they hold.
+        replan_issue(engine, secondary_id, s_issue.id.as_str(), Some(s_issue.key.as_str())),
+        replan_issue(engine, primary_id, p_issue.id.as_str(), Some(p_issue.key.as_str())),
+    ];
+    let results = engine.store.commit(ops).await?;
+    let Some(&OpResult::LinkId(link)) = results.get(2) else {
+        anyhow::bail!("the store did not record the pair ({:?})", results.get(2));
+    };
+    let winner = match winner {
+        mapping::Site::Primary => "primary",
+        mapping::Site::Secondary => "secondary",
+    };
+    tracing::info!(flow = %flow.name(), secondary = %s_issue.key, primary = %p_issue.key, winner, "paired by hand");
+    // Links that waited for a mirror of this issue have one now.
+    super::planner::deps::complete(engine, secondary_id, s_issue.id.as_str()).await;
+    engine.wake.planner();
+    Ok(Linked {
+        link,
+        flow: flow.name().to_string(),
+        secondary: secondary_id.to_string(),
+        secondary_key: s_issue.key.to_string(),
+        primary_key: p_issue.key.to_string(),
+        winner: winner.to_string(),
+    })
+}
+
+/// Severs the pair holding `key` (its secondary or its primary issue, as
+/// the store last saw their keys), leaving both issues; neither is mirrored
+/// again by itself until `jirafed link` pairs it anew. Refused while writes
+/// of the pair are queued.
+pub async fn unlink(engine: &Engine, key: &str) -> anyhow::Result<Unlinked> {
+    let pair = pair_holding(engine, key)?;
+    let queued = queued_writes(engine, pair.id)?;
+    if queued > 0 {
+        anyhow::bail!(
+            "{} <-> {} has {queued} write(s) queued; unlink it once they are written (see /status, or `jirafed dead-letters list` for refused ones)",
+            pair.secondary_key,
+            pair.primary_key
+        );
+    }
+    let ended = EndedPair {
+        flow: pair.flow.clone(),
+        secondary: pair.secondary.clone(),
+        secondary_issue: pair.secondary_issue.clone(),
+        secondary_key: pair.secondary_key.clone(),
+        primary: engine.primary().to_string(),
+        primary_issue: pair.primary_issue.clone(),
+        primary_key: pair.primary_key.clone(),
+        reason: "unlinked".to_string(),
+        at_ms: engine.now_ms(),
+    };
+    engine.store.commit(vec![Op::LinkDelete { id: pair.id }, Op::EndedPut(ended)]).await?;
+    tracing::info!(flow = %pair.flow, secondary = %pair.secondary_key, primary = %pair.primary_key, "pair severed by hand");
+    Ok(Unlinked {
+        flow: pair.flow,
+        secondary: pair.secondary,
+        secondary_key: pair.secondary_key,
+        primary_key: pair.primary_key,
+    })
+}
+
+fn flow<'a>(engine: &'a Engine, name: &str) -> anyhow::Result<&'a ResolvedFlow> {
+    engine.flows.get(name).ok_or_else(|| {
+        let names: Vec<&str> = engine.flows.iter().map(ResolvedFlow::name).collect();
+        anyhow::anyhow!("no flow named {name:?} in the config (flows: {})", names.join(", "))
+    })
+}
+
+fn site(engine: &Engine, id: &str) -> anyhow::Result<std::sync::Arc<dyn Site>> {
+    engine.site(id).cloned().ok_or_else(|| anyhow::anyhow!("site {id} is not connected"))
+}
+
+/// `key` read within `scope`; an error naming what is wrong otherwise.
+async fn read_in_scope(
+    site: &dyn Site,
+    key: &str,
+    scope: &str,
+    fields: &[String],
+    flow: &str,
+) -> anyhow::Result<Issue> {
+    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+    let found = site.issues(Some(scope), &[key], &fields).await.map_err(|e| anyhow::anyhow!("{}: {e}", site.id()))?;
+    if let Some(issue) = found.into_iter().next() {
+        return Ok(issue);
+    }
+    match site.issue(key, &[]).await {
+        Ok(_) => anyhow::bail!("{key} on {} is outside flow {flow} ({scope})", site.id()),
+        Err(e) => anyhow::bail!("{key} cannot be read on {}: {e}", site.id()),
+    }
+}
+
+/// The one pair whose secondary or primary key is `key`.
+fn pair_holding(engine: &Engine, key: &str) -> anyhow::Result<LinkRecord> {
+    let mut found = Vec::new();
+    let mut after = None;
+    loop {
+        let page = engine.store.links_after(after, 500)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        found.extend(
+            page.into_iter()
+                .filter(|l| l.secondary_key.eq_ignore_ascii_case(key) || l.primary_key.eq_ignore_ascii_case(key)),
+        );
+    }
+    match found.len() {
+        0 => anyhow::bail!("no pair holds {key}"),
+        1 => Ok(found.remove(0)),
+        _ => {
+            let pairs: Vec<String> = found.iter().map(|l| format!("{} ({})", l.secondary_key, l.flow)).collect();
+            anyhow::bail!("{key} mirrors several issues: {}; unlink by the secondary key", pairs.join(", "))
+        }
+    }
+}
+
+/// How many outbox jobs belong to pair `link`.
+fn queued_writes(engine: &Engine, link: u64) -> anyhow::Result<usize> {
+    let mut n = 0;
+    let mut after = None;
+    loop {
+        let page = engine.store.outbox_after(after, 500)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.seq);
+        n += page.iter().filter_map(|e| Job::from_bytes(&e.payload)).filter(|j| j.link == Some(link)).count();
+    }
+    Ok(n)
+}
