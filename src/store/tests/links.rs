@@ -187,3 +187,45 @@ fn a_link_and_its_shadow_are_stored_in_one_op() {
     assert_eq!(store.shadow(id).unwrap(), Some(shadow(&[("summary", "a")])));
     assert_eq!(store.link_by_primary("20002").unwrap(), None);
 }
+
+/// A pairing severed by hand, remembered under both of its issues.
+fn ended(secondary_issue: &str, primary_issue: &str) -> super::super::EndedPair {
+    super::super::EndedPair {
+        flow: "emea-delivery".to_string(),
+        secondary: "emea".to_string(),
+        secondary_issue: secondary_issue.to_string(),
+        secondary_key: format!("EMEA-{secondary_issue}"),
+        primary: "hub".to_string(),
+        primary_issue: primary_issue.to_string(),
+        primary_key: format!("PORT-{primary_issue}"),
+        reason: "unlinked".to_string(),
+        at_ms: 1,
+    }
+}
+
+#[test]
+fn an_ended_pairing_is_found_under_either_issue_until_one_of_them_is_paired_anew() {
+    let dir = temp_dir();
+    let store = open(dir.path());
+    assert_eq!(store.ended("emea", "10001").unwrap(), None);
+    assert_eq!(one(&store, Op::EndedPut(ended("10001", "20001"))), OpResult::Done);
+    assert_eq!(store.ended("emea", "10001").unwrap(), Some(ended("10001", "20001")));
+    assert_eq!(store.ended("hub", "20001").unwrap(), Some(ended("10001", "20001")));
+    assert_eq!(store.ended("hub", "10001").unwrap(), None, "keyed by instance too");
+
+    // The primary issue paired with another and severed again: the old
+    // record is gone from both of its keys.
+    assert_eq!(one(&store, Op::EndedPut(ended("10002", "20001"))), OpResult::Done);
+    assert_eq!(store.ended("emea", "10001").unwrap(), None);
+    assert_eq!(store.ended("hub", "20001").unwrap(), Some(ended("10002", "20001")));
+
+    assert_eq!(one(&store, Op::EndedDelete { instance: "hub".into(), issue: "20001".into() }), OpResult::Done);
+    assert_eq!(store.ended("emea", "10002").unwrap(), None, "forgotten under both issues");
+    assert_eq!(one(&store, Op::EndedDelete { instance: "hub".into(), issue: "20001".into() }), OpResult::NotFound);
+
+    // Kept across a reopen.
+    one(&store, Op::EndedPut(ended("10003", "20003")));
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.ended("hub", "20003").unwrap(), Some(ended("10003", "20003")));
+}
