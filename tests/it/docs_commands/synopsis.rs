@@ -3,8 +3,17 @@
 
 /// Values for the placeholders synopses use. A synopsis with another one
 /// fails the test, naming it, until it is added here.
-const PLACEHOLDERS: [(&str, &str); 5] =
-    [("FILE", "jirafed.toml"), ("ID", "7"), ("DIR", "state"), ("N", "0"), ("PATH", "state/jirafed.redb")];
+const PLACEHOLDERS: [(&str, &str); 9] = [
+    ("FILE", "jirafed.toml"),
+    ("ID", "7"),
+    ("DIR", "state"),
+    ("N", "0"),
+    ("PATH", "state/jirafed.redb"),
+    ("FLOW", "emea-delivery"),
+    ("SECONDARY_KEY", "EMEA-1"),
+    ("PRIMARY_KEY", "PORT-1"),
+    ("KEY", "EMEA-1"),
+];
 
 /// A synopsis found in a table row.
 pub struct Synopsis {
