@@ -1,7 +1,8 @@
 //! Mutating admin actions over a Unix socket (`daemon.admin_socket`), which
 //! the CLI uses: list, retry and drop dead letters; check the state file and
 //! back it up while the daemon holds it; reload the configuration (answered
-//! once the reload is done); pair two issues by hand and sever a pair. One JSON request per
+//! once the reload is done); pair two issues by hand and sever a pair;
+//! reconcile now. One JSON request per
 //! connection, one JSON answer. The socket is made 0600: whoever can reach
 //! it can change what the daemon does. A request is one line of at most
 //! [`MAX_REQUEST_BYTES`], sent within `daemon.admin_timeout`; otherwise the
@@ -26,6 +27,7 @@ use crate::store::{Op, OpResult};
 use crate::sync::Engine;
 use crate::sync::job::Job;
 use crate::sync::pairing::{self, LinkRequest};
+use crate::sync::reconcile::{self, Only};
 
 /// The largest admin request read; the requests are a few dozen bytes.
 pub const MAX_REQUEST_BYTES: u64 = 64 * 1024;
@@ -55,6 +57,11 @@ pub enum Request {
     /// Sever the pair holding an issue key (`jirafed unlink`).
     Unlink {
         key: String,
+    },
+    /// Check pairs against both sites now (`jirafed resync`): every pair,
+    /// a flow's (`target` names a flow), or one pair (an issue key).
+    Resync {
+        target: Option<String>,
     },
 }
 
@@ -211,11 +218,24 @@ async fn handle(engine: &Engine, req: Request) -> anyhow::Result<Value> {
         Request::Reload => anyhow::bail!("a reload is answered by the daemon's run loop"),
         Request::Link(req) => return Ok(json!({"linked": pairing::link(engine, &req).await?})),
         Request::Unlink { key } => return Ok(json!({"unlinked": pairing::unlink(engine, &key).await?})),
+        Request::Resync { target } => return Ok(json!({"resync": resync(engine, target.as_deref()).await?})),
     };
     engine.wake.all_writers();
     match result.first() {
         Some(OpResult::NotFound) => anyhow::bail!("no such dead letter"),
         _ => Ok(json!({"ok": true})),
+    }
+}
+
+async fn resync(engine: &Engine, target: Option<&str>) -> anyhow::Result<reconcile::Report> {
+    match target {
+        None => reconcile::pass(engine, &Only::All, true).await,
+        Some(flow) if engine.flows.get(flow).is_some() => reconcile::pass(engine, &Only::Flow(flow.into()), true).await,
+        Some(key) => {
+            let pair = pairing::pair_holding(engine, key)
+                .map_err(|e| anyhow::anyhow!("{key} is not a flow of the config, and {e}"))?;
+            reconcile::resync_pair(engine, &pair).await
+        }
     }
 }
 

@@ -29,7 +29,8 @@ pub async fn run(config: &Path, args: DeadLettersArgs) -> anyhow::Result<String>
         | Request::StateBackup { .. }
         | Request::Reload
         | Request::Link(_)
-        | Request::Unlink { .. } => String::new(),
+        | Request::Unlink { .. }
+        | Request::Resync { .. } => String::new(),
     })
 }
 

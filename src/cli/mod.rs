@@ -7,6 +7,7 @@ mod dead_letters;
 mod demo;
 mod pairing;
 mod reload;
+mod resync;
 mod run;
 mod sim;
 mod state;
@@ -68,6 +69,19 @@ pub enum Command {
     /// Sever the pair holding KEY, leaving both issues; neither is mirrored again unless `jirafed
     /// link` pairs it (through the running daemon, or on the state file when none runs).
     Unlink(UnlinkArgs),
+    /// Make the running daemon check pairs against both sites now (every pair, a FLOW's, or the
+    /// pair holding KEY) and queue what is not as last synced.
+    Resync(ResyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResyncArgs {
+    /// A flow's name, or an issue key (either issue of a pair); default: every pair.
+    #[arg(value_name = "FLOW|KEY")]
+    pub target: Option<String>,
+    /// The daemon's admin socket; default: `daemon.admin_socket` of the config.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -248,6 +262,11 @@ pub fn run(cli: Cli) -> ExitCode {
         })),
         Command::Link(args) => exit(runtime().and_then(|rt| {
             let text = rt.block_on(pairing::link(&config, args))?;
+            print!("{text}");
+            Ok(())
+        })),
+        Command::Resync(args) => exit(runtime().and_then(|rt| {
+            let text = rt.block_on(resync::run(&config, args))?;
             print!("{text}");
             Ok(())
         })),

@@ -71,6 +71,7 @@ fn flow(t: &Table, instances: &BTreeMap<String, Option<Role>>) -> Option<FlowCon
     let (primary_scope, secondary_project) = push_keys(t, create);
     let issue_types = t.string_map("issue_types");
     let on_delete = t.choice("on_delete", OnDelete::Sever);
+    let on_scope_exit = t.choice("on_scope_exit", ScopeExit::AsDeleted);
     let conflict = t.choice("conflict", ConflictPolicy::PrimaryWins);
     let read_target = t.choice("read_target", ReadTarget::Auto);
     let fields = fields(t);
@@ -88,6 +89,7 @@ fn flow(t: &Table, instances: &BTreeMap<String, Option<Role>>) -> Option<FlowCon
         secondary_project,
         issue_types,
         on_delete,
+        on_scope_exit,
         conflict,
         read_target,
         fields,

@@ -140,6 +140,7 @@ impl Reader<'_> {
         let limit = t.positive_u32("webhook_body_limit", defaults::WEBHOOK_BODY_LIMIT as u32);
         let shutdown_timeout = t.duration("shutdown_timeout", defaults::SHUTDOWN_TIMEOUT);
         let webhook_replay_window = t.duration("webhook_replay_window", defaults::WEBHOOK_REPLAY_WINDOW);
+        let reconcile_interval = t.duration("reconcile_interval", defaults::RECONCILE_INTERVAL);
         let http = HttpLimits {
             header_timeout: t.duration("http_header_timeout", defaults::HTTP_HEADER_TIMEOUT),
             request_timeout: t.duration("http_request_timeout", defaults::HTTP_REQUEST_TIMEOUT),
@@ -155,6 +156,7 @@ impl Reader<'_> {
             webhook_body_limit: u64::from(limit),
             shutdown_timeout,
             webhook_replay_window,
+            reconcile_interval,
             http,
             admin_timeout,
         };

@@ -35,6 +35,8 @@ pub mod defaults {
     /// How long a webhook delivery id is remembered: Jira retries a delivery
     /// for hours, so two days covers every retry.
     pub const WEBHOOK_REPLAY_WINDOW: Duration = Duration::from_secs(48 * 60 * 60);
+    /// How often reconciliation checks every pair.
+    pub const RECONCILE_INTERVAL: Duration = Duration::from_secs(60 * 60);
     /// How long a client may take to send a request's headers.
     pub const HTTP_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
     /// How long a whole request may take, headers, body and answer.
@@ -94,6 +96,8 @@ pub struct DaemonConfig {
     /// How long webhook delivery ids (and the other inbox dedupe keys) are
     /// remembered; a delivery id seen again within it is dropped.
     pub webhook_replay_window: Duration,
+    /// How often every pair is checked against both sites (reconciliation).
+    pub reconcile_interval: Duration,
     /// The HTTP listener's limits against slow and hostile clients.
     pub http: HttpLimits,
     /// How long an admin socket client may take to send its request.
@@ -380,6 +384,21 @@ impl Choice for OnDelete {
         &[("sever", OnDelete::Sever), ("delete_mirror", OnDelete::DeleteMirror), ("label", OnDelete::Label)];
 }
 
+/// What a pair's secondary issue leaving the flow's scope (its JQL no longer
+/// matching it, the issue still there) does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeExit {
+    /// As if it were deleted: `on_delete` applies.
+    AsDeleted,
+    /// Nothing: the pair and the mirror stay as they are, and sync resumes
+    /// if the issue comes back into scope.
+    Keep,
+}
+
+impl Choice for ScopeExit {
+    const ALL: &'static [(&'static str, Self)] = &[("as_deleted", ScopeExit::AsDeleted), ("keep", ScopeExit::Keep)];
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConflictPolicy {
     PrimaryWins,
@@ -517,6 +536,7 @@ pub struct FlowConfig {
     /// Secondary issue type -> primary issue type (unlisted: same name).
     pub issue_types: BTreeMap<String, String>,
     pub on_delete: OnDelete,
+    pub on_scope_exit: ScopeExit,
     pub conflict: ConflictPolicy,
     /// When the other side of a pair is read before writing to it.
     pub read_target: ReadTarget,

@@ -19,6 +19,9 @@ pub const MARK_PREFIX: &str = "jirafed-";
 /// Label put on a mirror whose source is gone (`on_delete = "label"`).
 pub const SOURCE_DELETED_LABEL: &str = "jirafed-source-deleted";
 
+/// The label of an issue whose pair was severed by `on_delete = "sever"`.
+pub const SEVERED_LABEL: &str = "jirafed-severed";
+
 /// A mirror's provenance mark: a label safe in JQL, unique per source issue
 /// and flow.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

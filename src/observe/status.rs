@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::events::ConflictRecord;
 use super::parts::{Heartbeats, ReloadDoc, ReloadLog, STALL_AFTER};
@@ -99,6 +99,8 @@ pub struct StatusBoard {
     pub heartbeats: Heartbeats,
     /// What the configuration reloads did.
     pub reloads: ReloadLog,
+    /// The last reconciliation pass.
+    reconcile: Mutex<Option<ReconcileRun>>,
 }
 
 impl Default for StatusBoard {
@@ -108,6 +110,7 @@ impl Default for StatusBoard {
             store_ready: AtomicBool::new(true),
             heartbeats: Heartbeats::default(),
             reloads: ReloadLog::default(),
+            reconcile: Mutex::default(),
         }
     }
 }
@@ -150,6 +153,16 @@ impl StatusBoard {
         entry.role = role;
         entry.flavour = flavour;
         entry.probe = Some(probe);
+    }
+
+    /// A reconciliation pass ended.
+    pub fn record_reconcile(&self, run: ReconcileRun) {
+        *self.reconcile.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(run);
+    }
+
+    /// The last reconciliation pass.
+    pub fn last_reconcile(&self) -> Option<ReconcileRun> {
+        self.reconcile.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// A poll of `instance` completed at `at_ms` and committed `cursor_ms`.
@@ -333,12 +346,42 @@ pub struct StatusDoc {
     pub links: Option<u64>,
     pub now: Option<String>,
     pub ready: bool,
+    /// The last reconciliation pass (`null` before the first).
+    pub reconcile: Option<ReconcileDoc>,
     /// The configuration reloads since start.
     pub reload: ReloadDoc,
     pub schema_version: Option<u32>,
     /// The state file: whether it takes writes, and its last storage failure.
     pub store: StoreDoc,
     pub version: &'static str,
+}
+
+/// What one reconciliation pass found (`/status` `reconcile`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconcileRun {
+    /// Pairs checked.
+    pub pairs: u64,
+    /// Pairs whose source is gone or out of scope, or whose mirror is gone.
+    pub missing: u64,
+    /// Pairs whose issues no longer hold what was last synced.
+    pub differing: u64,
+    /// Changes handed to the planner.
+    pub queued: u64,
+    /// How long the pass took.
+    pub duration_ms: u64,
+    /// When it ended, in ms since the epoch.
+    pub finished_ms: i64,
+    /// Asked for by `jirafed resync` (else the periodic pass).
+    pub on_demand: bool,
+}
+
+/// The last reconciliation in [`StatusDoc`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ReconcileDoc {
+    /// When it ended.
+    pub last_run: Option<String>,
+    #[serde(flatten)]
+    pub run: ReconcileRun,
 }
 
 /// The store in [`StatusDoc`].
@@ -441,6 +484,7 @@ pub fn snapshot(board: &StatusBoard, store: &Store, now_ms: i64) -> StatusDoc {
         version: env!("CARGO_PKG_VERSION"),
         now: time(Some(now_ms)),
         ready: board.readiness(store, now_ms).is_empty(),
+        reconcile: board.last_reconcile().map(|run| ReconcileDoc { last_run: time(Some(run.finished_ms)), run }),
         reload: board.reloads.doc(),
         schema_version: store.schema_version().ok(),
         store: store_doc(store),

@@ -128,6 +128,8 @@ impl Engine {
         tasks.push(Task::new(super::planner::HEARTBEAT, move || super::planner::run(engine.clone(), c.clone())));
         let (engine, c) = (self.clone(), cancel.clone());
         tasks.push(Task::new("housekeeping", move || super::housekeeping::run(engine.clone(), c.clone())));
+        let (engine, c) = (self.clone(), cancel.clone());
+        tasks.push(Task::new("reconcile", move || super::reconcile::run(engine.clone(), c.clone())));
         let (store, observer, c) = (self.store.clone(), self.observer.clone(), cancel.clone());
         tasks.push(Task::new(supervise::STORE, move || {
             supervise::probe_store(store.clone(), observer.clone(), c.clone())

@@ -228,8 +228,11 @@ mod tests {
             crate::store::OpResult::LinkId(id) => id,
             other => panic!("{other:?}"),
         };
-        let update =
-            Job { link: Some(id), action: Action::Unlink { delete_mirror: false, label: false }, ..create_job() };
+        let update = Job {
+            link: Some(id),
+            action: Action::Unlink { delete_mirror: false, label: false, severed_label: false, ended: None },
+            ..create_job()
+        };
         let push = |target: &str, job: &Job| Op::OutboxPush {
             instance: "hub".into(),
             target: target.into(),

@@ -42,7 +42,18 @@ pub enum Action {
         parent: Option<ParentWrite>,
     },
     /// The source is gone: forget the link, and delete or label the mirror.
-    Unlink { delete_mirror: bool, label: bool },
+    Unlink {
+        delete_mirror: bool,
+        /// Label the mirror `jirafed-source-deleted`.
+        label: bool,
+        /// Label the mirror `jirafed-severed`.
+        #[serde(default)]
+        severed_label: bool,
+        /// Why the pairing ended, remembered so that neither issue is
+        /// mirrored again by itself (`None` in jobs queued by older builds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ended: Option<String>,
+    },
     /// Link `from` to `to` (keys on the target site; `from` shows the
     /// type's outward text) and record `dep` with the new link's id on the
     /// target's side.

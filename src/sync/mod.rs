@@ -15,6 +15,7 @@ pub mod link_echoes;
 pub mod pairing;
 pub mod planner;
 pub mod poller;
+pub mod reconcile;
 pub mod sites;
 pub mod supervise;
 #[cfg(test)]

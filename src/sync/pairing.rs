@@ -167,17 +167,7 @@ pub async fn unlink(engine: &Engine, key: &str) -> anyhow::Result<Unlinked> {
             pair.primary_key
         );
     }
-    let ended = EndedPair {
-        flow: pair.flow.clone(),
-        secondary: pair.secondary.clone(),
-        secondary_issue: pair.secondary_issue.clone(),
-        secondary_key: pair.secondary_key.clone(),
-        primary: engine.primary().to_string(),
-        primary_issue: pair.primary_issue.clone(),
-        primary_key: pair.primary_key.clone(),
-        reason: "unlinked".to_string(),
-        at_ms: engine.now_ms(),
-    };
+    let ended = ended_pair(engine, &pair, "unlinked");
     engine.store.commit(vec![Op::LinkDelete { id: pair.id }, Op::EndedPut(ended)]).await?;
     tracing::info!(flow = %pair.flow, secondary = %pair.secondary_key, primary = %pair.primary_key, "pair severed by hand");
     Ok(Unlinked {
@@ -186,6 +176,22 @@ pub async fn unlink(engine: &Engine, key: &str) -> anyhow::Result<Unlinked> {
         secondary_key: pair.secondary_key,
         primary_key: pair.primary_key,
     })
+}
+
+/// The record that keeps both issues of pair `l`, ended for `reason`, from
+/// being mirrored again by themselves.
+pub(crate) fn ended_pair(engine: &Engine, l: &LinkRecord, reason: &str) -> EndedPair {
+    EndedPair {
+        flow: l.flow.clone(),
+        secondary: l.secondary.clone(),
+        secondary_issue: l.secondary_issue.clone(),
+        secondary_key: l.secondary_key.clone(),
+        primary: engine.primary().to_string(),
+        primary_issue: l.primary_issue.clone(),
+        primary_key: l.primary_key.clone(),
+        reason: reason.to_string(),
+        at_ms: engine.now_ms(),
+    }
 }
 
 fn flow<'a>(engine: &'a Engine, name: &str) -> anyhow::Result<&'a ResolvedFlow> {
@@ -219,7 +225,7 @@ async fn read_in_scope(
 }
 
 /// The one pair whose secondary or primary key is `key`.
-fn pair_holding(engine: &Engine, key: &str) -> anyhow::Result<LinkRecord> {
+pub(crate) fn pair_holding(engine: &Engine, key: &str) -> anyhow::Result<LinkRecord> {
     let mut found = Vec::new();
     let mut after = None;
     loop {

@@ -16,6 +16,7 @@ mod jira_model;
 mod jira_transport;
 mod jira_workflow;
 mod jira_writes;
+mod lifecycle;
 mod pairing;
 mod sim_api;
 mod sim_conformance;

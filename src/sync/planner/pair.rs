@@ -10,7 +10,7 @@ use super::super::in_flight::{Claim, SiteIssue};
 use super::Group;
 use super::deps;
 use super::hierarchy::{self, AtCreate, Kind, Parent};
-use super::plan::{Mirror, create_mirror, gone, plan_link, plan_link_gone_mirror};
+use super::plan::{Gone, Mirror, create_mirror, gone, plan_link, plan_link_gone_mirror};
 use super::push;
 use super::reads::{self, Got, Wanted};
 use super::remote;
@@ -365,7 +365,11 @@ async fn secondary(
     }
     // In no flow's scope: deleted, moved out, or never in.
     Ok(Some(match link {
-        Some(l) => gone(engine, l, &g.change),
+        Some(l) => {
+            // Deleted, or still there outside the scope (moved, edited out)?
+            let there = reads::confirm(engine, &g.instance, issue_id, &[]).await.map_err(|e| failed(&e))?;
+            gone(engine, l, &g.change, if there.is_some() { Gone::LeftScope } else { Gone::Deleted })
+        }
         None => Output { ops: deps::far_end_out_of_scope(engine, &g.instance, issue_id), ..Output::default() },
     }))
 }
@@ -388,7 +392,7 @@ async fn primary(
             Got::Failed(f) => return Err(f.clone()),
         };
         let Some(mirror) = mirror else {
-            out.add(plan_link_gone_mirror(flow, l));
+            out.add(plan_link_gone_mirror(engine, flow, l));
             continue;
         };
         out.saw(p, &mirror);
@@ -413,7 +417,7 @@ async fn primary(
                 let mirror = Mirror::Read(Box::new(mirror));
                 out.add(plan_link(engine, flow, l, &s, mirror, s_parent.as_ref(), &g.change));
             }
-            None => out.add(gone(engine, l, &g.change)),
+            None => out.add(gone(engine, l, &g.change, Gone::Deleted)),
         }
     }
     Ok(Some(out))

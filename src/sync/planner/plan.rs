@@ -13,16 +13,18 @@ use super::deps;
 use super::hierarchy::{self, AtCreate, Kind, Parent};
 use super::pair::{Output, shadow_of, status_of};
 use super::remote;
-use crate::config::{CreatePolicy, OnDelete};
+use crate::config::{CreatePolicy, OnDelete, ScopeExit};
 use crate::jira::model::Issue;
 use crate::mapping;
 use crate::observe::{ConflictRecord, EngineEvent};
 use crate::store::{LinkRecord, Op};
 
 /// The mirror is gone: forget the pair; the source stays as it is.
-pub(super) fn plan_link_gone_mirror(flow: &ResolvedFlow, link: &LinkRecord) -> Output {
+pub(super) fn plan_link_gone_mirror(engine: &Engine, flow: &ResolvedFlow, link: &LinkRecord) -> Output {
     tracing::info!(flow = %flow.cfg.name, link = link.id, "mirror deleted on the primary; link severed");
-    Output { ops: vec![Op::LinkDelete { id: link.id }], ..Output::default() }
+    // The source is not mirrored again by itself.
+    let ended = Op::EndedPut(crate::sync::pairing::ended_pair(engine, link, "mirror deleted"));
+    Output { ops: vec![ended, Op::LinkDelete { id: link.id }], ..Output::default() }
 }
 
 /// The primary side of a pair as the planner has it.
@@ -56,7 +58,7 @@ pub(super) fn plan_link(
         _ => None,
     };
     let (p_side, p_id, p_key) = match (mirror, &shadow) {
-        (Mirror::Gone, _) => return plan_link_gone_mirror(flow, link),
+        (Mirror::Gone, _) => return plan_link_gone_mirror(engine, flow, link),
         (Mirror::Read(p), _) => (side(&p, &flow.fields, true, status_of(&p)), p.id.to_string(), p.key.to_string()),
         (Mirror::Assumed, Some(h)) => {
             let side = mapping::Side { values: h.values.clone(), status: h.status_primary.clone(), updated_ms: 0 };
@@ -241,23 +243,62 @@ pub(super) fn create_mirror(
     Output { ops, claims: vec![(Claim::Source(issue.clone()), vec![issue])], ..Output::default() }
 }
 
-/// The source issue is deleted or out of scope: apply `on_delete`.
-pub(super) fn gone(engine: &Engine, l: &LinkRecord, change: &Change) -> Output {
+/// Why a pair's source is no longer in its flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Gone {
+    /// The secondary issue is deleted (or the technical user lost sight of it).
+    Deleted,
+    /// It exists, but the flow's scope no longer selects it.
+    LeftScope,
+}
+
+/// The source issue is deleted or out of scope: apply `on_scope_exit` and
+/// `on_delete`. The issue links jirafed made between the mirror and other
+/// mirrors are removed first (unless the mirror goes, and they with it),
+/// then the pair is forgotten and remembered as ended, so that neither
+/// issue is mirrored again by itself.
+pub(super) fn gone(engine: &Engine, l: &LinkRecord, change: &Change, why: Gone) -> Output {
     let Some(flow) = engine.flows.get(&l.flow) else { return Output::default() };
-    let (delete_mirror, label) = match flow.cfg.on_delete {
-        OnDelete::Sever => (false, false),
-        OnDelete::DeleteMirror => (true, false),
-        OnDelete::Label => (false, true),
+    if why == Gone::LeftScope && flow.cfg.on_scope_exit == ScopeExit::Keep {
+        tracing::info!(flow = %l.flow, issue = %l.secondary_key, "left the scope; pair kept (on_scope_exit = keep)");
+        return Output::default();
+    }
+    let (delete_mirror, label, severed_label) = match flow.cfg.on_delete {
+        OnDelete::Sever => (false, false, true),
+        OnDelete::DeleteMirror if l.by_hand => {
+            tracing::info!(flow = %l.flow, mirror = %l.primary_key, "paired by hand, not made by jirafed: severed, not deleted");
+            (false, false, true)
+        }
+        OnDelete::DeleteMirror => (true, false, false),
+        OnDelete::Label => (false, true, false),
     };
-    let job = Job {
+    let reason = match why {
+        Gone::Deleted => "source deleted",
+        Gone::LeftScope => "source left the scope",
+    };
+    tracing::info!(flow = %l.flow, issue = %l.secondary_key, mirror = %l.primary_key, reason, "pair ends");
+    let primary = engine.primary().as_str();
+    let job = |action| Job {
         flow: l.flow.clone(),
         link: Some(l.id),
         target_key: Some(l.primary_key.clone()),
-        action: Action::Unlink { delete_mirror, label },
+        action,
         shadow_after: None,
         origin_ms: change.seen_ms,
     };
-    let mut ops = vec![push(engine, engine.primary().as_str(), &l.primary_issue, &job)];
+    let mut ops = Vec::new();
+    if !delete_mirror {
+        let from = engine.store.dependencies_from(l.id).unwrap_or_default();
+        let to = engine.store.dependencies_to(l.id).unwrap_or_default();
+        for d in from.into_iter().chain(to) {
+            if let Some(link_id) = d.primary_link {
+                ops.push(push(engine, primary, &l.primary_issue, &job(Action::RemoveLink { link_id, dep: d.id })));
+            }
+        }
+    }
+    let ended = Some(reason.to_string());
+    let unlink = Action::Unlink { delete_mirror, label, severed_label, ended };
+    ops.push(push(engine, primary, &l.primary_issue, &job(unlink)));
     ops.extend(deps::near_end_gone(engine, &l.secondary, &l.secondary_issue));
     Output { ops, claims: vec![(Claim::Link(l.id), SiteIssue::of_link(engine.primary(), l))], ..Output::default() }
 }

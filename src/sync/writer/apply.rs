@@ -11,12 +11,13 @@ use super::shadow::shadow_after;
 use super::values::field_writes;
 use super::{Done, RESCHEDULE_BASE_MS, WriteError};
 use crate::ids::{InstanceId, IssueId, IssueKey};
-use crate::jira::mark::SOURCE_DELETED_LABEL;
+use crate::jira::mark::{SEVERED_LABEL, SOURCE_DELETED_LABEL};
 use crate::jira::model::{IssueRef, RemoteLinkWrite};
 use crate::jira::values::{FieldValue, FieldWrites};
 use crate::jira::{JiraError, Site};
 use crate::mapping;
 use crate::store::{DependencyRecord, LinkRecord, Op, OpResult, OutboxEntry};
+use crate::sync::pairing::ended_pair;
 
 type Outcome = Result<Done, WriteError>;
 
@@ -26,7 +27,10 @@ pub(super) async fn apply(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job
         Action::Update { fields, status, parent } => {
             update(engine, site, job, fields, status.as_deref(), parent.as_ref()).await
         }
-        Action::Unlink { delete_mirror, label } => unlink(site, job, *delete_mirror, *label).await,
+        Action::Unlink { delete_mirror, label, severed_label, ended } => {
+            let labels = [(*label, SOURCE_DELETED_LABEL), (*severed_label, SEVERED_LABEL)];
+            unlink(engine, site, job, *delete_mirror, &labels, ended.as_deref()).await
+        }
         Action::AddLink { link_type, from, to, dep } => add_link(engine, site, job, link_type, (from, to), dep).await,
         Action::RemoveLink { link_id, dep } => remove_link(engine, site, job, link_id, *dep).await,
         Action::RemoteLinks { upsert, delete } => remote_links(site, job, upsert, delete).await,
@@ -234,17 +238,36 @@ fn keep_mark(engine: &Engine, job: &Job, writes: &mut FieldWrites) {
     }
 }
 
-async fn unlink(site: &dyn Site, job: &Job, delete_mirror: bool, label: bool) -> Outcome {
+async fn unlink(
+    engine: &Engine,
+    site: &dyn Site,
+    job: &Job,
+    delete_mirror: bool,
+    labels: &[(bool, &str)],
+    ended: Option<&str>,
+) -> Outcome {
     let key = job.target_key.clone().unwrap_or_default();
     if delete_mirror {
         match site.delete_issue(&key).await {
             Err(e) if !e.is_not_found() => return Err(e.into()),
             _ => {}
         }
-    } else if label {
-        site.add_label(&key, SOURCE_DELETED_LABEL).await?;
+    } else {
+        for (_, label) in labels.iter().filter(|(on, _)| *on) {
+            match site.add_label(&key, label).await {
+                // The mirror is gone too: nothing to label.
+                Err(e) if !e.is_not_found() => return Err(e.into()),
+                _ => {}
+            }
+        }
     }
-    Ok(Done { key, ops: job.link.map(|id| Op::LinkDelete { id }).into_iter().collect() })
+    let Some(id) = job.link else { return Ok(Done { key, ops: Vec::new() }) };
+    let mut ops = Vec::new();
+    if let (Some(reason), Some(l)) = (ended, engine.store.link(id)?) {
+        ops.push(Op::EndedPut(ended_pair(engine, &l, reason)));
+    }
+    ops.push(Op::LinkDelete { id });
+    Ok(Done { key, ops })
 }
 
 /// Links two issues of the target site and records the dependency with the
@@ -317,7 +340,11 @@ async fn remove_link(engine: &Engine, site: &dyn Site, job: &Job, link_id: &str,
     if let Some(d) = engine.store.dependency(dep).ok().flatten() {
         expect_echo(engine, site, &d);
     }
-    site.delete_link(link_id).await?;
+    match site.delete_link(link_id).await {
+        // Gone already (removed by a person, or with its issue): done.
+        Err(e) if !e.is_not_found() => return Err(e.into()),
+        _ => {}
+    }
     let key = job.target_key.clone().unwrap_or_default();
     Ok(Done { key, ops: (dep != 0).then_some(Op::DependencyDelete { id: dep }).into_iter().collect() })
 }

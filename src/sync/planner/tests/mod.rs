@@ -29,8 +29,9 @@ fn describe(instance: &str, job: &Job) -> String {
             let parent = parent.as_ref().map(|p| format!(" parent {}={:?}", p.field, p.key)).unwrap_or_default();
             format!("{instance} {target} update [{}]{status}{parent}", fields(f))
         }
-        Action::Unlink { delete_mirror, label } => {
-            format!("{instance} {target} unlink delete={delete_mirror} label={label}")
+        Action::Unlink { delete_mirror, label, severed_label, ended } => {
+            let ended = ended.as_deref().unwrap_or("-");
+            format!("{instance} {target} unlink delete={delete_mirror} label={label} severed={severed_label} ({ended})")
         }
         Action::AddLink { link_type, from, to, .. } => format!("{instance} {target} add_link {from} {link_type} {to}"),
         Action::RemoveLink { link_id, .. } => format!("{instance} {target} remove_link {link_id}"),
@@ -355,7 +356,7 @@ async fn a_source_moved_out_of_scope_unlinks_per_on_delete() {
     rig.change("emea", "EMEA-1", None).await;
 
     assert_eq!(rig.plan().await, Pass::Progressed);
-    assert_eq!(jobs(&rig), ["hub PORT-1 unlink delete=false label=true"]);
+    assert_eq!(jobs(&rig), ["hub PORT-1 unlink delete=false label=true severed=false (source left the scope)"]);
 }
 
 #[tokio::test]
@@ -377,3 +378,5 @@ mod remote;
 mod hierarchy;
 
 mod push;
+
+mod lifecycle;

@@ -1,0 +1,177 @@
+//! The end of a pair against the simulator: a source leaving its flow's
+//! scope under `on_delete = "sever"`, a source deleted under
+//! `on_delete = "delete_mirror"`, `on_scope_exit = "keep"`, and neither
+//! source mirrored again by itself afterwards. Every edit is alice's.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::support::process::Jirafed;
+use super::support::workload::search_all;
+use super::support::{Sim, wait_until};
+
+const WITHIN: Duration = Duration::from_secs(30);
+/// The EMEA flow's scope: an issue labelled `archived` leaves it.
+const EMEA_SCOPE: &str = "project = EMEA AND (labels is EMPTY OR labels not in (archived))";
+
+/// The demo config with the EMEA flow severing on a scope exit (`exit` for
+/// `on_scope_exit`), the APAC flow deleting mirrors, and reconciliation
+/// every `reconcile` (a scope exit sends no webhook and no poll finds it:
+/// reconciliation does).
+fn config(exit: &'static str, reconcile: &'static str) -> impl Fn(&str) -> String {
+    move |text: &str| {
+        let text = text.replacen("[daemon]\n", &format!("[daemon]\nreconcile_interval = \"{reconcile}\"\n"), 1);
+        let emea = format!(
+            "scope = \"{EMEA_SCOPE}\"\nprimary_project = \"PORT\"\ncreate = \"to_primary\"\non_delete = \"sever\"\non_scope_exit = \"{exit}\""
+        );
+        let apac = "scope = \"project = APAC\"\nprimary_project = \"PORT\"\ncreate = \"to_primary\"\non_delete = \"delete_mirror\"";
+        let text = text.replacen(
+            "scope = \"project = EMEA\"\nprimary_project = \"PORT\"\ncreate = \"to_primary\"\non_delete = \"label\"",
+            &emea,
+            1,
+        );
+        let text = text.replacen(
+            "scope = \"project = APAC\"\nprimary_project = \"PORT\"\ncreate = \"to_primary\"\non_delete = \"label\"",
+            apac,
+            1,
+        );
+        assert!(text.contains(EMEA_SCOPE) && text.contains("delete_mirror"), "the demo config changed shape");
+        text
+    }
+}
+
+async fn issue(sim: &Sim, site: &str, key: &str) -> Option<Value> {
+    let r = sim.get(site, &format!("/rest/api/2/issue/{key}")).await;
+    (r.status == 200).then_some(r.body)
+}
+
+async fn edit(sim: &Sim, site: &str, key: &str, fields: Value) {
+    let r = sim.call(site, "PUT", &format!("/rest/api/2/issue/{key}"), Some(&json!({"fields": fields}))).await;
+    assert_eq!(r.status, 204, "edit {site} {key}: {}", r.body);
+}
+
+/// The hub's issues whose summary is `text`.
+async fn hub_named(sim: &Sim, text: &str) -> Vec<String> {
+    let all = search_all(sim, "hub", "project = PORT", &["summary"]).await;
+    all.iter().filter(|i| i["fields"]["summary"] == text).filter_map(|i| i["key"].as_str().map(String::from)).collect()
+}
+
+/// Creates an issue and waits for its one mirror on the hub; its key.
+async fn mirrored(sim: &Sim, site: &str, project: &str, summary: &str) -> (String, String) {
+    let key = sim.create(site, project, summary, json!({})).await;
+    let mirror = wait_until(WITHIN, &format!("the mirror of {key}"), || async {
+        let found = hub_named(sim, summary).await;
+        (found.len() == 1).then(|| found[0].clone())
+    })
+    .await;
+    (key, mirror)
+}
+
+fn labels(issue: &Value) -> Vec<String> {
+    let all = issue["fields"]["labels"].as_array().cloned().unwrap_or_default();
+    all.iter().filter_map(Value::as_str).map(String::from).collect()
+}
+
+async fn start(sim: &Sim, state: &Path, exit: &'static str, reconcile: &'static str) -> Jirafed {
+    let edit = config(exit, reconcile);
+    Jirafed::start(sim, state, Some(&edit)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_out_of_scope_is_severed_a_deleted_one_takes_its_mirror_and_neither_comes_back() {
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let _daemon = start(&sim, state.path(), "as_deleted", "1s").await;
+    let (emea, emea_mirror) = mirrored(&sim, "emea", "EMEA", "Quarterly close").await;
+    let (apac, apac_mirror) = mirrored(&sim, "apac", "APAC", "Data centre move").await;
+
+    // Out of scope (on_delete = sever): the mirror stays, labelled.
+    edit(&sim, "emea", &emea, json!({"labels": ["archived"]})).await;
+    wait_until(WITHIN, "the severed label", || async {
+        let m = issue(&sim, "hub", &emea_mirror).await?;
+        labels(&m).contains(&"jirafed-severed".to_string()).then_some(())
+    })
+    .await;
+
+    // Deleted (on_delete = delete_mirror, a mirror jirafed made): it goes.
+    let r = sim.call("apac", "DELETE", &format!("/rest/api/2/issue/{apac}"), None).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    wait_until(WITHIN, "the APAC mirror deleted", || async {
+        issue(&sim, "hub", &apac_mirror).await.is_none().then_some(())
+    })
+    .await;
+
+    // Back in scope and edited: not mirrored again, its old mirror untouched.
+    edit(&sim, "emea", &emea, json!({"labels": [], "summary": "Quarterly close, back"})).await;
+    // A new issue is mirrored as usual, which shows the daemon has taken
+    // the edit made before it.
+    mirrored(&sim, "emea", "EMEA", "A later EMEA story").await;
+    assert!(hub_named(&sim, "Quarterly close, back").await.is_empty(), "not mirrored again");
+    let old = issue(&sim, "hub", &emea_mirror).await.expect("the severed mirror stays");
+    assert_eq!(old["fields"]["summary"], "Quarterly close", "{old}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_on_scope_exit_keep_a_source_out_of_scope_keeps_its_pair() {
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let _daemon = start(&sim, state.path(), "keep", "1s").await;
+    let (emea, mirror) = mirrored(&sim, "emea", "EMEA", "Vendor review").await;
+
+    edit(&sim, "emea", &emea, json!({"labels": ["archived"]})).await;
+    mirrored(&sim, "emea", "EMEA", "Another EMEA story").await;
+    let m = issue(&sim, "hub", &mirror).await.expect("kept");
+    assert!(!labels(&m).iter().any(|l| l == "jirafed-severed" || l == "jirafed-source-deleted"), "{m}");
+
+    // Back in scope: the pair is still there and sync goes on.
+    edit(&sim, "emea", &emea, json!({"labels": [], "summary": "Vendor review, resumed"})).await;
+    wait_until(WITHIN, "the edit to reach the kept mirror", || async {
+        let m = issue(&sim, "hub", &mirror).await?;
+        (m["fields"]["summary"] == "Vendor review, resumed").then_some(())
+    })
+    .await;
+}
+
+/// With every webhook lost, a deleted source is seen by no poll: `jirafed
+/// resync FLOW` finds it at once (the periodic pass is an hour away) and the
+/// pair ends per `on_delete`; `/status` shows what the pass found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resync_finds_a_deletion_whose_webhook_was_lost() {
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let daemon = start(&sim, state.path(), "as_deleted", "1h").await;
+    let (emea, mirror) = mirrored(&sim, "emea", "EMEA", "Supplier audit").await;
+
+    let r = sim.control("emea", "POST", "/_sim/faults", Some(&json!({"drop_webhooks": 1.0}))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = sim.call("emea", "DELETE", &format!("/rest/api/2/issue/{emea}"), None).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+
+    let edit = config("as_deleted", "1h");
+    let mut cmd = super::support::process::command(&sim, state.path(), Some(&edit), &["resync", "emea-delivery"]);
+    let out = cmd.stdin(std::process::Stdio::null()).output().await.expect("jirafed resync runs");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    // The world's two EMEA issues are paired too.
+    assert!(stdout.contains("resync of emea-delivery: 3 pair(s) checked in"), "{stdout}");
+    assert!(
+        stdout.contains("1 with an issue gone or out of scope, 0 not as last synced; 1 change(s) queued"),
+        "{stdout}"
+    );
+
+    wait_until(WITHIN, "the severed label", || async {
+        let m = issue(&sim, "hub", &mirror).await?;
+        labels(&m).contains(&"jirafed-severed".to_string()).then_some(())
+    })
+    .await;
+    let status = daemon.status(&reqwest::Client::new()).await;
+    let run = &status["reconcile"];
+    assert_eq!(
+        (run["pairs"].as_u64(), run["missing"].as_u64(), run["on_demand"].as_bool()),
+        (Some(3), Some(1), Some(true)),
+        "{status}"
+    );
+    assert!(run["last_run"].as_str().is_some(), "{status}");
+}
