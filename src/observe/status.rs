@@ -628,7 +628,14 @@ mod tests {
         let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>().join(",");
         assert_eq!(
             keys(&s),
-            "dead_letters,flows,inbox_depth,instances,links,now,ready,reload,schema_version,store,version"
+            "dead_letters,flows,inbox_depth,instances,links,now,ready,reconcile,reload,schema_version,store,version"
+        );
+        assert_eq!(s["reconcile"], Value::Null, "before the first pass");
+        b.record_reconcile(ReconcileRun { pairs: 3, ..ReconcileRun::default() });
+        let after = serde_json::to_value(snapshot(&b, &store, 0)).unwrap();
+        assert_eq!(
+            keys(&after["reconcile"]),
+            "differing,duration_ms,finished_ms,last_run,missing,on_demand,pairs,queued"
         );
         assert_eq!(keys(&s["store"]), "file,last_error,last_error_at,recoveries,state");
         assert_eq!(
