@@ -250,32 +250,20 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Run(args) => exit(runtime().and_then(|rt| rt.block_on(run::run(&config, args.init)))),
         Command::State(args) => state::run(&config, args),
         Command::Demo(args) => exit(runtime().and_then(|rt| rt.block_on(demo::run(args)))),
-        Command::DeadLetters(args) => exit(runtime().and_then(|rt| {
-            let text = rt.block_on(dead_letters::run(&config, args))?;
-            print!("{text}");
-            Ok(())
-        })),
-        Command::Reload(args) => exit(runtime().and_then(|rt| {
-            let text = rt.block_on(reload::run(&config, args))?;
-            print!("{text}");
-            Ok(())
-        })),
-        Command::Link(args) => exit(runtime().and_then(|rt| {
-            let text = rt.block_on(pairing::link(&config, args))?;
-            print!("{text}");
-            Ok(())
-        })),
-        Command::Resync(args) => exit(runtime().and_then(|rt| {
-            let text = rt.block_on(resync::run(&config, args))?;
-            print!("{text}");
-            Ok(())
-        })),
-        Command::Unlink(args) => exit(runtime().and_then(|rt| {
-            let text = rt.block_on(pairing::unlink(&config, args))?;
-            print!("{text}");
-            Ok(())
-        })),
+        Command::DeadLetters(args) => printed(|| dead_letters::run(&config, args)),
+        Command::Reload(args) => printed(|| reload::run(&config, args)),
+        Command::Link(args) => printed(|| pairing::link(&config, args)),
+        Command::Resync(args) => printed(|| resync::run(&config, args)),
+        Command::Unlink(args) => printed(|| pairing::unlink(&config, args)),
     }
+}
+
+/// Runs a command that answers with text to print (stdout), or an error.
+fn printed<F: std::future::Future<Output = anyhow::Result<String>>>(command: impl FnOnce() -> F) -> ExitCode {
+    exit(runtime().and_then(|rt| {
+        print!("{}", rt.block_on(command())?);
+        Ok(())
+    }))
 }
 
 /// Whether the demo runs: its own story says what happens, so the

@@ -4,29 +4,15 @@
 //! name what is wrong, and a severed pair whose issues stay and are not
 //! mirrored again by themselves. Every edit is alice's.
 
-use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::json;
 
-use super::support::process::{Jirafed, command};
+use super::support::process::{Jirafed, jirafed_once};
 use super::support::workload::search_all;
 use super::support::{Sim, wait_until};
 
 const WITHIN: Duration = Duration::from_secs(30);
-
-/// `jirafed ARGS` with the test daemon's config; (exit code, stdout, stderr).
-async fn jirafed(sim: &Sim, state: &Path, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = command(sim, state, None, args);
-    cmd.stdin(Stdio::null()).kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
-        .await
-        .unwrap_or_else(|_| panic!("jirafed {args:?} did not end"))
-        .expect("jirafed runs");
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
-}
 
 async fn summary(sim: &Sim, site: &str, key: &str) -> String {
     let r = sim.get(site, &format!("/rest/api/2/issue/{key}")).await;
@@ -76,7 +62,7 @@ async fn a_pair_made_by_hand_is_levelled_severed_and_made_again_through_the_daem
     // Paired on the state file before the daemon first runs (its first poll
     // would otherwise mirror the APAC issue itself).
     let (code, out, err) =
-        jirafed(&sim, state.path(), &["link", "apac-platform", &apac, &port, "--prefer", "secondary"]).await;
+        jirafed_once(&sim, state.path(), &["link", "apac-platform", &apac, &port, "--prefer", "secondary"]).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains(&format!("paired {apac} (apac) with {port} in flow apac-platform")), "{out}");
     assert!(
@@ -104,12 +90,12 @@ async fn a_pair_made_by_hand_is_levelled_severed_and_made_again_through_the_daem
         (&["unlink", "NOPE-404"], "no pair holds NOPE-404".to_string()),
     ];
     for (args, want) in cases {
-        let (code, out, err) = jirafed(&sim, state.path(), args).await;
+        let (code, out, err) = jirafed_once(&sim, state.path(), args).await;
         assert_eq!(code, 1, "{args:?}: {out}{err}");
         assert!(err.contains(&want), "{args:?}: {err}");
     }
 
-    let (code, out, err) = jirafed(&sim, state.path(), &["unlink", &port]).await;
+    let (code, out, err) = jirafed_once(&sim, state.path(), &["unlink", &port]).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains(&format!("unpaired {apac} (apac) and {port} (flow apac-platform)")), "{out}");
 
@@ -128,7 +114,7 @@ async fn a_pair_made_by_hand_is_levelled_severed_and_made_again_through_the_daem
 
     // Paired again by hand, through the daemon, it flows again.
     let (code, out, err) =
-        jirafed(&sim, state.path(), &["link", "apac-platform", &apac, &port, "--prefer", "secondary"]).await;
+        jirafed_once(&sim, state.path(), &["link", "apac-platform", &apac, &port, "--prefer", "secondary"]).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains(&format!("{port} is brought level now")), "{out}");
     wait_summary(&sim, "hub", &port, "Cache layer, unpaired").await;
@@ -143,7 +129,7 @@ async fn link_and_unlink_without_a_daemon_work_on_the_state_file() {
     let port = sim.create("hub", "PORT", "Rollout plan (portfolio)", json!({})).await;
 
     // emea-delivery's conflict policy is primary_wins: the hub issue's values stay.
-    let (code, out, err) = jirafed(&sim, state.path(), &["link", "emea-delivery", &emea, &port]).await;
+    let (code, out, err) = jirafed_once(&sim, state.path(), &["link", "emea-delivery", &emea, &port]).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains(&format!("{port}'s values are kept: {emea} is brought level when `jirafed run` starts")),
@@ -156,10 +142,10 @@ async fn link_and_unlink_without_a_daemon_work_on_the_state_file() {
     wait_pairs(&daemon, SEEDED + 1).await;
     daemon.kill().await;
 
-    let (code, out, err) = jirafed(&sim, state.path(), &["unlink", &emea]).await;
+    let (code, out, err) = jirafed_once(&sim, state.path(), &["unlink", &emea]).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains(&format!("unpaired {emea} (emea) and {port} (flow emea-delivery)")), "{out}");
-    let (code, _, err) = jirafed(&sim, state.path(), &["unlink", &emea]).await;
+    let (code, _, err) = jirafed_once(&sim, state.path(), &["unlink", &emea]).await;
     assert_eq!(code, 1);
     assert!(err.contains(&format!("no pair holds {emea}")), "{err}");
 }
