@@ -214,6 +214,17 @@ impl FakeSite {
         self.set_in_scope(key, false);
     }
 
+    /// A person moves the issue to another project in scope: a new key,
+    /// the same id (reads by the old key no longer find it).
+    #[track_caller]
+    pub fn move_to(&self, key: &str, new_key: &str) {
+        let mut s = self.lock();
+        let now = s.now();
+        let issue = issue_mut(&mut s, key);
+        issue.key = IssueKey::new(new_key);
+        issue.touch(now);
+    }
+
     /// Undoes [`FakeSite::move_out_of_scope`].
     #[track_caller]
     pub fn move_into_scope(&self, key: &str) {

@@ -6,7 +6,7 @@
 use crate::config::{OnDelete, ScopeExit};
 use crate::jira::mark::{SEVERED_LABEL, SOURCE_DELETED_LABEL};
 use crate::store::{LinkRecord, Op};
-use crate::sync::testing::{By, Rig};
+use crate::sync::testing::{By, Rig, text};
 
 use super::jobs;
 
@@ -204,4 +204,32 @@ async fn the_links_of_a_severed_mirror_are_removed() {
     assert!(rig.hub.labels("PORT-2").contains(&SEVERED_LABEL.to_string()));
     assert_eq!(rig.store().dependency_count().unwrap(), 0);
     assert!(rig.outbox().is_empty());
+}
+
+/// Issue ids, not keys, make a pair: a source moved to another project in
+/// scope (a new key) keeps its pair and its mirror, and so does a mirror
+/// moved on the primary; later edits reach the issue under its new key.
+#[tokio::test]
+async fn a_move_to_another_project_in_scope_keeps_the_pair() {
+    let rig = Rig::new().await;
+    let link = rig.pair("Login").await;
+
+    rig.emea.move_to("EMEA-1", "EMEA-77");
+    rig.emea.edit_as_person("EMEA-77", "summary", text("Login, moved"));
+    rig.change("emea", "EMEA-77", Some(By::Person)).await;
+    rig.plan().await;
+    assert_eq!(jobs(&rig), ["hub PORT-1 update [summary=Text(\"Login, moved\")]"], "no create: still paired");
+    rig.settle(3).await;
+    assert_eq!(rig.store().link(link.id).unwrap().map(|l| l.secondary_key), Some("EMEA-77".into()));
+
+    rig.hub.move_to("PORT-1", "PORT-90");
+    rig.change("hub", "PORT-90", Some(By::Person)).await;
+    rig.emea.edit_as_person("EMEA-77", "summary", text("Login, moved twice"));
+    rig.change("emea", "EMEA-77", Some(By::Person)).await;
+    rig.plan().await;
+    rig.settle(3).await;
+    let l = rig.store().link(link.id).unwrap().expect("still paired");
+    assert_eq!((l.secondary_key.as_str(), l.primary_key.as_str()), ("EMEA-77", "PORT-90"));
+    assert_eq!(rig.hub.issue_value("PORT-90", "summary"), text("Login, moved twice"));
+    assert_eq!(rig.store().link_count().unwrap(), 1, "no second mirror");
 }
