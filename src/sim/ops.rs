@@ -336,6 +336,42 @@ pub fn edit_issue(site: &mut SiteData, api: Api, actor: &str, id: u64, body: &Va
     Ok(((), events))
 }
 
+/// A person moves an issue to another project of the site (Jira's "Move"):
+/// a new key there, the same id; the old key keeps finding it. Raises
+/// `jira:issue_updated` with the key and project in its changelog. The new
+/// key.
+pub fn move_issue(site: &mut SiteData, actor: &str, id: u64, project: &str) -> OpResult<String> {
+    let issue = site.issues.get(&id).ok_or_else(OpError::issue_not_found)?;
+    let (old_key, old_project) = (issue.key.clone(), issue.project.clone());
+    let Some(target) = site.projects.iter_mut().find(|p| p.key.eq_ignore_ascii_case(project)) else {
+        return Err(OpError::message(format!("No project could be found with key '{project}'.")));
+    };
+    if target.key == old_project {
+        return Err(OpError::message(format!("The issue is already in project '{}'.", target.key)));
+    }
+    target.next_number += 1;
+    let (new_project, key) = (target.key.clone(), format!("{}-{}", target.key, target.next_number));
+    if let Some(i) = site.issues.get_mut(&id) {
+        i.key = key.clone();
+        i.project = new_project.clone();
+    }
+    site.keys.insert(key.clone(), id);
+    let item = |field: &str, from: &str, to: &str| ChangeItem {
+        field: field.to_string(),
+        field_id: field.to_string(),
+        custom: false,
+        from: None,
+        from_string: Some(from.to_string()),
+        to: None,
+        to_string: Some(to.to_string()),
+    };
+    let items = vec![item("Key", &old_key, &key), item("project", &old_project, &new_project)];
+    let history = record(site, id, actor, items);
+    let issue = site.issues.get(&id).ok_or_else(OpError::issue_not_found)?;
+    let events = vec![issue_event(site, "jira:issue_updated", "issue_moved", actor, issue, history.as_ref())];
+    Ok((key, events))
+}
+
 /// Transitions available from an issue's status.
 pub fn available_transitions(issue: &Issue) -> Vec<&'static TransitionDef> {
     TRANSITIONS.iter().filter(|t| t.from.iter().any(|f| f.eq_ignore_ascii_case(&issue.status))).collect()

@@ -221,3 +221,55 @@ async fn reconciliation_reads_fifty_pairs_per_search_and_finds_nothing_in_step()
         assert!(spent <= want[i] + 2, "{site}: {spent} reads for {} searches", want[i]);
     }
 }
+
+/// Moves (the simulator's `/_sim/issues/{key}/move`, as a person does it in
+/// Jira): to another project in the flow's scope the pair and its mirror
+/// stay and later edits flow under the new key; to a project outside it,
+/// the pair ends as for any scope exit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_in_scope_keeps_the_pair_and_a_move_out_of_it_ends_the_pair() {
+    let mut world = jirafed::sim::default_world(0);
+    let emea_site = world.sites.iter_mut().find(|s| s.name == "emea").expect("emea");
+    for (key, name) in [("EMEX", "EMEA Extra"), ("ARCH", "Archive")] {
+        emea_site.projects.push(jirafed::sim::world::ProjectConfig {
+            key: key.into(),
+            name: name.into(),
+            components: vec![],
+        });
+    }
+    let sim = Sim::start_world_as(&world, "alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let edit = |text: &str| config("as_deleted", "1s")(text).replacen(EMEA_SCOPE, "project in (EMEA, EMEX)", 1);
+    let daemon = Jirafed::start(&sim, state.path(), Some(&edit)).await;
+    let (key, mirror) = mirrored(&sim, "emea", "EMEA", "Release train").await;
+
+    let moved = move_to(&sim, &key, "EMEX").await;
+    assert!(moved.starts_with("EMEX-"), "{moved}");
+    edit_summary(&sim, &moved, "Release train, moved").await;
+    wait_until(WITHIN, "the edit under the new key to reach the mirror", || async {
+        let m = issue(&sim, "hub", &mirror).await?;
+        (m["fields"]["summary"] == "Release train, moved").then_some(())
+    })
+    .await;
+    assert_eq!(hub_named(&sim, "Release train, moved").await, vec![mirror.clone()], "one mirror, the same");
+    let status = daemon.status(&reqwest::Client::new()).await;
+    assert_eq!(status["links"], json!(5), "the world's four pairs and this one: {status}");
+
+    move_to(&sim, &moved, "ARCH").await;
+    wait_until(WITHIN, "the severed label", || async {
+        let m = issue(&sim, "hub", &mirror).await?;
+        labels(&m).contains(&"jirafed-severed".to_string()).then_some(())
+    })
+    .await;
+}
+
+async fn move_to(sim: &Sim, key: &str, project: &str) -> String {
+    let body = json!({"project": project, "user": "alice"});
+    let r = sim.control("emea", "POST", &format!("/_sim/issues/{key}/move"), Some(&body)).await;
+    assert_eq!(r.status, 200, "move {key}: {}", r.body);
+    r.body["key"].as_str().expect("new key").to_string()
+}
+
+async fn edit_summary(sim: &Sim, key: &str, text: &str) {
+    edit(sim, "emea", key, json!({"summary": text})).await;
+}

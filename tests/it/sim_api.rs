@@ -385,3 +385,42 @@ async fn jql_reads_issues_by_id_and_refuses_missing_ones() {
     let r = s.call("emea", "POST", "/rest/api/3/search/jql", Some(&body)).await;
     assert_eq!(r.status, 400, "{}", r.body);
 }
+
+/// `/_sim/issues/{key}/move`: a new key in the other project, the same id,
+/// the old key still finding the issue, a webhook-visible change; and
+/// clear refusals.
+#[tokio::test]
+async fn a_move_gives_a_new_key_and_keeps_the_id_and_the_old_key() {
+    let mut world = jirafed::sim::default_world(0);
+    let emea = world.sites.iter_mut().find(|s| s.name == "emea").expect("emea");
+    emea.projects.push(jirafed::sim::world::ProjectConfig {
+        key: "EMEX".into(),
+        name: "EMEA Extra".into(),
+        components: vec![],
+    });
+    let s = Sim::start_world(&world).await;
+    let id = s.get("emea", "/rest/api/3/issue/EMEA-1").await.body["id"].clone();
+    let move_ = |key: &'static str, project: &'static str, user: &'static str| {
+        let s = &s;
+        async move {
+            let body = json!({"project": project, "user": user});
+            s.control("emea", "POST", &format!("/_sim/issues/{key}/move"), Some(&body)).await
+        }
+    };
+    for (key, project, user, status) in [
+        ("EMEA-1", "EMEA", "alice", 400),
+        ("EMEA-1", "NOPE", "alice", 400),
+        ("EMEA-1", "EMEX", "mallory", 400),
+        ("EMEA-999", "EMEX", "alice", 404),
+    ] {
+        let r = move_(key, project, user).await;
+        assert_eq!(r.status, status, "{key} to {project} by {user}: {}", r.body);
+    }
+
+    let r = move_("EMEA-1", "EMEX", "alice").await;
+    assert_eq!((r.status, &r.body["key"], &r.body["id"]), (200, &json!("EMEX-1"), &id), "{}", r.body);
+    let moved = s.get("emea", "/rest/api/3/issue/EMEX-1").await.body;
+    assert_eq!((&moved["id"], &moved["fields"]["project"]["key"]), (&id, &json!("EMEX")), "{moved}");
+    let old = s.get("emea", "/rest/api/3/issue/EMEA-1").await.body;
+    assert_eq!((&old["id"], &old["key"]), (&id, &json!("EMEX-1")), "the old key finds the moved issue: {old}");
+}

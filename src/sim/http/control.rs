@@ -13,7 +13,7 @@ use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{error, json};
+use super::{error, json, op_error};
 use crate::sim::faults::FaultSpec;
 use crate::sim::model::WebhookReg;
 use crate::sim::state::Site;
@@ -26,7 +26,36 @@ pub fn routes(site: Arc<Site>) -> Router {
         .route("/_sim/webhooks/{id}", delete(delete_webhook))
         .route("/_sim/reset", post(reset))
         .route("/_sim/log", get(log))
+        .route("/_sim/issues/{key}/move", post(move_issue))
         .with_state(site)
+}
+
+/// `POST /_sim/issues/{key}/move`: `{"project": "KEY", "user": "login"}`,
+/// the user moving the issue (webhooks name them).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoveBody {
+    project: String,
+    user: String,
+}
+
+async fn move_issue(State(site): State<Arc<Site>>, Path(key): Path<String>, body: Bytes) -> Response {
+    let body: MoveBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid move: {e}")),
+    };
+    let found = {
+        let data = site.data();
+        if data.user(&body.user).is_none() {
+            return error(StatusCode::BAD_REQUEST, &format!("invalid move: no user {:?}", body.user));
+        }
+        data.issue_id(&key)
+    };
+    let Some(id) = found else { return error(StatusCode::NOT_FOUND, &format!("no issue {key}")) };
+    match site.mutate(|d| crate::sim::ops::move_issue(d, &body.user, id, &body.project)) {
+        Ok(new_key) => json(StatusCode::OK, json!({"id": id.to_string(), "key": new_key})),
+        Err(e) => op_error(e),
+    }
 }
 
 async fn stats(State(site): State<Arc<Site>>) -> Response {

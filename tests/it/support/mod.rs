@@ -85,7 +85,8 @@ impl Sim {
         Sim::start_world_as(world, "sync-bot").await
     }
 
-    async fn start_world_as(world: &WorldConfig, user: &'static str) -> Sim {
+    /// Serves `world`, with [`Sim::call`] acting as `user`.
+    pub async fn start_world_as(world: &WorldConfig, user: &'static str) -> Sim {
         let sim = Simulator::start(world).await.expect("simulator starts");
         Sim { sim, http: reqwest::Client::new(), user }
     }
