@@ -31,9 +31,10 @@ pub struct LinkRecord {
     pub by_hand: bool,
 }
 
-/// A pairing severed by hand (`jirafed unlink`), remembered under both of
-/// its issues: while it is recorded neither issue is mirrored again by
-/// itself; `jirafed link` pairs them (or either with another) anew.
+/// A pairing that ended (`jirafed unlink`, a source deleted or out of scope,
+/// a mirror deleted), remembered under both of its issues: while it is
+/// recorded neither issue is mirrored again by itself; `jirafed link` pairs
+/// them (or either with another) anew.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndedPair {
     /// The flow that owned the pairing.
@@ -50,7 +51,8 @@ pub struct EndedPair {
     pub primary_issue: String,
     /// Its key when the pairing ended.
     pub primary_key: String,
-    /// Why it ended (`unlinked`).
+    /// Why it ended (`unlinked`, `source deleted`, `source left the scope`,
+    /// `mirror deleted`).
     pub reason: String,
     /// When, in ms since the Unix epoch.
     pub at_ms: i64,

@@ -215,7 +215,8 @@ impl Store {
         })
     }
 
-    /// The pairing of this issue severed by hand, if one is remembered.
+    /// The ended pairing remembered under this issue (unlinked by hand, or
+    /// ended by a deletion or a scope exit), if any.
     pub fn ended(&self, instance: &str, issue: &str) -> Result<Option<EndedPair>, StoreError> {
         self.read("read ended pairing", |r| match get(&r.table(Tbl::Ended)?, &pair_key(instance, issue))? {
             Some(bytes) => records::ended_pair(&bytes).map(Some).map_err(ReadError::Corrupt),

@@ -71,7 +71,8 @@ pub(super) enum Tbl {
     /// (instance, near issue) ++ pending link id -> ().
     PendingByNear,
     /// (instance, issue) -> `EndedPair` JSON, once under each end: pairings
-    /// severed by hand, whose issues are not mirrored again by themselves.
+    /// that ended (unlinked, deleted, out of scope), whose issues are not
+    /// mirrored again by themselves.
     Ended,
 }
 

@@ -104,6 +104,11 @@ impl Engine {
         self.sites.get(id)
     }
 
+    /// [`Engine::site`], or an error naming the instance.
+    pub fn connected(&self, id: &str) -> anyhow::Result<Arc<dyn Site>> {
+        self.site(id).cloned().ok_or_else(|| anyhow::anyhow!("site {id} is not connected"))
+    }
+
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }

@@ -102,6 +102,11 @@ pub fn canonical(v: &FieldValue) -> mapping::Value {
     value.normalise()
 }
 
+/// The status name of an issue as read (`None` when not read).
+pub fn status_of(issue: &Issue) -> Option<String> {
+    issue.status.as_ref().map(|s| s.name.clone())
+}
+
 /// A side of an issue for the planner: every mapped field's canonical value.
 pub fn side(issue: &Issue, fields: &[ResolvedField], primary_side: bool, status: Option<String>) -> mapping::Side {
     let mut values = BTreeMap::new();

@@ -7,10 +7,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::engine::Engine;
-use super::fields::side;
+use super::fields::{side, status_of};
 use super::flows::ResolvedFlow;
 use super::job::Job;
-use super::writer::replan_issue;
+use super::writer::replan_pair;
 use crate::jira::Site;
 use crate::jira::model::Issue;
 use crate::mapping::{self, level_shadow, level_winner};
@@ -79,12 +79,11 @@ pub async fn link(engine: &Engine, req: &LinkRequest) -> anyhow::Result<Linked> 
     let flow = flow(engine, &req.flow)?;
     let secondary_id = flow.cfg.secondary.as_str();
     let primary_id = engine.primary().as_str();
-    let s_site = site(engine, secondary_id)?;
-    let p_site = site(engine, primary_id)?;
+    let s_site = engine.connected(secondary_id)?;
+    let p_site = engine.connected(primary_id)?;
     let s_fields = flow.field_ids(false);
     let p_fields = flow.field_ids(true);
-    let scope = flow.cfg.scope.clone();
-    let s_issue = read_in_scope(s_site.as_ref(), &req.secondary_key, &scope, &s_fields, flow.name()).await?;
+    let s_issue = read_in_scope(s_site.as_ref(), &req.secondary_key, &flow.cfg.scope, &s_fields, flow.name()).await?;
     let p_scope = format!("project = \"{}\"", flow.cfg.primary_project);
     let p_issue = read_in_scope(p_site.as_ref(), &req.primary_key, &p_scope, &p_fields, flow.name()).await?;
 
@@ -107,8 +106,8 @@ pub async fn link(engine: &Engine, req: &LinkRequest) -> anyhow::Result<Linked> 
         );
     }
 
-    let s_side = side(&s_issue, &flow.fields, false, s_issue.status.as_ref().map(|s| s.name.clone()));
-    let p_side = side(&p_issue, &flow.fields, true, p_issue.status.as_ref().map(|s| s.name.clone()));
+    let s_side = side(&s_issue, &flow.fields, false, status_of(&s_issue));
+    let p_side = side(&p_issue, &flow.fields, true, status_of(&p_issue));
     let winner = level_winner(flow.conflict, req.prefer.map(Prefer::site), &s_side, &p_side);
     let shadow = level_shadow(&flow.rules, winner, &s_side, &p_side);
     let record = LinkRecord {
@@ -122,15 +121,15 @@ pub async fn link(engine: &Engine, req: &LinkRequest) -> anyhow::Result<Linked> 
         created_ms: engine.now_ms(),
         by_hand: true,
     };
-    let ops = vec![
-        // Paired anew: whatever unlink remembered of either issue is over.
+    // Both ends read again: the planner plans the pair from what they hold.
+    let replan = replan_pair(engine, &record);
+    let mut ops = vec![
+        // Paired anew: whatever was remembered of either issue's end is over.
         Op::EndedDelete { instance: secondary_id.to_string(), issue: s_issue.id.to_string() },
         Op::EndedDelete { instance: primary_id.to_string(), issue: p_issue.id.to_string() },
         Op::LinkWithShadow { link: record, shadow },
-        // Both ends read again: the planner plans the pair from what they hold.
-        replan_issue(engine, secondary_id, s_issue.id.as_str(), Some(s_issue.key.as_str())),
-        replan_issue(engine, primary_id, p_issue.id.as_str(), Some(p_issue.key.as_str())),
     ];
+    ops.extend(replan);
     let results = engine.store.commit(ops).await?;
     let Some(&OpResult::LinkId(link)) = results.get(2) else {
         anyhow::bail!("the store did not record the pair ({:?})", results.get(2));
@@ -199,10 +198,6 @@ fn flow<'a>(engine: &'a Engine, name: &str) -> anyhow::Result<&'a ResolvedFlow> 
         let names: Vec<&str> = engine.flows.iter().map(ResolvedFlow::name).collect();
         anyhow::anyhow!("no flow named {name:?} in the config (flows: {})", names.join(", "))
     })
-}
-
-fn site(engine: &Engine, id: &str) -> anyhow::Result<std::sync::Arc<dyn Site>> {
-    engine.site(id).cloned().ok_or_else(|| anyhow::anyhow!("site {id} is not connected"))
 }
 
 /// `key` read within `scope`; an error naming what is wrong otherwise.

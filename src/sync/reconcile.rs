@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::engine::Engine;
-use super::fields::side;
+use super::fields::{side, status_of};
 use super::flows::ResolvedFlow;
-use super::writer::replan_issue;
+use super::writer::{replan_issue, replan_pair};
 use crate::jira::model::Issue;
 use crate::mapping;
 use crate::store::{LinkRecord, Op};
@@ -99,15 +99,10 @@ pub async fn pass(engine: &Engine, only: &Only, on_demand: bool) -> anyhow::Resu
     Ok(report)
 }
 
-/// The changes to queue for the pair holding `key` (either issue's key):
-/// both issues read again and compared in full by the planner.
+/// Queues both issues of `pair` to be read again and compared in full by
+/// the planner (`jirafed resync KEY`).
 pub async fn resync_pair(engine: &Engine, pair: &LinkRecord) -> anyhow::Result<Report> {
-    let primary = engine.primary().as_str();
-    let ops = vec![
-        replan_issue(engine, &pair.secondary, &pair.secondary_issue, Some(&pair.secondary_key)),
-        replan_issue(engine, primary, &pair.primary_issue, Some(&pair.primary_key)),
-    ];
-    engine.store.commit(ops).await?;
+    engine.store.commit(replan_pair(engine, pair).to_vec()).await?;
     engine.wake.planner();
     Ok(Report { pairs: 1, queued: 2, finished_ms: engine.now_ms(), on_demand: true, ..Report::default() })
 }
@@ -170,7 +165,7 @@ async fn read(
     primary: bool,
     flow: &ResolvedFlow,
 ) -> anyhow::Result<HashMap<String, Issue>> {
-    let site = engine.site(instance).ok_or_else(|| anyhow::anyhow!("site {instance} is not connected"))?;
+    let site = engine.connected(instance)?;
     let ids: Vec<&str> =
         pairs.iter().map(|l| if primary { l.primary_issue.as_str() } else { l.secondary_issue.as_str() }).collect();
     let fields = flow.field_ids(primary);
@@ -183,8 +178,7 @@ async fn read(
 /// the plan from them and the shadow has something to write.
 fn differs(engine: &Engine, flow: &ResolvedFlow, l: &LinkRecord, source: &Issue, mirror: &Issue) -> bool {
     let shadow = engine.store.shadow(l.id).ok().flatten();
-    let status = |i: &Issue| i.status.as_ref().map(|s| s.name.clone());
-    let s = side(source, &flow.fields, false, status(source));
-    let m = side(mirror, &flow.fields, true, status(mirror));
+    let s = side(source, &flow.fields, false, status_of(source));
+    let m = side(mirror, &flow.fields, true, status_of(mirror));
     !mapping::plan(&flow.rules, &flow.status, flow.conflict, &s, Some(&m), shadow.as_ref()).is_empty()
 }

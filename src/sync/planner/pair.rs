@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::super::engine::Engine;
-use super::super::fields::side;
+use super::super::fields::{side, status_of};
 use super::super::flows::ResolvedFlow;
 use super::super::in_flight::{Claim, SiteIssue};
 use super::Group;
@@ -333,8 +333,8 @@ async fn secondary(
                 return Ok(Some(out));
             }
             if engine.store.ended(&g.instance, issue_id).ok().flatten().is_some() {
-                // Unpaired by hand: not mirrored again until paired anew.
-                tracing::debug!(instance = %g.instance, issue = %source.key, "pair severed by hand; not mirrored");
+                // Its pairing ended: not mirrored again until paired anew.
+                tracing::debug!(instance = %g.instance, issue = %source.key, "pairing ended; not mirrored again");
                 return Ok(Some(out));
             }
             out.ops.extend(deps::far_end_in_scope(engine, &g.instance, issue_id));
@@ -451,8 +451,4 @@ fn settled(engine: &Engine, flow: &ResolvedFlow, link: &LinkRecord, primary: &Is
 async fn secondary_parent(engine: &Engine, flow: &ResolvedFlow, issue: &Issue) -> Option<(Parent, Kind)> {
     let (parent, kind) = hierarchy::of_secondary(flow, issue)?;
     Some((hierarchy::with_id(engine, flow.cfg.secondary.as_str(), parent).await, kind))
-}
-
-pub(super) fn status_of(issue: &Issue) -> Option<String> {
-    issue.status.as_ref().map(|s| s.name.clone())
 }

@@ -5,13 +5,13 @@
 
 use super::super::change::Change;
 use super::super::engine::Engine;
-use super::super::fields::side;
+use super::super::fields::{side, status_of};
 use super::super::flows::ResolvedFlow;
 use super::super::in_flight::{Claim, SiteIssue};
 use super::super::job::{Action, Job, Source};
 use super::deps;
 use super::hierarchy::{self, AtCreate, Kind, Parent};
-use super::pair::{Output, shadow_of, status_of};
+use super::pair::{Output, shadow_of};
 use super::remote;
 use crate::config::{CreatePolicy, OnDelete, ScopeExit};
 use crate::jira::model::Issue;

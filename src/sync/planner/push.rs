@@ -9,12 +9,12 @@
 
 use super::super::change::Change;
 use super::super::engine::Engine;
-use super::super::fields::side;
+use super::super::fields::{side, status_of};
 use super::super::flows::ResolvedFlow;
 use super::super::in_flight::{Claim, SiteIssue};
 use super::super::job::{Action, Job, Source};
 use super::hierarchy::{self, AtCreate};
-use super::pair::{Output, status_of};
+use super::pair::Output;
 use super::plan::push;
 use super::reads::{self, Got};
 use crate::jira::mark::is_mark;
@@ -55,7 +55,7 @@ pub(super) async fn plan(
         }
     };
     // A mirror of a secondary issue whose pairing is not committed yet, or
-    // an issue unpaired by hand (not pushed again until paired anew).
+    // an issue whose pairing ended (not pushed again until paired anew).
     if issue.labels.iter().any(|l| is_mark(l)) || engine.store.ended(primary, id).ok().flatten().is_some() {
         return Ok(Output::default());
     }

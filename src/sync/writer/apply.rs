@@ -87,6 +87,15 @@ pub(super) fn replan_link(engine: &Engine, link: u64) -> Option<Op> {
     Some(replan_issue(engine, &l.secondary, &l.secondary_issue, Some(&l.secondary_key)))
 }
 
+/// Changes of both issues of pair `l` for the planner: "read the pair
+/// again, both sides".
+pub(crate) fn replan_pair(engine: &Engine, l: &LinkRecord) -> [Op; 2] {
+    [
+        replan_issue(engine, &l.secondary, &l.secondary_issue, Some(&l.secondary_key)),
+        replan_issue(engine, engine.primary().as_str(), &l.primary_issue, Some(&l.primary_key)),
+    ]
+}
+
 pub(super) fn replan(engine: &Engine, source: &Source) -> Op {
     replan_issue(engine, &source.instance, &source.issue_id, Some(&source.issue_key))
 }
