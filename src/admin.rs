@@ -26,6 +26,7 @@ use crate::observe::status::rfc3339;
 use crate::store::{Op, OpResult};
 use crate::sync::Engine;
 use crate::sync::job::Job;
+use crate::sync::import::{self, ImportRequest, Imports};
 use crate::sync::pairing::{self, LinkRequest};
 use crate::sync::reconcile::{self, Only};
 
@@ -62,6 +63,13 @@ pub enum Request {
     /// a flow's (`target` names a flow), or one pair (an issue key).
     Resync {
         target: Option<String>,
+    },
+    /// Plan an import of a flow's existing issues and, unless a dry run,
+    /// start it (`jirafed import`); answers the plan and the import's id.
+    Import(ImportRequest),
+    /// How far import `id` has got.
+    ImportProgress {
+        id: u64,
     },
 }
 
@@ -107,6 +115,8 @@ pub async fn serve(
     reloads: ReloadAsks,
     cancel: CancellationToken,
 ) {
+    // Imports started over the socket, for their progress to be asked.
+    let imports = Arc::new(Imports::default());
     loop {
         let stream = tokio::select! {
             _ = cancel.cancelled() => return,
@@ -118,21 +128,34 @@ pub async fn serve(
                 }
             },
         };
-        let (engine, reloads) = (engine.get(), reloads.clone());
+        let (engine, reloads, imports) = (engine.get(), reloads.clone(), imports.clone());
         let timeout = engine.config.daemon.admin_timeout;
         tokio::spawn(async move {
-            if let Err(e) = answer(stream, &engine, &reloads, timeout).await {
+            if let Err(e) = answer(stream, &engine, &reloads, &imports, timeout).await {
                 tracing::warn!(error = %e, "admin request failed");
             }
         });
     }
 }
 
-async fn answer(stream: UnixStream, engine: &Engine, reloads: &ReloadAsks, timeout: Duration) -> anyhow::Result<()> {
+async fn answer(
+    stream: UnixStream,
+    engine: &Arc<Engine>,
+    reloads: &ReloadAsks,
+    imports: &Imports,
+    timeout: Duration,
+) -> anyhow::Result<()> {
     let (read, mut write) = stream.into_split();
     let reply = match read_request(read, timeout).await {
         Ok(line) => match serde_json::from_str::<Request>(&line) {
             Ok(Request::Reload) => reload(reloads).await.unwrap_or_else(|e| json!({"error": format!("{e:#}")})),
+            Ok(Request::Import(req)) => {
+                start_import(engine, imports, &req).await.unwrap_or_else(|e| json!({"error": format!("{e:#}")}))
+            }
+            Ok(Request::ImportProgress { id }) => match imports.progress(id) {
+                Some(p) => json!({"progress": p}),
+                None => json!({"error": format!("no import {id} is known to this daemon")}),
+            },
             Ok(req) => handle(engine, req).await.unwrap_or_else(|e| json!({"error": format!("{e:#}")})),
             Err(e) => json!({"error": format!("bad request: {e}")}),
         },
@@ -158,6 +181,13 @@ async fn read_request(read: impl tokio::io::AsyncRead + Unpin, timeout: Duration
         return Err(format!("request larger than {MAX_REQUEST_BYTES} bytes"));
     }
     String::from_utf8(line).map_err(|_| "request is not UTF-8".to_string())
+}
+
+/// Plans an import and, unless a dry run, starts it beside the engine.
+async fn start_import(engine: &Arc<Engine>, imports: &Imports, req: &ImportRequest) -> anyhow::Result<Value> {
+    let plan = import::plan(engine, req).await?;
+    let id = if req.dry_run { None } else { Some(imports.start(engine.clone(), plan.clone())?) };
+    Ok(json!({"import": {"id": id, "plan": plan}}))
 }
 
 async fn reload(reloads: &ReloadAsks) -> anyhow::Result<Value> {
@@ -215,7 +245,9 @@ async fn handle(engine: &Engine, req: Request) -> anyhow::Result<Value> {
             tracing::info!(file = %report.file.display(), bytes = report.bytes, "state backup written");
             return Ok(json!({"backup": serde_json::to_value(report)?}));
         }
-        Request::Reload => anyhow::bail!("a reload is answered by the daemon's run loop"),
+        Request::Reload | Request::Import(_) | Request::ImportProgress { .. } => {
+            anyhow::bail!("answered before the engine's requests")
+        }
         Request::Link(req) => return Ok(json!({"linked": pairing::link(engine, &req).await?})),
         Request::Unlink { key } => return Ok(json!({"unlinked": pairing::unlink(engine, &key).await?})),
         Request::Resync { target } => return Ok(json!({"resync": resync(engine, target.as_deref()).await?})),

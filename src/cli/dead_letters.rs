@@ -30,7 +30,9 @@ pub async fn run(config: &Path, args: DeadLettersArgs) -> anyhow::Result<String>
         | Request::Reload
         | Request::Link(_)
         | Request::Unlink { .. }
-        | Request::Resync { .. } => String::new(),
+        | Request::Resync { .. }
+        | Request::Import(_)
+        | Request::ImportProgress { .. } => String::new(),
     })
 }
 

@@ -5,6 +5,7 @@
 mod check;
 mod dead_letters;
 mod demo;
+mod import;
 mod pairing;
 mod reload;
 mod resync;
@@ -72,6 +73,32 @@ pub enum Command {
     /// Make the running daemon check pairs against both sites now (every pair, a FLOW's, or the
     /// pair holding KEY) and queue what is not as last synced.
     Resync(ResyncArgs),
+    /// Mirror the issues of FLOW that exist already: pair those mirrored by hand or by an earlier
+    /// run, create the rest at the write budget (through the running daemon, or here on the state
+    /// file when none runs). Run again, it goes on where it stopped and never duplicates.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The flow whose existing issues are mirrored.
+    pub flow: String,
+    /// JQL added to the flow's scopes with AND (e.g. "created >= -90d").
+    #[arg(long, value_name = "EXTRA")]
+    pub jql: Option<String>,
+    /// Print the plan (to create, to pair, to skip with the reason) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Create or pair at most N issues in this run; run again for the rest.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Pair issues copied by hand: `summary` (equal summaries within the flow's projects, reported
+    /// as guesses) or a field of the primary (id or name) holding the secondary issue's key.
+    #[arg(long, value_name = "FIELD")]
+    pub match_field: Option<String>,
+    /// The daemon's admin socket; default: `daemon.admin_socket` of the config.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -255,6 +282,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Link(args) => printed(|| pairing::link(&config, args)),
         Command::Resync(args) => printed(|| resync::run(&config, args)),
         Command::Unlink(args) => printed(|| pairing::unlink(&config, args)),
+        Command::Import(args) => printed(|| import::run(&config, args)),
     }
 }
 

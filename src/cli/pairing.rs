@@ -61,7 +61,7 @@ pub async fn unlink(config: &Path, args: UnlinkArgs) -> anyhow::Result<String> {
 
 /// The daemon's answer under `field`, or `None` when no daemon answers at
 /// the config's admin socket (with `--socket`, it must answer).
-async fn ask_daemon<T: DeserializeOwned>(
+pub(super) async fn ask_daemon<T: DeserializeOwned>(
     config: &Path,
     socket: Option<&Path>,
     request: &Request,
@@ -76,7 +76,7 @@ async fn ask_daemon<T: DeserializeOwned>(
 }
 
 /// Runs `work` on an engine over the state file, with no daemon running.
-async fn standalone<T, F, Fut>(config: &Path, work: F) -> anyhow::Result<T>
+pub(super) async fn standalone<T, F, Fut>(config: &Path, work: F) -> anyhow::Result<T>
 where
     F: FnOnce(Arc<Engine>) -> Fut,
     Fut: Future<Output = anyhow::Result<T>>,

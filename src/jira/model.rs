@@ -326,6 +326,28 @@ impl Issue {
             fields: fields.into_iter().collect(),
         })
     }
+
+    /// A field's value as one text, for matching issues by it: a text, a
+    /// number, an option's value, a user's or an issue's name or key, the
+    /// items of a list joined by ", "; `None` when empty or not read.
+    pub fn text_of(&self, field: &str) -> Option<String> {
+        fn text(v: &Value) -> Option<String> {
+            match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                Value::Array(a) => {
+                    let items: Vec<String> = a.iter().filter_map(text).collect();
+                    (!items.is_empty()).then(|| items.join(", "))
+                }
+                Value::Object(o) => ["value", "key", "name", "displayName"]
+                    .iter()
+                    .find_map(|k| o.get(*k).and_then(Value::as_str).map(str::to_string)),
+                Value::Null => None,
+            }
+        }
+        self.fields.get(field).and_then(text).map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
+    }
 }
 
 /// One comment; the body in the model, whichever dialect wrote it.

@@ -5,6 +5,7 @@
 
 mod auth;
 pub mod faults;
+mod history;
 mod http;
 mod input;
 pub mod jql;

@@ -27,6 +27,18 @@ impl OpError {
     pub fn issue_not_found() -> Self {
         OpError::NotFound("Issue does not exist or you do not have permission to see it.".into())
     }
+
+    /// The error as one line: Jira's messages, then its field errors.
+    pub fn text(&self) -> String {
+        match self {
+            OpError::NotFound(m) => m.clone(),
+            OpError::Invalid { messages, errors } => {
+                let mut parts = messages.clone();
+                parts.extend(errors.iter().map(|(f, m)| format!("{f}: {m}")));
+                parts.join("; ")
+            }
+        }
+    }
 }
 
 /// A webhook event raised by a mutation, with its full body (v2 shape).

@@ -147,7 +147,19 @@ impl Engine {
     /// heartbeats of the planner, the writers and the store. The caller
     /// joins the set after cancelling.
     pub fn spawn(self: &Arc<Self>, cancel: &CancellationToken) -> JoinSet<()> {
-        let tasks = self.tasks(cancel);
+        self.spawn_tasks(self.tasks(cancel), cancel)
+    }
+
+    /// [`Engine::spawn`] without the pollers and reconciliation: the
+    /// planner and the writers carry out what is queued (a standalone
+    /// `jirafed import`), and nothing new is looked for.
+    pub fn spawn_writing(self: &Arc<Self>, cancel: &CancellationToken) -> JoinSet<()> {
+        let tasks =
+            self.tasks(cancel).into_iter().filter(|t| !t.name.starts_with("poller.") && t.name != "reconcile").collect();
+        self.spawn_tasks(tasks, cancel)
+    }
+
+    fn spawn_tasks(self: &Arc<Self>, tasks: Vec<Task>, cancel: &CancellationToken) -> JoinSet<()> {
         let mut watched = vec![super::planner::HEARTBEAT.to_string(), supervise::STORE.to_string()];
         watched.extend(self.config.instances.keys().map(super::writer::heartbeat));
         self.observer.board.heartbeats.watch(watched);

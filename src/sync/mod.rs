@@ -12,6 +12,7 @@ pub mod in_flight;
 pub mod intake;
 pub mod job;
 pub mod link_echoes;
+pub mod import;
 pub mod pairing;
 pub mod planner;
 pub mod poller;

@@ -106,30 +106,7 @@ pub async fn link(engine: &Engine, req: &LinkRequest) -> anyhow::Result<Linked> 
         );
     }
 
-    let s_side = side(&s_issue, &flow.fields, false, status_of(&s_issue));
-    let p_side = side(&p_issue, &flow.fields, true, status_of(&p_issue));
-    let winner = level_winner(flow.conflict, req.prefer.map(Prefer::site), &s_side, &p_side);
-    let shadow = level_shadow(&flow.rules, winner, &s_side, &p_side);
-    let record = LinkRecord {
-        id: 0,
-        flow: flow.name().to_string(),
-        secondary: secondary_id.to_string(),
-        secondary_issue: s_issue.id.to_string(),
-        secondary_key: s_issue.key.to_string(),
-        primary_issue: p_issue.id.to_string(),
-        primary_key: p_issue.key.to_string(),
-        created_ms: engine.now_ms(),
-        by_hand: true,
-    };
-    // Both ends read again: the planner plans the pair from what they hold.
-    let replan = replan_pair(engine, &record);
-    let mut ops = vec![
-        // Paired anew: whatever was remembered of either issue's end is over.
-        Op::EndedDelete { instance: secondary_id.to_string(), issue: s_issue.id.to_string() },
-        Op::EndedDelete { instance: primary_id.to_string(), issue: p_issue.id.to_string() },
-        Op::LinkWithShadow { link: record, shadow },
-    ];
-    ops.extend(replan);
+    let (ops, winner) = pair_ops(engine, flow, &s_issue, &p_issue, req.prefer, true);
     let results = engine.store.commit(ops).await?;
     let Some(&OpResult::LinkId(link)) = results.get(2) else {
         anyhow::bail!("the store did not record the pair ({:?})", results.get(2));
@@ -150,6 +127,47 @@ pub async fn link(engine: &Engine, req: &LinkRequest) -> anyhow::Result<Linked> 
         primary_key: p_issue.key.to_string(),
         winner: winner.to_string(),
     })
+}
+
+/// The ops that pair two existing issues of `flow` and bring them level:
+/// the winner's values (`prefer`, else the flow's conflict policy) flow to
+/// the other side within each rule's direction. The pair's record is the
+/// third op. `by_hand`: jirafed did not make the mirror (it is never
+/// deleted by `on_delete = "delete_mirror"`).
+pub(crate) fn pair_ops(
+    engine: &Engine,
+    flow: &ResolvedFlow,
+    s_issue: &Issue,
+    p_issue: &Issue,
+    prefer: Option<Prefer>,
+    by_hand: bool,
+) -> (Vec<Op>, mapping::Site) {
+    let secondary_id = flow.cfg.secondary.as_str();
+    let s_side = side(s_issue, &flow.fields, false, status_of(s_issue));
+    let p_side = side(p_issue, &flow.fields, true, status_of(p_issue));
+    let winner = level_winner(flow.conflict, prefer.map(Prefer::site), &s_side, &p_side);
+    let shadow = level_shadow(&flow.rules, winner, &s_side, &p_side);
+    let record = LinkRecord {
+        id: 0,
+        flow: flow.name().to_string(),
+        secondary: secondary_id.to_string(),
+        secondary_issue: s_issue.id.to_string(),
+        secondary_key: s_issue.key.to_string(),
+        primary_issue: p_issue.id.to_string(),
+        primary_key: p_issue.key.to_string(),
+        created_ms: engine.now_ms(),
+        by_hand,
+    };
+    // Both ends read again: the planner plans the pair from what they hold.
+    let replan = replan_pair(engine, &record);
+    let mut ops = vec![
+        // Paired anew: whatever was remembered of either issue's end is over.
+        Op::EndedDelete { instance: secondary_id.to_string(), issue: s_issue.id.to_string() },
+        Op::EndedDelete { instance: engine.primary().to_string(), issue: p_issue.id.to_string() },
+        Op::LinkWithShadow { link: record, shadow },
+    ];
+    ops.extend(replan);
+    (ops, winner)
 }
 
 /// Severs the pair holding `key` (its secondary or its primary issue, as
@@ -193,7 +211,7 @@ pub(crate) fn ended_pair(engine: &Engine, l: &LinkRecord, reason: &str) -> Ended
     }
 }
 
-fn flow<'a>(engine: &'a Engine, name: &str) -> anyhow::Result<&'a ResolvedFlow> {
+pub(crate) fn flow<'a>(engine: &'a Engine, name: &str) -> anyhow::Result<&'a ResolvedFlow> {
     engine.flows.get(name).ok_or_else(|| {
         let names: Vec<&str> = engine.flows.iter().map(ResolvedFlow::name).collect();
         anyhow::anyhow!("no flow named {name:?} in the config (flows: {})", names.join(", "))

@@ -27,7 +27,28 @@ pub fn routes(site: Arc<Site>) -> Router {
         .route("/_sim/reset", post(reset))
         .route("/_sim/log", get(log))
         .route("/_sim/issues/{key}/move", post(move_issue))
+        .route("/_sim/seed", post(seed_history))
         .with_state(site)
+}
+
+/// `POST /_sim/seed`: old issues, epics, children and links, made at once
+/// without webhooks (see `sim::history`). Answers the keys made, epics
+/// first.
+async fn seed_history(State(site): State<Arc<Site>>, body: Bytes) -> Response {
+    let spec: crate::sim::history::HistorySpec = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid seed: {e}")),
+    };
+    // Made on a copy: a seed that fails halfway leaves the site as it was.
+    let mut data = site.data();
+    let mut copy = data.clone();
+    match crate::sim::history::seed(&mut copy, &spec) {
+        Ok(seeded) => {
+            *data = copy;
+            json(StatusCode::OK, json!({"keys": seeded.keys, "links": seeded.links}))
+        }
+        Err(e) => error(StatusCode::BAD_REQUEST, &format!("invalid seed: {e}")),
+    }
 }
 
 /// `POST /_sim/issues/{key}/move`: `{"project": "KEY", "user": "login"}`,
