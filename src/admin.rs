@@ -25,8 +25,8 @@ use crate::observe::parts::ReloadRecord;
 use crate::observe::status::rfc3339;
 use crate::store::{Op, OpResult};
 use crate::sync::Engine;
-use crate::sync::job::Job;
 use crate::sync::import::{self, ImportRequest, Imports};
+use crate::sync::job::Job;
 use crate::sync::pairing::{self, LinkRequest};
 use crate::sync::reconcile::{self, Only};
 

@@ -38,7 +38,8 @@ pub async fn run(config: &Path, args: ImportArgs) -> anyhow::Result<String> {
         match_field: args.match_field,
     };
     let socket = args.socket.as_deref();
-    if let Some(answer) = ask_daemon::<serde_json::Value>(config, socket, &Request::Import(req.clone()), "import").await?
+    if let Some(answer) =
+        ask_daemon::<serde_json::Value>(config, socket, &Request::Import(req.clone()), "import").await?
     {
         let plan: Plan = serde_json::from_value(answer["plan"].clone())?;
         let Some(id) = answer["id"].as_u64() else { return Ok(render_plan(&plan, true)) };
@@ -49,7 +50,7 @@ pub async fn run(config: &Path, args: ImportArgs) -> anyhow::Result<String> {
             Ok(serde_json::from_value(reply["progress"].clone())?)
         })
         .await?;
-        return Ok(render_done(&plan, &progress, "the daemon writes what is left of it"));
+        return finished(&plan, &progress, "the daemon writes what is left of it");
     }
     standalone(config, |engine| async move { run_here(engine, req).await }).await
 }
@@ -74,7 +75,17 @@ async fn run_here(engine: Arc<Engine>, req: ImportRequest) -> anyhow::Result<Str
         0 => "everything is written".to_string(),
         n => format!("{n} write(s) still queued: `jirafed run` makes them"),
     };
-    Ok(render_done(&plan, &progress, &after))
+    finished(&plan, &progress, &after)
+}
+
+/// The summary table; an error (exit 1) when the import stopped or some
+/// issues were not mirrored.
+fn finished(plan: &Plan, progress: &Progress, after: &str) -> anyhow::Result<String> {
+    let text = render_done(plan, progress, after);
+    if progress.error.is_some() || !progress.failed.is_empty() {
+        anyhow::bail!("{text}");
+    }
+    Ok(text)
 }
 
 /// Shows progress until the import is finished; its last progress.
@@ -134,7 +145,8 @@ fn progress_line(p: &Progress, elapsed: Duration) -> String {
 async fn drain(engine: &Engine) -> u64 {
     let queued = || {
         let inbox = engine.store.inbox_depth().unwrap_or(0);
-        let outbox: u64 = engine.config.instances.keys().map(|i| engine.store.outbox_depth(i.as_str()).unwrap_or(0)).sum();
+        let outbox: u64 =
+            engine.config.instances.keys().map(|i| engine.store.outbox_depth(i.as_str()).unwrap_or(0)).sum();
         inbox + outbox
     };
     let mut last = queued();
@@ -208,10 +220,14 @@ fn render_done(plan: &Plan, p: &Progress, after: &str) -> String {
     for f in &p.failed {
         let _ = writeln!(out, "failed {}: {}", f.key, f.error);
     }
-    if let Some(e) = &p.error {
-        let _ = writeln!(out, "the import stopped: {e}; run it again to go on");
+    match &p.error {
+        Some(e) => {
+            let _ = writeln!(out, "import of flow {} stopped: {e}; run it again to go on", plan.flow);
+        }
+        None => {
+            let _ = writeln!(out, "import of flow {} done; {after}", plan.flow);
+        }
     }
-    let _ = writeln!(out, "import of flow {} done; {after}", plan.flow);
     let rows = [
         ("created", format!("{} of {}", p.created, p.to_create)),
         ("paired", format!("{} of {}", p.paired, p.to_pair)),

@@ -154,8 +154,11 @@ impl Engine {
     /// planner and the writers carry out what is queued (a standalone
     /// `jirafed import`), and nothing new is looked for.
     pub fn spawn_writing(self: &Arc<Self>, cancel: &CancellationToken) -> JoinSet<()> {
-        let tasks =
-            self.tasks(cancel).into_iter().filter(|t| !t.name.starts_with("poller.") && t.name != "reconcile").collect();
+        let tasks = self
+            .tasks(cancel)
+            .into_iter()
+            .filter(|t| !t.name.starts_with("poller.") && t.name != "reconcile")
+            .collect();
         self.spawn_tasks(tasks, cancel)
     }
 

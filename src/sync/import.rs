@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::engine::Engine;
 use super::flows::ResolvedFlow;
+use super::in_flight::SiteIssue;
 use super::job::{Action, Job};
 use super::pairing;
 use super::writer::replan_issue;
@@ -25,6 +26,7 @@ use crate::config::CreatePolicy;
 use crate::jira::Site;
 use crate::jira::mark::{Mark, is_mark};
 use crate::jira::model::Issue;
+use crate::store::{Op, StoreError};
 
 /// Issues read per search page.
 const PAGE: usize = 100;
@@ -172,6 +174,7 @@ pub async fn plan(engine: &Engine, req: &ImportRequest) -> anyhow::Result<Plan> 
     let mut sources = search_all(s_site.as_ref(), &scope, &s_fields).await?;
     sort_oldest_first(&mut sources);
 
+    let busy = engine.in_flight.busy_issues();
     let mut entries = Vec::new();
     let mut open = Vec::new();
     for issue in sources {
@@ -182,6 +185,9 @@ pub async fn plan(engine: &Engine, req: &ImportRequest) -> anyhow::Result<Plan> 
             entries.push(entry(Verdict::Skip, secondary, &issue, Some(e.primary_key), &why));
         } else if issue.labels.iter().any(|l| is_mark(l)) {
             entries.push(entry(Verdict::Skip, secondary, &issue, None, "a copy jirafed made of a primary issue"));
+        } else if busy.contains(&SiteIssue::new(secondary, issue.id.as_str())) {
+            // Its create is queued (an earlier run): waited for, not planned again.
+            entries.push(entry(Verdict::Create, secondary, &issue, None, "being created (queued earlier)"));
         } else {
             open.push(issue);
         }
@@ -221,7 +227,8 @@ pub async fn plan(engine: &Engine, req: &ImportRequest) -> anyhow::Result<Plan> 
         match (found.len(), &matching) {
             (0, _) if up => entries.push(entry(Verdict::Create, secondary, &issue, None, "")),
             (0, _) => {
-                let why = format!("no mirror found, and the flow's create = {:?} makes none on the primary", flow.cfg.create);
+                let why =
+                    format!("no mirror found, and the flow's create = {:?} makes none on the primary", flow.cfg.create);
                 entries.push(entry(Verdict::Skip, secondary, &issue, None, &why));
             }
             (1, Matching::Summary) => {
@@ -371,8 +378,10 @@ async fn search_all(site: &dyn Site, jql: &str, fields: &[String]) -> anyhow::Re
     let mut all = Vec::new();
     let mut from = None;
     loop {
-        let page =
-            site.search_page(jql, &fields, PAGE, from).await.map_err(|e| anyhow::anyhow!("{} ({jql}): {e}", site.id()))?;
+        let page = site
+            .search_page(jql, &fields, PAGE, from)
+            .await
+            .map_err(|e| anyhow::anyhow!("{} ({jql}): {e}", site.id()))?;
         all.extend(page.issues);
         match page.next {
             Some(next) => from = Some(next),
@@ -459,8 +468,7 @@ async fn execute_inner(engine: &Engine, plan: &Plan, progress: &Mutex<Progress>)
         p.to_create = creates.len();
     }
     for chunk in pairs.chunks(PAIRS_PER_COMMIT) {
-        let mut ops = Vec::new();
-        let mut made = Vec::new();
+        let mut batch = Vec::new();
         for e in chunk {
             let Some(found) = &e.pair else { continue };
             let (s, p) = (&found.secondary, &found.primary);
@@ -468,13 +476,17 @@ async fn execute_inner(engine: &Engine, plan: &Plan, progress: &Mutex<Progress>)
             let paired = engine.store.link_by_secondary(flow.cfg.secondary.as_str(), s.id.as_str())?.is_some()
                 || mirrored_in_flow(engine, flow, p)?.is_some();
             if !paired {
-                ops.extend(pairing::pair_ops(engine, flow, s, p, None, !found.by_mark).0);
-                made.push(s.id.to_string());
+                batch.push((s.id.to_string(), pairing::pair_ops(engine, flow, s, p, None, !found.by_mark).0));
             }
         }
-        if !ops.is_empty() {
-            engine.store.commit(ops).await?;
-        }
+        let all: Vec<Op> = batch.iter().flat_map(|(_, ops)| ops.clone()).collect();
+        let made: Vec<String> = match engine.store.commit(all).await {
+            Ok(_) => batch.into_iter().map(|(id, _)| id).collect(),
+            // One of them was paired meanwhile (a create of an earlier run
+            // finishing): each on its own, those paired already left out.
+            Err(StoreError::Rejected { .. }) => one_by_one(engine, batch).await?,
+            Err(e) => return Err(e.into()),
+        };
         for id in &made {
             super::planner::deps::complete(engine, flow.cfg.secondary.as_str(), id).await;
         }
@@ -482,6 +494,19 @@ async fn execute_inner(engine: &Engine, plan: &Plan, progress: &Mutex<Progress>)
         progress.lock().expect("import progress").paired += chunk.len();
     }
     create_all(engine, flow, &creates, progress).await
+}
+
+/// Commits each pair of `batch` on its own; the secondary ids paired.
+async fn one_by_one(engine: &Engine, batch: Vec<(String, Vec<Op>)>) -> anyhow::Result<Vec<String>> {
+    let mut made = Vec::new();
+    for (id, ops) in batch {
+        match engine.store.commit(ops).await {
+            Ok(_) => made.push(id),
+            Err(StoreError::Rejected { .. }) => tracing::debug!(issue = %id, "paired meanwhile"),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(made)
 }
 
 /// One create being waited for.
@@ -532,7 +557,10 @@ async fn create_all(
                 return false;
             }
             if let Some(error) = refused.get(&(e.instance.clone(), e.id.clone())) {
-                failed.push(Failure { key: e.key.clone(), error: format!("refused: {error} (see `jirafed dead-letters list`)") });
+                failed.push(Failure {
+                    key: e.key.clone(),
+                    error: format!("refused: {error} (see `jirafed dead-letters list`)"),
+                });
                 return false;
             }
             true

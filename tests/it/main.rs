@@ -11,6 +11,7 @@ mod disk_full;
 mod docs_commands;
 mod fault_suite;
 mod fault_webhooks;
+mod import;
 mod jira_client;
 mod jira_model;
 mod jira_transport;

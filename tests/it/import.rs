@@ -1,0 +1,262 @@
+//! `jirafed import` against the simulator: thousands of old issues (seeded
+//! with `POST /_sim/seed`: epics, their children, "Blocks" links) mirrored
+//! once, parents and links included; a second run and a run killed halfway
+//! then run again never duplicate; `--dry-run` writes nothing; issues copied
+//! by hand are paired by `--match-field` instead of copied again, through
+//! the running daemon.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::support::process::{Jirafed, command, jirafed_once};
+use super::support::workload::search_all;
+use super::support::{Sim, wait_until};
+
+/// An import of thousands of issues at 200 writes a second, in a debug build.
+const IMPORT_WITHIN: Duration = Duration::from_secs(300);
+
+/// Seeds `count` old issues on `site` (`epics` of them epics, `links`
+/// "Blocks" links); their keys, epics first.
+async fn seed(sim: &Sim, site: &str, project: &str, body: Value) -> Vec<String> {
+    let mut body = body;
+    body["project"] = json!(project);
+    let r = sim.control(site, "POST", "/_sim/seed", Some(&body)).await;
+    assert_eq!(r.status, 200, "seed {site}: {}", r.body);
+    r.body["keys"].as_array().expect("keys").iter().map(|k| k.as_str().expect("key").to_string()).collect()
+}
+
+/// Runs `jirafed import ARGS` to its end; exit code, stdout, stderr.
+async fn import(sim: &Sim, state: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["import"];
+    all.extend_from_slice(args);
+    let mut cmd = command(sim, state, None, &all);
+    cmd.stdin(Stdio::null()).kill_on_drop(true);
+    let out = tokio::time::timeout(IMPORT_WITHIN, cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("jirafed import {args:?} did not end"))
+        .expect("jirafed runs");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+}
+
+/// The simulator's count of issue and link writes (searches left out).
+async fn mutations(sim: &Sim) -> u64 {
+    let mut n = 0;
+    for site in ["hub", "emea", "apac"] {
+        n += sim.stats(site).await["mutations"].as_u64().expect("mutations");
+    }
+    n
+}
+
+/// What the hub holds of the mirrors of `site`'s issues: per secondary key
+/// (from the provenance mark's issue id), the mirrors' keys, their parents
+/// and the keys their links point to, as secondary keys.
+struct Mirrors {
+    /// Secondary key -> the hub keys mirroring it.
+    of: BTreeMap<String, Vec<String>>,
+    /// Secondary key -> the secondary key of its mirror's parent.
+    parent: BTreeMap<String, String>,
+    /// (from, to) secondary keys of the mirrors' "Blocks" links.
+    links: BTreeSet<(String, String)>,
+}
+
+async fn mirrors(sim: &Sim, flow: &str, site: &str, project: &str) -> Mirrors {
+    let sources = search_all(sim, site, &format!("project = {project}"), &["summary"]).await;
+    let by_id: BTreeMap<String, String> = sources
+        .iter()
+        .map(|i| (i["id"].as_str().expect("id").to_string(), i["key"].as_str().expect("key").to_string()))
+        .collect();
+    let hub = search_all(sim, "hub", "project = PORT", &["labels", "parent", "issuelinks"]).await;
+    let prefix = format!("jirafed-{flow}-{site}-");
+    let source_of = |issue: &Value| -> Option<String> {
+        let labels = issue["fields"]["labels"].as_array()?;
+        let id = labels.iter().filter_map(Value::as_str).find_map(|l| l.strip_prefix(&prefix))?;
+        by_id.get(id).cloned()
+    };
+    let hub_to_source: BTreeMap<String, String> =
+        hub.iter().filter_map(|i| Some((i["key"].as_str()?.to_string(), source_of(i)?))).collect();
+    let mut m = Mirrors { of: BTreeMap::new(), parent: BTreeMap::new(), links: BTreeSet::new() };
+    for issue in &hub {
+        let Some(source) = source_of(issue) else { continue };
+        m.of.entry(source.clone()).or_default().push(issue["key"].as_str().expect("key").to_string());
+        if let Some(p) = issue["fields"]["parent"]["key"].as_str().and_then(|p| hub_to_source.get(p)) {
+            m.parent.insert(source.clone(), p.clone());
+        }
+        for l in issue["fields"]["issuelinks"].as_array().into_iter().flatten() {
+            if let Some(to) = l["outwardIssue"]["key"].as_str().and_then(|k| hub_to_source.get(k)) {
+                m.links.insert((source.clone(), to.clone()));
+            }
+        }
+    }
+    m
+}
+
+/// Every seeded issue is mirrored exactly once, children under their
+/// epic's mirror, and every seeded link between the mirrors.
+fn assert_mirrored_once(m: &Mirrors, keys: &[String], epics: usize, links: usize, site: &str) {
+    for k in keys {
+        let found = m.of.get(k).map_or(0, Vec::len);
+        assert_eq!(found, 1, "{site} {k} is mirrored {found} times: {:?}", m.of.get(k));
+    }
+    for (n, k) in keys.iter().enumerate().skip(epics) {
+        let epic = &keys[(n - epics) % epics];
+        assert_eq!(m.parent.get(k), Some(epic), "{site} {k}'s mirror is under {epic}'s mirror");
+    }
+    for i in 0..links {
+        let pair = (keys[epics + i].clone(), keys[epics + i + 1].clone());
+        assert!(m.links.contains(&pair), "{site}: the link {pair:?} is mirrored");
+    }
+    assert_eq!(m.links.len(), links, "{site}: no other links");
+}
+
+/// The value of the summary table's row `name`.
+fn row<'a>(out: &'a str, name: &str) -> &'a str {
+    let line = out.lines().map(str::trim_start).find(|l| l.starts_with(&format!("{name}  ")));
+    line.unwrap_or_else(|| panic!("no {name:?} row in:\n{out}"))[name.len()..].trim()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_issues_per_secondary_are_mirrored_once_with_their_trees_and_links() {
+    const N: usize = 2_000;
+    const EPICS: usize = 40;
+    const LINKS: usize = 150;
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let spec = json!({"count": N, "epics": EPICS, "links": LINKS, "user": "alice", "summary": "Old work {n}"});
+    let emea = seed(&sim, "emea", "EMEA", spec.clone()).await;
+    let apac = seed(&sim, "apac", "APAC", spec).await;
+
+    // The plan first: every issue to create (the world's own two besides),
+    // and not one write anywhere.
+    let before = mutations(&sim).await;
+    let (code, out, err) = import(&sim, state.path(), &["emea-delivery", "--dry-run"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("import of flow emea-delivery (dry run: nothing is written)"), "{out}");
+    assert_eq!(row(&out, "to create"), "2002", "{out}");
+    assert!(out.contains(&format!("create {}", emea[0])), "each issue is listed:\n{out}");
+    assert_eq!(mutations(&sim).await, before, "a dry run writes nothing");
+
+    for flow in ["emea-delivery", "apac-platform"] {
+        let (code, out, err) = import(&sim, state.path(), &[flow]).await;
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains(&format!("import of flow {flow} done; everything is written")), "{out}\n{err}");
+        assert_eq!(row(&out, "created"), "2002 of 2002", "{out}");
+        assert!(err.contains("import: "), "plain progress lines when not on a terminal:\n{err}");
+    }
+    let hub_count = search_all(&sim, "hub", "project = PORT", &["summary"]).await.len();
+    assert_eq!(hub_count, 2 * (N + 2));
+    assert_mirrored_once(&mirrors(&sim, "emea-delivery", "emea", "EMEA").await, &emea, EPICS, LINKS, "emea");
+    assert_mirrored_once(&mirrors(&sim, "apac-platform", "apac", "APAC").await, &apac, EPICS, LINKS, "apac");
+
+    // Run again: everything is paired already; nothing is written.
+    let before = mutations(&sim).await;
+    for flow in ["emea-delivery", "apac-platform"] {
+        let (code, out, err) = import(&sim, state.path(), &[flow]).await;
+        assert_eq!(code, 0, "{out}{err}");
+        assert_eq!(row(&out, "created"), "0 of 0", "{out}");
+        assert_eq!(row(&out, "skipped"), "2002", "{out}");
+    }
+    assert_eq!(mutations(&sim).await, before, "a second run writes nothing");
+    assert_eq!(search_all(&sim, "hub", "project = PORT", &["summary"]).await.len(), hub_count, "no duplicates");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_killed_halfway_and_run_again_ends_as_an_uninterrupted_one() {
+    const N: usize = 2_000;
+    const EPICS: usize = 25;
+    const LINKS: usize = 100;
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let spec = json!({"count": N, "epics": EPICS, "links": LINKS, "user": "alice"});
+    let emea = seed(&sim, "emea", "EMEA", spec).await;
+
+    let mut first = command(&sim, state.path(), None, &["import", "emea-delivery"]);
+    first.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true);
+    let mut child = first.spawn().expect("jirafed import starts");
+    // Killed at a point the clock picks, between a tenth and nine tenths.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").subsec_nanos();
+    let at = N / 10 + (nanos as usize) % (N * 8 / 10);
+    wait_until(IMPORT_WITHIN, &format!("{at} mirrors made"), || async {
+        (search_all(&sim, "hub", "project = PORT", &["summary"]).await.len() >= at).then_some(())
+    })
+    .await;
+    child.kill().await.expect("SIGKILL");
+    let made = search_all(&sim, "hub", "project = PORT", &["summary"]).await.len();
+    assert!(made < N, "killed before the end ({made} made)");
+
+    let (code, out, err) = import(&sim, state.path(), &["emea-delivery"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("done; everything is written"), "{out}");
+    assert_eq!(row(&out, "failed"), "0", "{out}\n{err}");
+    assert_mirrored_once(&mirrors(&sim, "emea-delivery", "emea", "EMEA").await, &emea, EPICS, LINKS, "emea");
+    assert_eq!(search_all(&sim, "hub", "project = PORT", &["summary"]).await.len(), N + 2, "no duplicates");
+}
+
+async fn wait_links(daemon: &Jirafed, n: u64) {
+    let http = reqwest::Client::new();
+    wait_until(Duration::from_secs(30), &format!("{n} pairs on /status"), || async {
+        (daemon.status(&http).await["links"] == json!(n)).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issues_copied_by_hand_are_paired_by_match_field_through_the_daemon() {
+    const COPIED: usize = 200;
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    // 300 old EMEA issues; the first 200 copied to the hub by hand long ago
+    // (same summaries, no provenance mark).
+    let emea = seed(&sim, "emea", "EMEA", json!({"count": 300, "user": "alice", "summary": "Ticket {n}"})).await;
+    seed(&sim, "hub", "PORT", json!({"count": COPIED, "user": "alice", "summary": "Ticket {n}"})).await;
+    let daemon = Jirafed::start(&sim, state.path(), None).await;
+    // The world's own four issues, made just now, are mirrored by its polls.
+    wait_links(&daemon, 4).await;
+
+    // The plan names every guess, and writes nothing.
+    let before = mutations(&sim).await;
+    let (code, out, err) =
+        jirafed_once(&sim, state.path(), &["import", "emea-delivery", "--match-field", "summary", "--dry-run"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("(200 by equal summaries: guesses to review)"), "{out}");
+    assert!(out.contains(&format!("guess  {} (emea)", emea[0])), "{out}");
+    assert!(out.contains("equal summaries (a guess: review it)"), "{out}");
+    assert_eq!(row(&out, "to create"), "100", "{out}");
+    assert_eq!(row(&out, "to skip"), "2", "the world's two, paired already:\n{out}");
+    assert_eq!(mutations(&sim).await, before, "a dry run writes nothing");
+
+    let (code, out, err) = import(&sim, state.path(), &["emea-delivery", "--match-field", "summary"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("the daemon writes what is left of it"), "through the daemon:\n{out}");
+    assert_eq!(row(&out, "paired"), "200 of 200", "{out}");
+    assert_eq!(row(&out, "created"), "100 of 100", "{out}");
+    // One hub issue per issue: the 200 copies paired, 100 made, and the
+    // world's four mirrors.
+    let hub = search_all(&sim, "hub", "project = PORT", &["summary"]).await;
+    assert_eq!(hub.len(), COPIED + 100 + 4, "no duplicates");
+    let mut summaries: Vec<&str> = hub.iter().filter_map(|i| i["fields"]["summary"].as_str()).collect();
+    summaries.sort_unstable();
+    summaries.dedup();
+    assert_eq!(summaries.len(), hub.len(), "one hub issue per summary");
+    wait_links(&daemon, 304).await;
+
+    // A pair made by the import flows like any: alice edits an EMEA issue.
+    let r = sim
+        .call(
+            "emea",
+            "PUT",
+            &format!("/rest/api/2/issue/{}", emea[5]),
+            Some(&json!({"fields": {"summary": "Ticket 6, edited"}})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    wait_until(Duration::from_secs(30), "the edit on the hub", || async {
+        let hub = search_all(&sim, "hub", "project = PORT", &["summary"]).await;
+        hub.iter().any(|i| i["fields"]["summary"] == "Ticket 6, edited").then_some(())
+    })
+    .await;
+}
