@@ -3,7 +3,7 @@
 
 /// Values for the placeholders synopses use. A synopsis with another one
 /// fails the test, naming it, until it is added here.
-const PLACEHOLDERS: [(&str, &str); 9] = [
+const PLACEHOLDERS: [(&str, &str); 11] = [
     ("FILE", "jirafed.toml"),
     ("ID", "7"),
     ("DIR", "state"),
@@ -13,6 +13,8 @@ const PLACEHOLDERS: [(&str, &str); 9] = [
     ("SECONDARY_KEY", "EMEA-1"),
     ("PRIMARY_KEY", "PORT-1"),
     ("KEY", "EMEA-1"),
+    ("EXTRA", "created >= -30d"),
+    ("FIELD", "summary"),
 ];
 
 /// A synopsis found in a table row.
