@@ -260,3 +260,56 @@ async fn issues_copied_by_hand_are_paired_by_match_field_through_the_daemon() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_field_holding_the_secondary_key_pairs_without_guessing() {
+    let mut world = jirafed::sim::default_world(0);
+    let hub = world.sites.iter_mut().find(|s| s.name == "hub").expect("hub");
+    hub.custom_fields.push(jirafed::sim::world::CustomFieldConfig {
+        id: "customfield_10090".into(),
+        name: "External key".into(),
+        kind: "text".into(),
+        options: vec![],
+    });
+    let sim = Sim::start_world_as(&world, "alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    // 20 old EMEA issues (EMEA-3 to EMEA-22 after the world's two); the hub
+    // has copies of EMEA-1 to EMEA-10 naming them in "External key", under
+    // other summaries, and a second copy of EMEA-5.
+    seed(&sim, "emea", "EMEA", json!({"count": 20, "user": "alice"})).await;
+    let copy =
+        |n: &str| json!({"count": 10, "user": "bob", "summary": "Hub copy {n}", "fields": {"customfield_10090": n}});
+    seed(&sim, "hub", "PORT", copy("EMEA-{n}")).await;
+    let again = json!({"count": 1, "user": "bob", "summary": "Second copy", "fields": {"customfield_10090": "EMEA-5"}});
+    seed(&sim, "hub", "PORT", again).await;
+
+    let (code, out, err) =
+        jirafed_once(&sim, state.path(), &["import", "emea-delivery", "--match-field", "External key", "--dry-run"])
+            .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("pair   EMEA-3 (emea)           with PORT-3: customfield_10090 of PORT-3 holds EMEA-3"),
+        "{out}"
+    );
+    assert!(!out.contains("guess"), "a field holding the key is no guess:\n{out}");
+    assert!(out.contains("skip   EMEA-5 (emea)           several issues match it (PORT-5, PORT-11)"), "{out}");
+    assert_eq!(row(&out, "to pair"), "9", "{out}");
+    assert_eq!(row(&out, "to create"), "12", "{out}");
+
+    let (code, out, err) = import(&sim, state.path(), &["emea-delivery", "--match-field", "customfield_10090"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(row(&out, "paired"), "9 of 9", "{out}");
+    assert_eq!(row(&out, "created"), "12 of 12", "{out}");
+    assert_eq!(search_all(&sim, "hub", "project = PORT", &["summary"]).await.len(), 11 + 12);
+    // The pair is levelled (written before the import ends): the flow's
+    // conflict policy (primary_wins) keeps the hub copy's summary, and
+    // EMEA-3 takes it.
+    let r = sim.get("emea", "/rest/api/2/issue/EMEA-3?fields=summary").await;
+    assert_eq!(r.body["fields"]["summary"], "Hub copy 3", "{}", r.body);
+
+    // A bad field is named.
+    let (code, _, err) =
+        jirafed_once(&sim, state.path(), &["import", "emea-delivery", "--match-field", "Extrnal key"]).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("--match-field:") && err.contains("Extrnal key"), "{err}");
+}
