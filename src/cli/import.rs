@@ -130,7 +130,7 @@ where
 /// `import: 500/2000 issues (25%), 41.7/s, about 36 s left, 0 failed`.
 fn progress_line(p: &Progress, elapsed: Duration) -> String {
     let (done, total) = (p.done(), p.total());
-    let percent = if total == 0 { 100 } else { done * 100 / total };
+    let percent = (done * 100).checked_div(total).unwrap_or(100);
     let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
     let left = if rate > 0.0 && done < total {
         format!(", about {} s left", ((total - done) as f64 / rate).ceil())

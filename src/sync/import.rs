@@ -620,6 +620,9 @@ fn nothing_left(engine: &Engine, flow: &ResolvedFlow) -> anyhow::Result<bool> {
     }
 }
 
+/// An import's flow and its progress.
+type Running = (String, Arc<Mutex<Progress>>);
+
 /// Imports remembered for their progress to be read.
 const KEPT: usize = 16;
 
@@ -627,7 +630,7 @@ const KEPT: usize = 16;
 #[derive(Default)]
 pub struct Imports {
     next: Mutex<u64>,
-    running: Mutex<BTreeMap<u64, (String, Arc<Mutex<Progress>>)>>,
+    running: Mutex<BTreeMap<u64, Running>>,
 }
 
 impl Imports {
