@@ -196,6 +196,22 @@ async fn an_import_killed_halfway_and_run_again_ends_as_an_uninterrupted_one() {
     assert_eq!(search_all(&sim, "hub", "project = PORT", &["summary"]).await.len(), N + 2, "no duplicates");
 }
 
+/// Waits until the daemon has nothing to plan or write.
+async fn wait_idle(daemon: &Jirafed) {
+    let http = reqwest::Client::new();
+    wait_until(Duration::from_secs(30), "the daemon idle", || async {
+        let status = daemon.status(&http).await;
+        let instances: Vec<Value> = match &status["instances"] {
+            Value::Object(m) => m.values().cloned().collect(),
+            Value::Array(a) => a.clone(),
+            _ => vec![],
+        };
+        let idle = status["inbox_depth"] == json!(0) && instances.iter().all(|i| i["outbox_depth"] == json!(0));
+        (idle && !instances.is_empty()).then_some(())
+    })
+    .await;
+}
+
 async fn wait_links(daemon: &Jirafed, n: u64) {
     let http = reqwest::Client::new();
     wait_until(Duration::from_secs(30), &format!("{n} pairs on /status"), || async {
@@ -214,8 +230,10 @@ async fn issues_copied_by_hand_are_paired_by_match_field_through_the_daemon() {
     let emea = seed(&sim, "emea", "EMEA", json!({"count": 300, "user": "alice", "summary": "Ticket {n}"})).await;
     seed(&sim, "hub", "PORT", json!({"count": COPIED, "user": "alice", "summary": "Ticket {n}"})).await;
     let daemon = Jirafed::start(&sim, state.path(), None).await;
-    // The world's own four issues, made just now, are mirrored by its polls.
+    // The world's own four issues, made just now, are mirrored by its polls,
+    // and everything the daemon queued is written.
     wait_links(&daemon, 4).await;
+    wait_idle(&daemon).await;
 
     // The plan names every guess, and writes nothing.
     let before = mutations(&sim).await;
