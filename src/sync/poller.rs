@@ -18,8 +18,11 @@ use crate::ids::InstanceId;
 use crate::jira::Site;
 use crate::store::Op;
 
-/// Issues per search page.
-const PAGE_SIZE: usize = 100;
+/// Issues asked per search page. Jira answers with fewer where it caps them
+/// (Cloud: 100 with fields; Data Center: `jira.search.views.default.max`,
+/// 1,000 by default), and paging goes on from what came: after an outage,
+/// a poll catches up in few pages.
+const PAGE_SIZE: usize = 1_000;
 /// Wait after a failed poll before trying again.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
 /// How often a poller looks again whether the store has recovered.

@@ -114,7 +114,7 @@ fn assert_mirrored_once(m: &Mirrors, keys: &[String], epics: usize, links: usize
 }
 
 /// The value of the summary table's row `name`.
-fn row<'a>(out: &'a str, name: &str) -> &'a str {
+pub(super) fn row<'a>(out: &'a str, name: &str) -> &'a str {
     let line = out.lines().map(str::trim_start).find(|l| l.starts_with(&format!("{name}  ")));
     line.unwrap_or_else(|| panic!("no {name:?} row in:\n{out}"))[name.len()..].trim()
 }

@@ -19,6 +19,7 @@ mod jira_workflow;
 mod jira_writes;
 mod lifecycle;
 mod pairing;
+mod reconcile;
 mod sim_api;
 mod sim_conformance;
 mod sim_faults;

@@ -115,6 +115,16 @@ impl Jirafed {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// SIGTERM (what `systemctl stop` does), and waits until it has exited.
+    pub async fn stop(mut self) {
+        let pid = self.child.id().expect("running").to_string();
+        let ok = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+        assert!(ok.success(), "kill -TERM {pid}");
+        let exited = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
+        let status = exited.expect("jirafed stops within 30 s of SIGTERM").expect("wait");
+        assert!(status.success(), "jirafed stopped with {status}");
+    }
+
     /// `kill -9`, and waits until the process is gone (its store is closed).
     pub async fn kill(mut self) {
         self.child.kill().await.expect("SIGKILL");
