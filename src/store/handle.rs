@@ -59,8 +59,11 @@ pub struct StoreOptions {
 pub const DEFAULT_AUDIT_LIMIT: u64 = 10_000;
 /// Requests per group commit by default.
 pub const DEFAULT_BATCH_LIMIT: usize = 1_000;
-/// redb cache by default: enough for the hot tables, far below redb's 1 GiB.
-pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// redb's cache by default (redb's own is 1 GiB). Small on purpose: the
+/// daemon's store traffic is bounded by Jira's rate limits, a page not
+/// cached is read from the kernel's page cache, and the daemon's memory
+/// stays flat with the number of pairs (docs/benchmarks.md, "Memory").
+pub const DEFAULT_CACHE_BYTES: usize = 2 * 1024 * 1024;
 
 impl Default for StoreOptions {
     fn default() -> Self {
