@@ -4,6 +4,7 @@
 
 use redb::ReadableTable;
 
+use super::children;
 use super::deps;
 use super::error::Rejection;
 use super::model::{EndedPair, LinkRecord, Op, OpResult};
@@ -210,6 +211,7 @@ fn link_delete(ws: &mut WriteSet<'_>, id: u64) -> Result<OpResult, ApplyError> {
         return Ok(OpResult::NotFound);
     };
     remove_indexes(ws, &old)?;
+    children::on_delete(ws, id, &old.secondary)?;
     ws.remove(Tbl::Links, &u64_key(id))?;
     ws.remove(Tbl::Shadows, &u64_key(id))?;
     deps::delete_dependencies_of(ws, id)?;
@@ -234,9 +236,10 @@ fn ended_delete(ws: &mut WriteSet<'_>, instance: &str, issue: &str) -> Result<Op
 }
 
 fn shadow_put(ws: &mut WriteSet<'_>, link: u64, shadow: &Shadow) -> Result<OpResult, ApplyError> {
-    if ws.get(Tbl::Links, &u64_key(link))?.is_none() {
+    let Some(record) = load_link(ws, link)? else {
         return Err(Rejection::UnknownLink { id: link }.into());
-    }
+    };
+    children::on_shadow(ws, link, &record.secondary, shadow)?;
     let bytes = records::shadow_value(shadow).map_err(corrupt)?;
     ws.put(Tbl::Shadows, &u64_key(link), &bytes)?;
     Ok(OpResult::Done)

@@ -41,6 +41,7 @@
 
 mod apply;
 mod check;
+mod children;
 mod deps;
 mod error;
 mod faults;

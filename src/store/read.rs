@@ -117,6 +117,20 @@ impl Store {
         })
     }
 
+    /// The pairs of `secondary` whose agreed parent is its issue `issue`
+    /// (by Jira issue id): the children of that issue's pair.
+    pub fn children_of(&self, secondary: &str, issue: &str) -> Result<Vec<LinkRecord>, StoreError> {
+        self.read("read the children of a pair", |r| {
+            let ids = super::children::of(&r.table(Tbl::Children)?, secondary, issue)?;
+            let links = r.table(Tbl::Links)?;
+            let mut out = Vec::new();
+            for id in ids {
+                out.extend(load_link(&links, id)?);
+            }
+            Ok(out)
+        })
+    }
+
     /// Up to `limit` links with ids above `after` (from the first with
     /// `None`), by id: page through all links with flat memory by passing the
     /// last id of each page.

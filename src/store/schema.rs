@@ -14,7 +14,7 @@ use super::error::StoreError;
 use super::tables::{ALL, Tbl, meta};
 
 /// The schema version this build reads and writes.
-pub const CURRENT_VERSION: u32 = 3;
+pub const CURRENT_VERSION: u32 = 4;
 
 /// One step from version `from` to `from + 1`.
 pub(super) struct Migration {
@@ -30,6 +30,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { from: 0, run: v0_to_v1 },
     Migration { from: 1, run: super::outbox::v1_to_v2 },
     Migration { from: 2, run: super::deps::v2_to_v3 },
+    Migration { from: 3, run: super::children::v3_to_v4 },
 ];
 
 /// Version 0 files were written before the version was recorded and created

@@ -74,10 +74,13 @@ pub(super) enum Tbl {
     /// that ended (unlinked, deleted, out of scope), whose issues are not
     /// mirrored again by themselves.
     Ended,
+    /// (secondary, parent issue) ++ link id -> (): the pairs whose agreed
+    /// parent is that issue (schema 4).
+    Children,
 }
 
 /// Every table with its redb name, indexed by `Tbl as usize`.
-pub(super) const ALL: [(Tbl, Def); 27] = [
+pub(super) const ALL: [(Tbl, Def); 28] = [
     (Tbl::Meta, TableDefinition::new("meta")),
     (Tbl::Links, TableDefinition::new("links")),
     (Tbl::LinksBySecondary, TableDefinition::new("links_by_secondary")),
@@ -105,6 +108,7 @@ pub(super) const ALL: [(Tbl, Def); 27] = [
     (Tbl::PendingByFar, TableDefinition::new("pending_by_far")),
     (Tbl::PendingByNear, TableDefinition::new("pending_by_near")),
     (Tbl::Ended, TableDefinition::new("ended_pairs")),
+    (Tbl::Children, TableDefinition::new("children_by_parent")),
 ];
 
 impl Tbl {

@@ -240,7 +240,7 @@ fn a_version_1_outbox_is_migrated_to_per_instance_due_keys() {
 fn rewind_to_v2(dir: &Path) {
     let db = Database::create(dir.join(DB_FILE_NAME)).unwrap();
     let txn = db.begin_write().unwrap();
-    for table in V3_TABLES {
+    for table in V3_TABLES.iter().chain([&Tbl::Children]) {
         assert!(txn.delete_table(table.def()).unwrap(), "{table:?} existed");
     }
     {
@@ -287,7 +287,7 @@ fn a_version_2_file_is_migrated_and_keeps_its_links() {
 
     let (dependency, pending) = {
         let store = open(dir.path());
-        assert_eq!(store.schema_version().unwrap(), 3);
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(store.link(a).unwrap(), Some(LinkRecord { id: a, ..new_link("emea", "10001", "20001") }));
         assert_eq!(store.link_by_secondary("emea", "10002").unwrap().map(|l| l.id), Some(b));
         assert_eq!(store.shadow(a).unwrap(), Some(shadow(&[("summary", "s")])));
@@ -313,4 +313,34 @@ fn a_version_2_file_is_migrated_and_keeps_its_links() {
     assert_eq!((store.dependency_count().unwrap(), store.pending_count().unwrap()), (1, 1));
     assert!(dependency_id(one(&store, Op::DependencyPut(new_dependency(b, a, None, None)))) > dependency);
     assert!(pending_id(one(&store, Op::PendingPut(new_pending("emea", "l2", "10001", "10009")))) > pending);
+}
+
+/// A schema 3 file had no children index: opening it builds the index from
+/// the stored shadows.
+#[test]
+fn a_version_3_file_gets_its_children_index() {
+    let dir = temp_dir();
+    let child = {
+        let store = open(dir.path());
+        link_id(one(&store, Op::LinkPut(new_link("emea", "10001", "20001"))));
+        let child = link_id(one(&store, Op::LinkPut(new_link("emea", "10002", "20002"))));
+        let parent = crate::mapping::AgreedParent { issue: Some("10001".to_string()) };
+        let s = crate::mapping::Shadow { parent: Some(parent), ..shadow(&[("summary", "a")]) };
+        one(&store, Op::ShadowPut { link: child, shadow: s });
+        child
+    };
+    {
+        let db = Database::create(dir.path().join(DB_FILE_NAME)).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.delete_table(Tbl::Children.def()).unwrap();
+        {
+            let mut table = txn.open_table(Tbl::Meta.def()).unwrap();
+            table.insert(meta::SCHEMA_VERSION, 3_u32.to_be_bytes().as_slice()).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = open(dir.path());
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let found: Vec<u64> = store.children_of("emea", "10001").unwrap().iter().map(|l| l.id).collect();
+    assert_eq!(found, vec![child]);
 }

@@ -229,3 +229,37 @@ fn an_ended_pairing_is_found_under_either_issue_until_one_of_them_is_paired_anew
     let store = open(dir.path());
     assert_eq!(store.ended("hub", "20003").unwrap(), Some(ended("10003", "20003")));
 }
+
+fn with_parent(parent: Option<&str>) -> crate::mapping::Shadow {
+    let agreed = crate::mapping::AgreedParent { issue: parent.map(String::from) };
+    crate::mapping::Shadow { parent: Some(agreed), ..shadow(&[("summary", "a")]) }
+}
+
+fn children(store: &super::super::Store, parent: &str) -> Vec<u64> {
+    store.children_of("emea", parent).unwrap().iter().map(|l| l.id).collect()
+}
+
+/// A pair is found under the parent its shadow agrees on, moves when the
+/// parent changes, and leaves the index with its shadow or its pair.
+#[test]
+fn children_are_indexed_by_their_agreed_parent() {
+    let dir = temp_dir();
+    let store = open(dir.path());
+    let epic = link_id(one(&store, Op::LinkPut(new_link("emea", "10001", "20001"))));
+    let a = link_id(one(&store, Op::LinkPut(new_link("emea", "10002", "20002"))));
+    let b = link_id(one(&store, Op::LinkPut(new_link("emea", "10003", "20003"))));
+    one(&store, Op::ShadowPut { link: a, shadow: with_parent(Some("10001")) });
+    one(&store, Op::ShadowPut { link: b, shadow: with_parent(Some("10001")) });
+    one(&store, Op::ShadowPut { link: epic, shadow: with_parent(None) });
+    assert_eq!(children(&store, "10001"), vec![a, b]);
+    assert_eq!(store.children_of("apac", "10001").unwrap(), vec![], "per secondary");
+
+    // Re-parented, then no parent: the index follows.
+    one(&store, Op::ShadowPut { link: a, shadow: with_parent(Some("10009")) });
+    assert_eq!((children(&store, "10001"), children(&store, "10009")), (vec![b], vec![a]));
+    one(&store, Op::ShadowPut { link: a, shadow: shadow(&[("summary", "b")]) });
+    assert_eq!(children(&store, "10009"), Vec::<u64>::new());
+
+    one(&store, Op::LinkDelete { id: b });
+    assert_eq!(children(&store, "10001"), Vec::<u64>::new());
+}
