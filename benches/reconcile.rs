@@ -87,15 +87,17 @@ async fn measure(n: usize) -> anyhow::Result<Figures> {
     let state = dir.path().join("state");
     std::fs::create_dir_all(&state)?;
     let config = harness::write_config(dir.path())?;
-    let settings = Settings::poll("1h")
-        .with("WRITES_PER_SECOND", "1000")
-        .with("BURST", "100")
-        .with("READS_PER_SECOND", "1000");
+    let settings =
+        Settings::poll("1h").with("WRITES_PER_SECOND", "1000").with("BURST", "100").with("READS_PER_SECOND", "1000");
     let mut env = harness::overrides(&sim, &state, &settings);
     env.push(("JIRAFED_DAEMON__RECONCILE_INTERVAL".into(), "1h".into()));
     let command = |args: &[&str]| {
         let mut c = Command::new(BIN);
-        c.args(args).arg("--config").arg(&config).envs(env.iter().cloned()).env("RUST_LOG", "warn,jirafed::daemon=info");
+        c.args(args)
+            .arg("--config")
+            .arg(&config)
+            .envs(env.iter().cloned())
+            .env("RUST_LOG", "warn,jirafed::daemon=info");
         c.stdin(Stdio::null()).kill_on_drop(true);
         c
     };
@@ -126,12 +128,7 @@ async fn measure(n: usize) -> anyhow::Result<Figures> {
     daemon.kill().await?;
     sim.shutdown().await;
     let pass = String::from_utf8_lossy(&out.stdout).into_owned();
-    let pairs = pass
-        .split(": ")
-        .nth(1)
-        .and_then(|s| s.split(' ').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let pairs = pass.split(": ").nth(1).and_then(|s| s.split(' ').next()).and_then(|s| s.parse().ok()).unwrap_or(0);
     let _ = took;
     Ok(Figures { pairs, rss_started_kib, rss_after_kib, hwm_kib, pass, searches: (spent[0], spent[1]) })
 }

@@ -485,6 +485,11 @@ pub fn delete_issue(site: &mut SiteData, actor: &str, id: u64, delete_subtasks: 
         }
     }
     site.issues.remove(&id);
+    // As Jira does, the issues under a deleted parent (an epic's stories)
+    // no longer have one.
+    for issue in site.issues.values_mut() {
+        issue.fields.retain(|_, v| !matches!(v, FieldValue::Parent(p) | FieldValue::EpicLink(p) if *p == id));
+    }
     Ok(((), events))
 }
 

@@ -185,7 +185,9 @@ pub async fn unlink(engine: &Engine, key: &str) -> anyhow::Result<Unlinked> {
         );
     }
     let ended = ended_pair(engine, &pair, "unlinked");
-    engine.store.commit(vec![Op::LinkDelete { id: pair.id }, Op::EndedPut(ended)]).await?;
+    let mut ops = vec![Op::LinkDelete { id: pair.id }, Op::EndedPut(ended)];
+    ops.extend(crate::sync::writer::replan_children(engine, &pair));
+    engine.store.commit(ops).await?;
     tracing::info!(flow = %pair.flow, secondary = %pair.secondary_key, primary = %pair.primary_key, "pair severed by hand");
     Ok(Unlinked {
         flow: pair.flow,

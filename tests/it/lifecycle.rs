@@ -284,3 +284,77 @@ async fn resync(sim: &Sim, state: &Path, args: &[&str]) -> String {
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     stdout
 }
+
+/// The hub issue's parent key and the keys its links point to.
+async fn parent_and_links(sim: &Sim, key: &str) -> (Option<String>, Vec<String>) {
+    let Some(i) = issue(sim, "hub", key).await else { return (None, Vec::new()) };
+    let parent = i["fields"]["parent"]["key"].as_str().map(String::from);
+    let links = i["fields"]["issuelinks"].as_array().cloned().unwrap_or_default();
+    let ends = links
+        .iter()
+        .filter_map(|l| l["outwardIssue"]["key"].as_str().or(l["inwardIssue"]["key"].as_str()).map(String::from))
+        .collect();
+    (parent, ends)
+}
+
+/// An epic with two stories, one of which blocks it, mirrored; the epic is
+/// deleted (`on_delete = "sever"`): its mirror stays, labelled, without
+/// the mirrored link; the stories keep their mirrors, whose parent is
+/// cleared and reported on `/status`, and go on syncing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_parent_leaves_its_children_mirrored_without_a_parent_and_no_link_to_it() {
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let daemon = start(&sim, state.path(), "as_deleted", "1s").await;
+    let epic = sim.create("emea", "EMEA", "Payments launch", json!({"issuetype": {"name": "Epic"}})).await;
+    let epic_mirror = wait_until(WITHIN, "the epic's mirror", || async {
+        let found = hub_named(&sim, "Payments launch").await;
+        (found.len() == 1).then(|| found[0].clone())
+    })
+    .await;
+    let mut stories = Vec::new();
+    for summary in ["Card payments", "Refunds"] {
+        let key = sim.create("emea", "EMEA", summary, json!({"parent": {"key": epic}})).await;
+        stories.push(key);
+    }
+    let link = json!({"type": {"name": "Blocks"}, "inwardIssue": {"key": stories[0]}, "outwardIssue": {"key": epic}});
+    let r = sim.call("emea", "POST", "/rest/api/2/issueLink", Some(&link)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let mut mirrors = Vec::new();
+    for summary in ["Card payments", "Refunds"] {
+        let found = wait_until(WITHIN, &format!("{summary} mirrored under the epic's mirror"), || async {
+            let found = hub_named(&sim, summary).await;
+            let key = found.first()?.clone();
+            (parent_and_links(&sim, &key).await.0.as_deref() == Some(epic_mirror.as_str())).then_some(key)
+        })
+        .await;
+        mirrors.push(found);
+    }
+    wait_until(WITHIN, "the link mirrored", || async {
+        parent_and_links(&sim, &mirrors[0]).await.1.contains(&epic_mirror).then_some(())
+    })
+    .await;
+
+    let r = sim.call("emea", "DELETE", &format!("/rest/api/2/issue/{epic}"), None).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    wait_severed(&sim, &epic_mirror).await;
+    for m in &mirrors {
+        wait_until(WITHIN, &format!("{m} without a parent"), || async {
+            parent_and_links(&sim, m).await.0.is_none().then_some(())
+        })
+        .await;
+    }
+    let (_, links) = parent_and_links(&sim, &epic_mirror).await;
+    assert!(links.is_empty(), "the severed epic's mirror keeps no mirrored link: {links:?}");
+    let status = daemon.status(&reqwest::Client::new()).await;
+    let flow = status["flows"]["emea-delivery"].to_string();
+    assert!(flow.contains("pairing ended (source deleted)"), "reported on /status: {flow}");
+
+    // The children's pairs go on.
+    edit(&sim, "emea", &stories[1], json!({"summary": "Refunds, partial too"})).await;
+    wait_until(WITHIN, "the story's edit to reach its mirror", || async {
+        let m = issue(&sim, "hub", &mirrors[1]).await?;
+        (m["fields"]["summary"] == "Refunds, partial too").then_some(())
+    })
+    .await;
+}

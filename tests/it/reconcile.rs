@@ -102,7 +102,10 @@ async fn summaries(sim: &Sim, site: &str, jql: &str) -> std::collections::BTreeM
         .map(|i| {
             let labels = i["fields"]["labels"].as_array().cloned().unwrap_or_default();
             let labels = labels.iter().filter_map(Value::as_str).map(String::from).collect();
-            (i["key"].as_str().expect("key").to_string(), (i["fields"]["summary"].as_str().unwrap_or("").into(), labels))
+            (
+                i["key"].as_str().expect("key").to_string(),
+                (i["fields"]["summary"].as_str().unwrap_or("").into(), labels),
+            )
         })
         .collect()
 }

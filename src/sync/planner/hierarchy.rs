@@ -17,7 +17,7 @@ use crate::config::{Flavour, RelationDirection};
 use crate::jira::model::Issue;
 use crate::jira::values::FieldValue;
 use crate::mapping::{self, AgreedParent};
-use crate::store::{LinkRecord, Op, PendingLink};
+use crate::store::{EndedPair, LinkRecord, Op, PendingLink};
 use crate::sync::job::ParentWrite;
 
 /// The pending records of children waiting for their parent's mirror.
@@ -161,6 +161,10 @@ pub(crate) fn decide(
     h: Option<&AgreedParent>,
 ) -> Decision {
     let mut d = Decision { agreed: h.cloned(), ..Decision::default() };
+    if let Some(ended) = h.and_then(|h| parent_pair_ended(engine, pair, h)) {
+        orphaned(engine, flow, pair, p, kind, &ended, &mut d);
+        return d;
+    }
     let p_is_h = match (p, h) {
         (None, _) => true,
         (Some(p), Some(h)) => p.same_as(h),
@@ -188,6 +192,39 @@ pub(crate) fn decide(
     d
 }
 
+/// The pairing of the agreed parent `h` when it has ended (the parent was
+/// deleted, left the scope, or was unlinked) and was not paired anew.
+fn parent_pair_ended(engine: &Engine, pair: &LinkRecord, h: &AgreedParent) -> Option<EndedPair> {
+    let id = h.issue.as_deref()?;
+    if engine.store.link_by_secondary(&pair.secondary, id).ok().flatten().is_some() {
+        return None;
+    }
+    engine.store.ended(&pair.secondary, id).ok().flatten()
+}
+
+/// A child whose parent's pairing ended keeps its mirror; the mirror's
+/// parent (the parent's former mirror, or nothing when that was deleted)
+/// is cleared, and reported. The secondary is left as it is.
+fn orphaned(
+    engine: &Engine,
+    flow: &ResolvedFlow,
+    pair: &LinkRecord,
+    p: Option<&Parent>,
+    kind: Kind,
+    ended: &EndedPair,
+    d: &mut Decision,
+) {
+    d.agreed = Some(AgreedParent { issue: None });
+    if p != Some(&Parent::None) {
+        d.to_primary = parent_field(engine, flow, true, kind).map(|field| ParentWrite { field, key: None });
+    }
+    let why = format!(
+        "its parent {}'s pairing ended ({}): the mirror {} keeps no parent",
+        ended.secondary_key, ended.reason, pair.primary_key
+    );
+    report(engine, flow, &pair.secondary_key, &why);
+}
+
 /// The mirror takes the secondary's parent (or waits for its mirror).
 fn to_primary(engine: &Engine, flow: &ResolvedFlow, pair: &LinkRecord, s: &Parent, kind: Kind, d: &mut Decision) {
     let field = parent_field(engine, flow, true, kind);
@@ -200,6 +237,12 @@ fn to_primary(engine: &Engine, flow: &ResolvedFlow, pair: &LinkRecord, s: &Paren
             Some(parent_pair) => {
                 d.to_primary = field.map(|field| ParentWrite { field, key: Some(parent_pair.primary_key) });
                 d.agreed = s.agreed();
+            }
+            // Its pairing ended: not mirrored again by itself, so the
+            // mirror stays without a parent rather than wait for ever.
+            None if engine.store.ended(&pair.secondary, id).ok().flatten().is_some() => {
+                tracing::info!(flow = %flow.name(), child = %pair.secondary_key, parent = %key, "parent's pairing ended; the mirror has no parent");
+                d.agreed = Some(AgreedParent { issue: None });
             }
             None => {
                 tracing::info!(flow = %flow.name(), child = %pair.secondary_key, parent = %key, "parent not mirrored yet; the child waits");

@@ -24,7 +24,9 @@ pub(super) fn plan_link_gone_mirror(engine: &Engine, flow: &ResolvedFlow, link: 
     tracing::info!(flow = %flow.cfg.name, link = link.id, "mirror deleted on the primary; link severed");
     // The source is not mirrored again by itself.
     let ended = Op::EndedPut(crate::sync::pairing::ended_pair(engine, link, "mirror deleted"));
-    Output { ops: vec![ended, Op::LinkDelete { id: link.id }], ..Output::default() }
+    let mut ops = vec![ended, Op::LinkDelete { id: link.id }];
+    ops.extend(crate::sync::writer::replan_children(engine, link));
+    Output { ops, ..Output::default() }
 }
 
 /// The primary side of a pair as the planner has it.

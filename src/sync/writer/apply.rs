@@ -96,6 +96,14 @@ pub(crate) fn replan_pair(engine: &Engine, l: &LinkRecord) -> [Op; 2] {
     ]
 }
 
+/// The pairs whose parent is `l`'s secondary issue, queued to be planned
+/// again once `l`'s pairing has ended: their mirrors lose the parent, and
+/// that is reported (`hierarchy::orphaned`).
+pub(crate) fn replan_children(engine: &Engine, l: &LinkRecord) -> Vec<Op> {
+    let children = engine.store.children_of(&l.secondary, &l.secondary_issue).unwrap_or_default();
+    children.iter().flat_map(|c| replan_pair(engine, c)).collect()
+}
+
 pub(super) fn replan(engine: &Engine, source: &Source) -> Op {
     replan_issue(engine, &source.instance, &source.issue_id, Some(&source.issue_key))
 }
@@ -272,10 +280,14 @@ async fn unlink(
     }
     let Some(id) = job.link else { return Ok(Done { key, ops: Vec::new() }) };
     let mut ops = Vec::new();
-    if let (Some(reason), Some(l)) = (ended, engine.store.link(id)?) {
-        ops.push(Op::EndedPut(ended_pair(engine, &l, reason)));
+    let pair = engine.store.link(id)?;
+    if let (Some(reason), Some(l)) = (ended, &pair) {
+        ops.push(Op::EndedPut(ended_pair(engine, l, reason)));
     }
     ops.push(Op::LinkDelete { id });
+    if let Some(l) = &pair {
+        ops.extend(replan_children(engine, l));
+    }
     Ok(Done { key, ops })
 }
 

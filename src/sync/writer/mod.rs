@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub(crate) use apply::{replan_issue, replan_pair};
+pub(crate) use apply::{replan_children, replan_issue, replan_pair};
 pub use lookups::{Lookups, SiteCache};
 
 use super::engine::Engine;
