@@ -191,3 +191,40 @@ async fn a_data_center_storys_epic_is_not_read_again_for_each_edit() {
     let summary = rig.site("hub").peek(&story).and_then(|i| i.fields.get("summary").cloned());
     assert_eq!(summary, Some(serde_json::json!("story v2")));
 }
+
+/// An epic that leaves the scope ends its pair; its story keeps its pair and
+/// mirror, whose parent is cleared and reported, whatever the direction
+/// and conflict policy; the story on the secondary keeps its epic, and
+/// nothing waits for the epic to be mirrored again.
+#[tokio::test]
+async fn a_child_whose_parents_pair_ended_keeps_its_mirror_without_a_parent() {
+    for direction in [RelationDirection::ToPrimary, RelationDirection::Both] {
+        let rig = rig(direction, ConflictPolicy::PrimaryWins).await;
+        rig.issue("emea", IssueSeed::new("EMEA-1").issue_type("Epic").set("summary", text("epic")));
+        rig.issue(
+            "emea",
+            IssueSeed::new("EMEA-5").issue_type("Story").set("summary", text("story")).set("parent", key("EMEA-1")),
+        );
+        changed(&rig, "emea", &["EMEA-1", "EMEA-5"]).await;
+        let (epic, story) = (mirror_key(&rig, "emea", "EMEA-1"), mirror_key(&rig, "emea", "EMEA-5"));
+        assert_eq!(parent_of(&rig, "hub", &story), Some(epic.clone()));
+
+        rig.emea.move_out_of_scope("EMEA-1");
+        changed(&rig, "emea", &["EMEA-1"]).await;
+        let epic_id = rig.site("emea").id_of("EMEA-1").expect("epic");
+        assert!(rig.store().link_by_secondary("emea", epic_id.as_str()).unwrap().is_none(), "{direction:?}");
+        assert_eq!(parent_of(&rig, "hub", &story), None, "{direction:?}: parent cleared");
+        assert_eq!(parent_of(&rig, "emea", "EMEA-5"), Some("EMEA-1".into()), "{direction:?}: the source is left");
+        let flows = rig.engine.observer.board.flows();
+        let error = flows.iter().find(|(n, _)| n == FLOW).and_then(|(_, f)| f.last_error.clone()).expect("reported");
+        assert!(error.1.contains("EMEA-5") && error.1.contains("EMEA-1's pairing ended"), "{}", error.1);
+
+        // Later edits of the story: no wait for the epic, no parent back.
+        rig.emea.edit_as_person("EMEA-5", "summary", text("story 2"));
+        changed(&rig, "emea", &["EMEA-5"]).await;
+        assert_eq!(parent_of(&rig, "hub", &story), None, "{direction:?}");
+        assert_eq!(rig.store().pending_count().unwrap(), 0, "{direction:?}: nothing waits");
+        let summary = rig.site("hub").peek(&story).and_then(|i| i.text_of("summary"));
+        assert_eq!(summary.as_deref(), Some("story 2"), "{direction:?}");
+    }
+}
