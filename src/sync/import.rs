@@ -198,7 +198,7 @@ pub async fn plan(engine: &Engine, req: &ImportRequest) -> anyhow::Result<Plan> 
     let p_fields = flow.field_ids(true);
     let marks: Vec<Mark> = open.iter().map(|i| Mark::of(flow.name(), secondary, i.id.as_str())).collect();
     let marked = by_mark(p_site.as_ref(), &p_project, &marks, &p_fields).await?;
-    let mut index = match &matching {
+    let index = match &matching {
         Matching::None => Index::default(),
         Matching::Summary => index(engine, flow, p_site.as_ref(), &p_project, "summary", &p_fields).await?,
         Matching::Field(id) => index(engine, flow, p_site.as_ref(), &p_project, id, &p_fields).await?,
@@ -222,7 +222,7 @@ pub async fn plan(engine: &Engine, req: &ImportRequest) -> anyhow::Result<Plan> 
         };
         let found: Vec<Issue> = wanted
             .as_ref()
-            .map(|w| index.take(w).into_iter().filter(|m| !taken.contains(m.id.as_str())).collect())
+            .map(|w| index.get(w).into_iter().filter(|m| !taken.contains(m.id.as_str())).collect())
             .unwrap_or_default();
         match (found.len(), &matching) {
             (0, _) if up => entries.push(entry(Verdict::Create, secondary, &issue, None, "")),
@@ -308,8 +308,8 @@ async fn plan_pushes(
     for (issue, mark) in open.into_iter().zip(marks) {
         match marked.get(mark.as_str()) {
             Some(copy) if engine.store.link_by_secondary(flow.cfg.secondary.as_str(), copy.id.as_str())?.is_none() => {
-                let mut e = pair_entry(primary, issue.clone(), copy.clone(), "provenance mark", false, true);
-                e.with = Some(copy.key.to_string());
+                // Listed under the primary issue, paired with its copy.
+                let mut e = entry(Verdict::Pair, primary, &issue, Some(copy.key.to_string()), "provenance mark");
                 e.pair = Some(Box::new(PairFound { secondary: copy.clone(), primary: issue, by_mark: true }));
                 entries.push(e);
             }
@@ -417,7 +417,7 @@ async fn by_mark(
 struct Index(HashMap<String, Vec<Issue>>);
 
 impl Index {
-    fn take(&mut self, text: &str) -> Vec<Issue> {
+    fn get(&self, text: &str) -> Vec<Issue> {
         self.0.get(text).cloned().unwrap_or_default()
     }
 }
