@@ -29,6 +29,10 @@ pub struct LinkRecord {
     /// never deletes either.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub by_hand: bool,
+    /// The secondary issue is the copy: jirafed pushed it from the primary
+    /// issue (which carries the provenance mark, kept through label writes).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pushed: bool,
 }
 
 /// A pairing that ended (`jirafed unlink`, a source deleted or out of scope,

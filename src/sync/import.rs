@@ -99,6 +99,8 @@ struct PairFound {
     primary: Issue,
     /// jirafed made the mirror (its provenance mark).
     by_mark: bool,
+    /// The mirror is the secondary issue, pushed from the primary one.
+    pushed: bool,
 }
 
 /// The plan of an import.
@@ -310,7 +312,8 @@ async fn plan_pushes(
             Some(copy) if engine.store.link_by_secondary(flow.cfg.secondary.as_str(), copy.id.as_str())?.is_none() => {
                 // Listed under the primary issue, paired with its copy.
                 let mut e = entry(Verdict::Pair, primary, &issue, Some(copy.key.to_string()), "provenance mark");
-                e.pair = Some(Box::new(PairFound { secondary: copy.clone(), primary: issue, by_mark: true }));
+                e.pair =
+                    Some(Box::new(PairFound { secondary: copy.clone(), primary: issue, by_mark: true, pushed: true }));
                 entries.push(e);
             }
             Some(copy) => {
@@ -341,7 +344,7 @@ fn entry(verdict: Verdict, instance: &str, issue: &Issue, with: Option<String>, 
 fn pair_entry(instance: &str, secondary: Issue, primary: Issue, why: &str, guess: bool, by_mark: bool) -> Entry {
     let mut e = entry(Verdict::Pair, instance, &secondary, Some(primary.key.to_string()), why);
     e.guess = guess;
-    e.pair = Some(Box::new(PairFound { secondary, primary, by_mark }));
+    e.pair = Some(Box::new(PairFound { secondary, primary, by_mark, pushed: false }));
     e
 }
 
@@ -476,7 +479,10 @@ async fn execute_inner(engine: &Engine, plan: &Plan, progress: &Mutex<Progress>)
             let paired = engine.store.link_by_secondary(flow.cfg.secondary.as_str(), s.id.as_str())?.is_some()
                 || mirrored_in_flow(engine, flow, p)?.is_some();
             if !paired {
-                batch.push((s.id.to_string(), pairing::pair_ops(engine, flow, s, p, None, !found.by_mark).0));
+                batch.push((
+                    s.id.to_string(),
+                    pairing::pair_ops(engine, flow, s, p, None, (!found.by_mark, found.pushed)).0,
+                ));
             }
         }
         let all: Vec<Op> = batch.iter().flat_map(|(_, ops)| ops.clone()).collect();

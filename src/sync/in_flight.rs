@@ -181,6 +181,7 @@ mod tests {
             primary_key: "PORT-1".into(),
             created_ms: 0,
             by_hand: false,
+            pushed: false,
         }
     }
 

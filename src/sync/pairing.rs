@@ -106,7 +106,7 @@ pub async fn link(engine: &Engine, req: &LinkRequest) -> anyhow::Result<Linked> 
         );
     }
 
-    let (ops, winner) = pair_ops(engine, flow, &s_issue, &p_issue, req.prefer, true);
+    let (ops, winner) = pair_ops(engine, flow, &s_issue, &p_issue, req.prefer, (true, false));
     let results = engine.store.commit(ops).await?;
     let Some(&OpResult::LinkId(link)) = results.get(2) else {
         anyhow::bail!("the store did not record the pair ({:?})", results.get(2));
@@ -133,14 +133,15 @@ pub async fn link(engine: &Engine, req: &LinkRequest) -> anyhow::Result<Linked> 
 /// the winner's values (`prefer`, else the flow's conflict policy) flow to
 /// the other side within each rule's direction. The pair's record is the
 /// third op. `by_hand`: jirafed did not make the mirror (it is never
-/// deleted by `on_delete = "delete_mirror"`).
+/// deleted by `on_delete = "delete_mirror"`); `pushed`: the secondary issue
+/// is the copy jirafed made of the primary one.
 pub(crate) fn pair_ops(
     engine: &Engine,
     flow: &ResolvedFlow,
     s_issue: &Issue,
     p_issue: &Issue,
     prefer: Option<Prefer>,
-    by_hand: bool,
+    (by_hand, pushed): (bool, bool),
 ) -> (Vec<Op>, mapping::Site) {
     let secondary_id = flow.cfg.secondary.as_str();
     let s_side = side(s_issue, &flow.fields, false, status_of(s_issue));
@@ -157,6 +158,7 @@ pub(crate) fn pair_ops(
         primary_key: p_issue.key.to_string(),
         created_ms: engine.now_ms(),
         by_hand,
+        pushed,
     };
     // Both ends read again: the planner plans the pair from what they hold.
     let replan = replan_pair(engine, &record);

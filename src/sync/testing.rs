@@ -240,6 +240,7 @@ impl Rig {
             primary_key: p_key.into(),
             created_ms: T0,
             by_hand: false,
+            pushed: false,
         };
         let shadow = shadow_of(summary);
         let results = self.commit(vec![Op::LinkWithShadow { link: link.clone(), shadow }]).await;

@@ -331,3 +331,105 @@ async fn a_primary_field_holding_the_secondary_key_pairs_without_guessing() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("--match-field:") && err.contains("Extrnal key"), "{err}");
 }
+
+/// The demo config with the EMEA flow creating both ways: the hub's issues
+/// labelled `to-emea` are pushed to EMEA.
+fn pushing(text: &str) -> String {
+    let from = "scope = \"project = EMEA\"\nprimary_project = \"PORT\"\ncreate = \"to_primary\"";
+    let to = "scope = \"project = EMEA\"\nprimary_project = \"PORT\"\ncreate = \"both\"\n\
+              primary_scope = \"project = PORT AND labels = to-emea\"\nsecondary_project = \"EMEA\"";
+    assert!(text.contains(from), "the demo config changed shape");
+    text.replacen(from, to, 1)
+}
+
+/// The emea issues carrying the provenance mark of a hub issue, per hub id.
+async fn push_marks(sim: &Sim) -> BTreeMap<String, usize> {
+    let prefix = "jirafed-emea-delivery-hub-";
+    let mut by_id = BTreeMap::new();
+    for issue in search_all(sim, "emea", "project = EMEA", &["labels"]).await {
+        for l in issue["fields"]["labels"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            if let Some(id) = l.strip_prefix(prefix) {
+                *by_id.entry(id.to_string()).or_default() += 1;
+            }
+        }
+    }
+    by_id
+}
+
+/// The emea issues per summary "Portfolio item N" (the hub's seeded ones).
+async fn pushes(sim: &Sim) -> BTreeMap<String, usize> {
+    let mut by_summary = BTreeMap::new();
+    for issue in search_all(sim, "emea", "project = EMEA", &["summary"]).await {
+        let summary = issue["fields"]["summary"].as_str().unwrap_or_default();
+        if summary.starts_with("Portfolio item ") {
+            *by_summary.entry(summary.to_string()).or_default() += 1;
+        }
+    }
+    by_summary
+}
+
+/// With `create = "both"`, an import mirrors both ways: the secondary's
+/// issues to the primary, and the primary's issues in `primary_scope` to the
+/// secondary; a copy left by an earlier push whose answer was lost (it
+/// carries the mark) is paired, not pushed again; a second run writes
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_of_a_flow_creating_both_ways_pushes_the_primarys_issues_once() {
+    const N: usize = 60;
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let spec = json!({"count": N, "user": "alice", "summary": "Portfolio item {n}", "fields": {"labels": ["to-emea"]}});
+    let hub = seed(&sim, "hub", "PORT", spec).await;
+    let emea = seed(&sim, "emea", "EMEA", json!({"count": 40, "user": "alice", "summary": "Delivery item {n}"})).await;
+    // The copy an earlier push made of the first hub issue, its answer lost.
+    let first = sim.get("hub", &format!("/rest/api/2/issue/{}", hub[0])).await.body;
+    let first_id = first["id"].as_str().expect("id").to_string();
+    let labels = json!({"labels": [format!("jirafed-emea-delivery-hub-{first_id}")]});
+    sim.create("emea", "EMEA", "Portfolio item 1", labels).await;
+
+    let run = |dry: bool| {
+        let mut args = vec!["import", "emea-delivery"];
+        if dry {
+            args.push("--dry-run");
+        }
+        let mut cmd = command(&sim, state.path(), Some(&pushing), &args);
+        cmd.stdin(Stdio::null()).kill_on_drop(true);
+        async move {
+            let out = tokio::time::timeout(IMPORT_WITHIN, cmd.output()).await.expect("import ends").expect("runs");
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+        }
+    };
+    let (code, out, err) = run(true).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let listed = |verdict: &str, key: &str| {
+        let at = format!("{key} (hub)");
+        out.lines().any(|l| l.trim_start().starts_with(verdict) && l.contains(&at))
+    };
+    assert!(listed("pair", &hub[0]), "the marked copy is to be paired:\n{out}");
+    assert!(listed("create", &hub[1]), "the hub's issues are to be pushed:\n{out}");
+
+    let (code, out, err) = run(false).await;
+    assert_eq!(code, 0, "{out}{err}");
+    // The world's two EMEA issues and 40 seeded ones up, 59 pushed down.
+    assert_eq!(row(&out, "created"), format!("{0} of {0}", 42 + N - 1), "{out}");
+    assert_eq!(row(&out, "paired"), "1 of 1", "{out}");
+    let pushed = pushes(&sim).await;
+    assert_eq!(pushed.len(), N, "every hub issue has a copy on emea: {pushed:?}");
+    assert!(pushed.values().all(|n| *n == 1), "none twice: {pushed:?}");
+    // Every copy keeps its mark, the one paired by it too (its labels were
+    // levelled with the hub's: the mark is kept through the write).
+    let marks = push_marks(&sim).await;
+    assert_eq!((marks.len(), marks.get(&first_id)), (N, Some(&1)), "{marks:?}");
+    assert!(marks.values().all(|n| *n == 1), "{marks:?}");
+    let mirrored = mirrors(&sim, "emea-delivery", "emea", "EMEA").await;
+    for k in &emea {
+        assert_eq!(mirrored.of.get(k).map_or(0, Vec::len), 1, "{k} mirrored once");
+    }
+
+    let before = mutations(&sim).await;
+    let (code, out, err) = run(false).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(row(&out, "created"), "0 of 0", "{out}");
+    assert_eq!(mutations(&sim).await, before, "a second run writes nothing");
+}

@@ -33,6 +33,7 @@ fn populated(state: &Path, links: u64) {
             primary_key: format!("PORT-{i}"),
             created_ms: 0,
             by_hand: false,
+            pushed: false,
         };
         store.commit_blocking(vec![Op::LinkPut(link)]).expect("link stored");
     }

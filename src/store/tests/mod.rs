@@ -64,6 +64,7 @@ pub(super) fn new_link(secondary: &str, issue: &str, primary_issue: &str) -> Lin
         primary_key: format!("PORT-{primary_issue}"),
         created_ms: 1_700_000_000_000,
         by_hand: false,
+        pushed: false,
     }
 }
 

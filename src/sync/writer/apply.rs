@@ -52,9 +52,7 @@ async fn update(
     let key = job.target_key.clone().unwrap_or_default();
     let mut written = field_writes(engine, job, site, fields).await?;
     set_parent(site, parent, &mut written.writes).await?;
-    if site.id() == engine.primary() {
-        keep_mark(engine, job, &mut written.writes);
-    }
+    keep_mark(engine, job, site.id() == engine.primary(), &mut written.writes);
     let result = async {
         if !written.writes.is_empty() {
             site.edit_issue(&key, &written.writes).await?;
@@ -173,6 +171,7 @@ async fn create(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job: &Job) ->
             primary_key: key.clone(),
             created_ms: engine.now_ms(),
             by_hand: false,
+            pushed: false,
         }
     } else {
         // Pushed from the primary: the new issue is the secondary side.
@@ -186,6 +185,7 @@ async fn create(engine: &Engine, site: &dyn Site, e: &OutboxEntry, job: &Job) ->
             primary_key: source.issue_key.clone(),
             created_ms: engine.now_ms(),
             by_hand: false,
+            pushed: true,
         }
     };
     // Its own links are planned once it is paired (those that waited for
@@ -243,11 +243,21 @@ async fn set_parent(site: &dyn Site, parent: Option<&ParentWrite>, writes: &mut 
 }
 
 /// A mirror's labels are rewritten whole (cleared ones too), so its
-/// provenance mark is put back.
-fn keep_mark(engine: &Engine, job: &Job, writes: &mut FieldWrites) {
+/// provenance mark is put back: on the primary's mirror of a secondary
+/// issue, and on the secondary's copy of a pushed primary issue (never on a
+/// source).
+fn keep_mark(engine: &Engine, job: &Job, to_primary: bool, writes: &mut FieldWrites) {
     let Some(value) = writes.get_mut("labels") else { return };
     let Some(link) = job.link.and_then(|l| engine.store.link(l).ok().flatten()) else { return };
-    let source = Source { instance: link.secondary, issue_id: link.secondary_issue, issue_key: link.secondary_key };
+    let source = match (to_primary, link.pushed) {
+        (true, false) => {
+            Source { instance: link.secondary, issue_id: link.secondary_issue, issue_key: link.secondary_key }
+        }
+        (false, true) => {
+            Source { instance: engine.primary().to_string(), issue_id: link.primary_issue, issue_key: link.primary_key }
+        }
+        _ => return,
+    };
     match value {
         FieldValue::Labels(labels) => source.mark(&job.flow).keep_in(labels),
         FieldValue::Empty => *value = FieldValue::Labels(vec![source.mark(&job.flow).to_string()]),

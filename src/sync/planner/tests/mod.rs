@@ -304,6 +304,7 @@ async fn an_edit_of_a_mirror_whose_pair_is_not_recorded_yet_waits_for_it() {
         primary_key: "PORT-7".into(),
         created_ms: T0,
         by_hand: false,
+        pushed: false,
     };
     let shadow = crate::sync::testing::shadow_of("new");
     rig.commit(vec![crate::store::Op::LinkWithShadow { link, shadow }]).await;
