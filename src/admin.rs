@@ -71,6 +71,8 @@ pub enum Request {
     ImportProgress {
         id: u64,
     },
+    /// The `/status` document (`jirafed status`).
+    Status,
 }
 
 /// Where a reload asked over the socket is answered, by `jirafed run`.
@@ -220,6 +222,10 @@ async fn handle(engine: &Engine, req: Request) -> anyhow::Result<Value> {
     let store = &engine.store;
     let now_ms = || engine.now_ms();
     let result = match req {
+        Request::Status => {
+            let doc = crate::observe::status::snapshot(&engine.observer.board, store, now_ms());
+            return Ok(json!({"status": doc}));
+        }
         Request::DeadLetters => {
             return Ok(json!({"dead_letters": store.dead_letters()?.iter().map(describe).collect::<Vec<_>>()}));
         }

@@ -32,7 +32,8 @@ pub async fn run(config: &Path, args: DeadLettersArgs) -> anyhow::Result<String>
         | Request::Unlink { .. }
         | Request::Resync { .. }
         | Request::Import(_)
-        | Request::ImportProgress { .. } => String::new(),
+        | Request::ImportProgress { .. }
+        | Request::Status => String::new(),
     })
 }
 

@@ -3,6 +3,7 @@
 //! [`run`].
 
 mod check;
+mod completions;
 mod dead_letters;
 mod demo;
 mod import;
@@ -12,6 +13,7 @@ mod resync;
 mod run;
 mod sim;
 mod state;
+mod status;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -77,6 +79,18 @@ pub enum Command {
     /// run, create the rest at the write budget (through the running daemon, or here on the state
     /// file when none runs). Run again, it goes on where it stopped and never duplicates.
     Import(ImportArgs),
+    /// Show what the running daemon's /status says, as tables (times as "12 s ago"), or the
+    /// /status JSON document itself with --json.
+    Status(StatusArgs),
+    /// Print the shell completion script for SHELL (e.g. `jirafed completions bash >
+    /// /usr/share/bash-completion/completions/jirafed`).
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page jirafed(1) in roff (e.g. `jirafed man > jirafed.1`).
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -216,6 +230,16 @@ pub struct SimArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print the /status document (JSON) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// The daemon's admin socket; default: `daemon.admin_socket` of the config.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Keep the daemon's state here instead of a temporary folder.
     #[arg(long)]
@@ -283,6 +307,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Resync(args) => printed(|| resync::run(&config, args)),
         Command::Unlink(args) => printed(|| pairing::unlink(&config, args)),
         Command::Import(args) => printed(|| import::run(&config, args)),
+        Command::Status(args) => printed(|| status::run(&config, args)),
+        Command::Completions { shell } => exit(completions::completions(shell)),
+        Command::Man => exit(completions::man()),
     }
 }
 

@@ -230,3 +230,29 @@ async fn check_contacts_the_sites() {
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(t.contains("error: apac"), "{t}");
 }
+
+/// The completion scripts and the man page come from the command
+/// definitions: each names the commands, in its shell's own form.
+#[test]
+fn completions_and_the_man_page_name_every_command() {
+    for (shell, form) in [("bash", "_jirafed()"), ("zsh", "#compdef jirafed"), ("fish", "complete -c jirafed")] {
+        let out = jirafed(&["completions", shell], &[]);
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{shell}: {}", text(&out));
+        assert!(script.contains(form), "{shell}: {script}");
+        for command in ["import", "dead-letters", "resync", "unlink"] {
+            assert!(script.contains(command), "{shell} completes {command}");
+        }
+    }
+    let out = jirafed(&["completions", "tcsh"], &[]);
+    assert!(!out.status.success() && text(&out).contains("tcsh"), "an unknown shell is named: {}", text(&out));
+
+    let out = jirafed(&["man"], &[]);
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(page.starts_with(".ie") || page.contains(".TH jirafed 1"), "{page}");
+    for section in [".SH NAME", ".SH SYNOPSIS", ".SH SUBCOMMANDS", ".SH FILES", "/etc/jirafed/jirafed.toml"] {
+        assert!(page.contains(section), "{section} in:\n{page}");
+    }
+    assert!(page.contains("import") && page.contains("dead\\-letters"), "{page}");
+}
