@@ -33,7 +33,9 @@ pub async fn run(config: &Path, args: DeadLettersArgs) -> anyhow::Result<String>
         | Request::Resync { .. }
         | Request::Import(_)
         | Request::ImportProgress { .. }
-        | Request::Status => String::new(),
+        | Request::Status
+        | Request::Pause { .. }
+        | Request::Resume { .. } => String::new(),
     })
 }
 

@@ -82,6 +82,11 @@ pub enum Command {
     /// Show what the running daemon's /status says, as tables (times as "12 s ago"), or the
     /// /status JSON document itself with --json.
     Status(StatusArgs),
+    /// Stop writing to INSTANCE (its maintenance): changes queue in the outbox until `jirafed
+    /// resume`; kept across restarts; shown in status and metrics.
+    Pause(PauseArgs),
+    /// Let writes to INSTANCE go on after `jirafed pause`.
+    Resume(PauseArgs),
     /// Print the shell completion script for SHELL (e.g. `jirafed completions bash >
     /// /usr/share/bash-completion/completions/jirafed`).
     Completions {
@@ -240,6 +245,15 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// The instance (a site of the config), e.g. hub.
+    pub instance: String,
+    /// The daemon's admin socket; default: `daemon.admin_socket` of the config.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Keep the daemon's state here instead of a temporary folder.
     #[arg(long)]
@@ -308,6 +322,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Unlink(args) => printed(|| pairing::unlink(&config, args)),
         Command::Import(args) => printed(|| import::run(&config, args)),
         Command::Status(args) => printed(|| status::run(&config, args)),
+        Command::Pause(args) => printed(|| status::pause(&config, args, true)),
+        Command::Resume(args) => printed(|| status::pause(&config, args, false)),
         Command::Completions { shell } => exit(completions::completions(shell)),
         Command::Man => exit(completions::man()),
     }

@@ -8,7 +8,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::StatusArgs;
+use super::{PauseArgs, StatusArgs};
 use crate::admin::{Request, call};
 
 /// Asks the daemon of the config at `config`; returns what to print.
@@ -20,6 +20,29 @@ pub async fn run(config: &Path, args: StatusArgs) -> anyhow::Result<String> {
         return Ok(format!("{}\n", serde_json::to_string_pretty(doc)?));
     }
     Ok(render(doc))
+}
+
+/// `jirafed pause INSTANCE` (`pause`) or `jirafed resume INSTANCE`.
+pub async fn pause(config: &Path, args: PauseArgs, pause: bool) -> anyhow::Result<String> {
+    let path = super::admin_socket(config, args.socket.as_deref())?;
+    let request = if pause {
+        Request::Pause { instance: args.instance.clone() }
+    } else {
+        Request::Resume { instance: args.instance.clone() }
+    };
+    let reply = call(&path, &request).await?;
+    let p = &reply["pause"];
+    let (instance, queued) = (&args.instance, p["queued"].as_u64().unwrap_or(0));
+    Ok(match (pause, p["was_paused"] == true) {
+        (true, false) => format!(
+            "{instance} paused: writes to it wait ({queued} queued), also across restarts; `jirafed resume {instance}` lets them go\n"
+        ),
+        (true, true) => {
+            format!("{instance} was paused already, since {} ({queued} queued)\n", p["since"].as_str().unwrap_or("?"))
+        }
+        (false, true) => format!("{instance} resumed: {queued} queued write(s) go now\n"),
+        (false, false) => format!("{instance} was not paused ({queued} queued)\n"),
+    })
 }
 
 /// The document as tables: the whole, the instances, the flows, the last
@@ -66,7 +89,11 @@ pub fn render(doc: &Value) -> String {
             _ => "-".into(),
         };
         let lag = i["poll_lag_seconds"].as_f64().map_or_else(|| "-".into(), |s| format!("{s:.1} s"));
-        let paused = i["paused_until"].as_str().map_or_else(|| "-".to_string(), |t| format!("until {t}"));
+        let paused = if i["paused"] == true {
+            format!("BY HAND, {}", ago(&i["paused_since"]))
+        } else {
+            i["paused_until"].as_str().map_or_else(|| "-".to_string(), |t| format!("429 until {t}"))
+        };
         let error = match i["last_error"].as_str() {
             Some(e) => format!("{} ({})", e, ago(&i["last_error_at"])),
             None => "-".into(),

@@ -57,7 +57,7 @@ const INSTANCE_HEADINGS: &[&str] = &[
     "Poll lag (s)",
     "Outbox",
     "Dead letters",
-    "Paused until",
+    "Paused",
     "Last error",
 ];
 
@@ -74,7 +74,12 @@ fn instance_cells(i: &InstanceDoc) -> Vec<(Cell, bool)> {
         (i.poll_lag_seconds.map_or(Cell::Missing, Cell::Seconds), false),
         (Cell::count(i.outbox_depth), false),
         (Cell::count(i.dead_letters), i.dead_letters.is_some_and(|n| n > 0)),
-        (Cell::text(&i.paused_until), false),
+        (
+            Cell::text(
+                &i.paused_since.as_ref().map(|t| format!("by hand, since {t}")).or_else(|| i.paused_until.clone()),
+            ),
+            i.paused,
+        ),
         (Cell::text(&i.last_error), i.last_error.is_some()),
     ]
 }
@@ -208,6 +213,8 @@ mod tests {
             poll_lag_seconds: Some(1.25),
             outbox_depth: Some(0),
             dead_letters: Some(0),
+            paused: false,
+            paused_since: None,
             paused_until: None,
             rate_limit: None,
             last_error: None,

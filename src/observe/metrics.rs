@@ -371,6 +371,13 @@ fn render_gauges(out: &mut String, store: &Store, board: &StatusBoard, now_ms: i
     per_instance(out, "jirafed_outbox_depth", "Writes waiting for this instance.", "gauge", &|id| {
         store.outbox_depth(id).ok().map(|v| v.to_string())
     });
+    per_instance(
+        out,
+        "jirafed_paused",
+        "1 while writes to this instance wait (jirafed pause), else 0.",
+        "gauge",
+        &|id| store.paused_since(id).ok().map(|p| u64::from(p.is_some()).to_string()),
+    );
     per_instance(out, "jirafed_dead_letters", "Writes to this instance that failed for good.", "gauge", &|id| {
         store.dead_letter_count(Some(id)).ok().map(|v| v.to_string())
     });

@@ -421,6 +421,9 @@ pub struct InstanceDoc {
     pub last_poll: Option<String>,
     pub last_webhook: Option<String>,
     pub outbox_depth: Option<u64>,
+    /// Writes to the site wait (`jirafed pause`), since `paused_since`.
+    pub paused: bool,
+    pub paused_since: Option<String>,
     pub paused_until: Option<String>,
     pub poll_lag_seconds: Option<f64>,
     pub rate_limit: Option<LimiterState>,
@@ -502,6 +505,7 @@ fn instance_doc(id: &str, s: &InstanceStatus, store: &Store, now_ms: i64) -> Ins
     let limiter = health.limiter;
     let paused_until = limiter.as_ref().and_then(|l| l.write_paused_until.max(l.read_paused_until));
     let error = last_error(s);
+    let by_hand = store.paused_since(id).ok().flatten();
     InstanceDoc {
         role: role_name(s.role),
         flavour: s.flavour.as_str(),
@@ -513,6 +517,8 @@ fn instance_doc(id: &str, s: &InstanceStatus, store: &Store, now_ms: i64) -> Ins
         poll_lag_seconds: cursor.map(|c| (now_ms - c).max(0) as f64 / 1000.0),
         outbox_depth: store.outbox_depth(id).ok(),
         dead_letters: store.dead_letter_count(Some(id)).ok(),
+        paused: by_hand.is_some(),
+        paused_since: time(by_hand),
         paused_until: paused_until.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
         rate_limit: limiter,
         last_error: error.as_ref().map(|(_, e)| e.clone()),
@@ -641,7 +647,7 @@ mod tests {
         assert_eq!(
             keys(&s["instances"]["hub"]),
             "auth,dead_letters,flavour,last_auth_ok,last_error,last_error_at,last_poll,last_webhook,\
-             outbox_depth,paused_until,poll_lag_seconds,rate_limit,reachable,role"
+             outbox_depth,paused,paused_since,paused_until,poll_lag_seconds,rate_limit,reachable,role"
         );
         assert_eq!(keys(&s["reload"]), "attempts,errors,last_applied,last_attempt,outcome");
         assert_eq!(

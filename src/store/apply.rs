@@ -71,6 +71,15 @@ pub(super) fn apply(ws: &mut WriteSet<'_>, op: &Op) -> Result<OpResult, ApplyErr
             Ok(OpResult::Done)
         }
         Op::EndedDelete { instance, issue } => ended_delete(ws, instance, issue),
+        Op::PauseSet { instance, since_ms } => {
+            if ws.get(Tbl::Paused, &str_key(instance))?.is_none() {
+                ws.put(Tbl::Paused, &str_key(instance), &i64_key(*since_ms))?;
+            }
+            Ok(OpResult::Done)
+        }
+        Op::PauseClear { instance } => {
+            Ok(if ws.remove(Tbl::Paused, &str_key(instance))?.is_some() { OpResult::Done } else { OpResult::NotFound })
+        }
         Op::CursorSet { instance, at_ms } => {
             ws.put(Tbl::Cursors, instance.as_bytes(), &i64_key(*at_ms))?;
             Ok(OpResult::Done)

@@ -348,6 +348,11 @@ pub enum Op {
         /// The Jira issue id.
         issue: String,
     },
+    /// Writes to `instance` wait from now (`jirafed pause`); kept across
+    /// restarts. Pausing a paused instance keeps its first `since_ms`.
+    PauseSet { instance: String, since_ms: i64 },
+    /// Writes to `instance` go on (`jirafed resume`).
+    PauseClear { instance: String },
     /// Set an instance's poll cursor. Result: [`OpResult::Done`].
     CursorSet {
         /// The instance id.

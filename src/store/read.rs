@@ -238,6 +238,14 @@ impl Store {
         })
     }
 
+    /// Since when writes to `instance` wait (`jirafed pause`), if they do.
+    pub fn paused_since(&self, instance: &str) -> Result<Option<i64>, StoreError> {
+        self.read("read paused instance", |r| match get(&r.table(Tbl::Paused)?, &str_key(instance))? {
+            Some(bytes) => read_i64(&bytes).map(Some).ok_or_else(|| ReadError::Corrupt("paused instance".into())),
+            None => Ok(None),
+        })
+    }
+
     /// The pending link of this Jira link on `instance`.
     pub fn pending_by_link(&self, instance: &str, link_id: &str) -> Result<Option<PendingLink>, StoreError> {
         self.read("read pending link by Jira link", |r| {

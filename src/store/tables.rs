@@ -77,10 +77,13 @@ pub(super) enum Tbl {
     /// (secondary, parent issue) ++ link id -> (): the pairs whose agreed
     /// parent is that issue (schema 4).
     Children,
+    /// instance -> when it was paused (i64 ms): writes to it wait
+    /// (`jirafed pause`; schema 4).
+    Paused,
 }
 
 /// Every table with its redb name, indexed by `Tbl as usize`.
-pub(super) const ALL: [(Tbl, Def); 28] = [
+pub(super) const ALL: [(Tbl, Def); 29] = [
     (Tbl::Meta, TableDefinition::new("meta")),
     (Tbl::Links, TableDefinition::new("links")),
     (Tbl::LinksBySecondary, TableDefinition::new("links_by_secondary")),
@@ -109,6 +112,7 @@ pub(super) const ALL: [(Tbl, Def); 28] = [
     (Tbl::PendingByNear, TableDefinition::new("pending_by_near")),
     (Tbl::Ended, TableDefinition::new("ended_pairs")),
     (Tbl::Children, TableDefinition::new("children_by_parent")),
+    (Tbl::Paused, TableDefinition::new("paused_instances")),
 ];
 
 impl Tbl {

@@ -136,3 +136,24 @@ fn a_claimed_delivery_id_drops_the_whole_request_when_seen_again() {
     assert_eq!(one(&store, Op::PruneDeliveries { older_than_ms: 50_000 }), OpResult::Done);
     assert_eq!(one(&store, claim("abc")), OpResult::Done);
 }
+
+/// A pause is kept across a reopen, keeps its first time when set again,
+/// and is gone once cleared.
+#[test]
+fn a_paused_instance_stays_paused_until_cleared() {
+    use super::super::{Op, OpResult};
+    let dir = super::temp_dir();
+    {
+        let store = super::open(dir.path());
+        assert_eq!(store.paused_since("hub").unwrap(), None);
+        super::one(&store, Op::PauseSet { instance: "hub".into(), since_ms: 10 });
+        super::one(&store, Op::PauseSet { instance: "hub".into(), since_ms: 20 });
+        assert_eq!(store.paused_since("hub").unwrap(), Some(10));
+        assert_eq!(store.paused_since("emea").unwrap(), None);
+    }
+    let store = super::open(dir.path());
+    assert_eq!(store.paused_since("hub").unwrap(), Some(10), "kept across a reopen");
+    assert_eq!(super::one(&store, Op::PauseClear { instance: "hub".into() }), OpResult::Done);
+    assert_eq!(store.paused_since("hub").unwrap(), None);
+    assert_eq!(super::one(&store, Op::PauseClear { instance: "hub".into() }), OpResult::NotFound);
+}
