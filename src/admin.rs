@@ -303,6 +303,36 @@ pub async fn call(path: &Path, req: &Request) -> anyhow::Result<Value> {
     Ok(v)
 }
 
+/// Pauses or resumes writes to `instance`; what it is now and what waits.
+async fn pause(engine: &Engine, instance: &str, pause: bool) -> anyhow::Result<Value> {
+    if engine.config.instance(instance).is_none() {
+        let names: Vec<&str> = engine.config.instances.keys().map(|i| i.as_str()).collect();
+        anyhow::bail!("no instance named {instance:?} in the config (instances: {})", names.join(", "));
+    }
+    let store = &engine.store;
+    let was = store.paused_since(instance)?;
+    let op = if pause {
+        Op::PauseSet { instance: instance.to_string(), since_ms: engine.now_ms() }
+    } else {
+        Op::PauseClear { instance: instance.to_string() }
+    };
+    store.commit(vec![op]).await?;
+    if pause {
+        tracing::warn!(instance, "writes paused by hand (jirafed pause); changes queue until jirafed resume");
+    } else {
+        tracing::info!(instance, "writes resumed (jirafed resume)");
+        engine.wake.writer(instance);
+    }
+    let since = store.paused_since(instance)?;
+    Ok(json!({"pause": {
+        "instance": instance,
+        "paused": since.is_some(),
+        "was_paused": was.is_some(),
+        "since": since.and_then(crate::observe::status::rfc3339),
+        "queued": store.outbox_depth(instance)?,
+    }}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,34 +369,4 @@ mod tests {
         let got = read_request(server, Duration::from_secs(5)).await;
         assert_eq!(got.unwrap_err(), "request not received within 5s");
     }
-}
-
-/// Pauses or resumes writes to `instance`; what it is now and what waits.
-async fn pause(engine: &Engine, instance: &str, pause: bool) -> anyhow::Result<Value> {
-    if engine.config.instance(instance).is_none() {
-        let names: Vec<&str> = engine.config.instances.keys().map(|i| i.as_str()).collect();
-        anyhow::bail!("no instance named {instance:?} in the config (instances: {})", names.join(", "));
-    }
-    let store = &engine.store;
-    let was = store.paused_since(instance)?;
-    let op = if pause {
-        Op::PauseSet { instance: instance.to_string(), since_ms: engine.now_ms() }
-    } else {
-        Op::PauseClear { instance: instance.to_string() }
-    };
-    store.commit(vec![op]).await?;
-    if pause {
-        tracing::warn!(instance, "writes paused by hand (jirafed pause); changes queue until jirafed resume");
-    } else {
-        tracing::info!(instance, "writes resumed (jirafed resume)");
-        engine.wake.writer(instance);
-    }
-    let since = store.paused_since(instance)?;
-    Ok(json!({"pause": {
-        "instance": instance,
-        "paused": since.is_some(),
-        "was_paused": was.is_some(),
-        "since": since.and_then(crate::observe::status::rfc3339),
-        "queued": store.outbox_depth(instance)?,
-    }}))
 }
