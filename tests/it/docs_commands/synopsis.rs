@@ -3,7 +3,7 @@
 
 /// Values for the placeholders synopses use. A synopsis with another one
 /// fails the test, naming it, until it is added here.
-const PLACEHOLDERS: [(&str, &str); 11] = [
+const PLACEHOLDERS: [(&str, &str); 12] = [
     ("FILE", "jirafed.toml"),
     ("ID", "7"),
     ("DIR", "state"),
@@ -15,6 +15,7 @@ const PLACEHOLDERS: [(&str, &str); 11] = [
     ("KEY", "EMEA-1"),
     ("EXTRA", "created >= -30d"),
     ("FIELD", "summary"),
+    ("INSTANCE", "hub"),
 ];
 
 /// A synopsis found in a table row.
