@@ -466,13 +466,19 @@ fn pending_by_flow(store: &Store) -> Option<BTreeMap<String, u64>> {
 /// The `/status` document now.
 pub fn snapshot(board: &StatusBoard, store: &Store, now_ms: i64) -> StatusDoc {
     let pending = pending_by_flow(store);
+    let counts = store.link_counts().ok();
     let instances = board.instances().into_iter().map(|(id, s)| {
         let doc = instance_doc(&id, &s, store, now_ms);
         (id, doc)
     });
     let flows = board.flows().into_iter().map(|(name, f)| {
+        // The store counts each flow's links as it stores them.
+        let links = match &counts {
+            Some(c) => Some(c.get(&name).copied().or(f.links).unwrap_or(0)),
+            None => f.links,
+        };
         let doc = FlowDoc {
-            links: f.links,
+            links,
             conflicts: f.conflicts,
             last_conflict: f.last_conflict,
             last_error: f.last_error.as_ref().map(|(_, e)| e.clone()),

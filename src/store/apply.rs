@@ -196,7 +196,9 @@ fn link_put(ws: &mut WriteSet<'_>, link: &LinkRecord) -> Result<OpResult, ApplyE
     }
     if let Some(old) = &old {
         remove_indexes(ws, old)?;
+        outbox::count(ws, Tbl::LinkCounts, &old.flow, false)?;
     }
+    outbox::count(ws, Tbl::LinkCounts, &link.flow, true)?;
     let record = LinkRecord { id, ..link.clone() };
     let value = records::link_value(&record).map_err(corrupt)?;
     ws.put(Tbl::Links, &u64_key(id), &value)?;
@@ -220,6 +222,7 @@ fn link_delete(ws: &mut WriteSet<'_>, id: u64) -> Result<OpResult, ApplyError> {
         return Ok(OpResult::NotFound);
     };
     remove_indexes(ws, &old)?;
+    outbox::count(ws, Tbl::LinkCounts, &old.flow, false)?;
     children::on_delete(ws, id, &old.secondary)?;
     ws.remove(Tbl::Links, &u64_key(id))?;
     ws.remove(Tbl::Shadows, &u64_key(id))?;

@@ -55,9 +55,23 @@ pub(super) fn of(
     ids_with_prefix(table, &pair_key(secondary, issue))
 }
 
-/// Schema 3 to 4: the index built from every stored shadow.
+/// Schema 3 to 4: the children index built from every stored shadow, and
+/// the links counted per flow.
 pub(super) fn v3_to_v4(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
     let links = txn.open_table(Tbl::Links.def())?;
+    let mut per_flow: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for item in links.iter()? {
+        let (key, value) = item?;
+        let Some(id) = super::tables::read_u64(key.value()) else { continue };
+        if let Ok(record) = records::link_record(id, value.value()) {
+            *per_flow.entry(record.flow).or_default() += 1;
+        }
+    }
+    let mut counts = txn.open_table(Tbl::LinkCounts.def())?;
+    for (flow, n) in per_flow {
+        counts.insert(flow.as_bytes(), super::tables::u64_key(n).as_slice())?;
+    }
+    drop(counts);
     let shadows = txn.open_table(Tbl::Shadows.def())?;
     let mut children = txn.open_table(Tbl::Children.def())?;
     for item in shadows.iter()? {

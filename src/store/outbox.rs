@@ -59,7 +59,7 @@ fn refresh(ws: &mut WriteSet<'_>, target: &[u8], before: Option<Vec<u8>>) -> Res
 }
 
 /// Adds one to (or takes one from) a per-instance counter, removing it at zero.
-fn count(ws: &mut WriteSet<'_>, table: Tbl, instance: &str, add: bool) -> Result<(), ApplyError> {
+pub(super) fn count(ws: &mut WriteSet<'_>, table: Tbl, instance: &str, add: bool) -> Result<(), ApplyError> {
     let key = instance.as_bytes();
     let current = ws.get(table, key)?.and_then(|b| read_u64(&b)).unwrap_or(0);
     let next = if add { current.saturating_add(1) } else { current.saturating_sub(1) };

@@ -154,6 +154,19 @@ impl Store {
         self.read("count links", |r| Ok(r.table(Tbl::Links)?.len()?))
     }
 
+    /// The links of each flow that has any, counted as they are stored.
+    pub fn link_counts(&self) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        self.read("count links per flow", |r| {
+            let mut out = std::collections::BTreeMap::new();
+            for item in r.table(Tbl::LinkCounts)?.iter()? {
+                let (k, v) = item?;
+                let flow = String::from_utf8_lossy(k.value()).into_owned();
+                out.insert(flow, read_u64(v.value()).ok_or_else(|| ReadError::Corrupt("link count".into()))?);
+            }
+            Ok(out)
+        })
+    }
+
     /// The shadow of a link (last synced value per mapped field).
     pub fn shadow(&self, link: u64) -> Result<Option<Shadow>, StoreError> {
         self.read("read shadow", |r| match get(&r.table(Tbl::Shadows)?, &u64_key(link))? {

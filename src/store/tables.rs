@@ -80,10 +80,12 @@ pub(super) enum Tbl {
     /// instance -> when it was paused (i64 ms): writes to it wait
     /// (`jirafed pause`; schema 4).
     Paused,
+    /// flow -> number of its links (schema 4).
+    LinkCounts,
 }
 
 /// Every table with its redb name, indexed by `Tbl as usize`.
-pub(super) const ALL: [(Tbl, Def); 29] = [
+pub(super) const ALL: [(Tbl, Def); 30] = [
     (Tbl::Meta, TableDefinition::new("meta")),
     (Tbl::Links, TableDefinition::new("links")),
     (Tbl::LinksBySecondary, TableDefinition::new("links_by_secondary")),
@@ -113,6 +115,7 @@ pub(super) const ALL: [(Tbl, Def); 29] = [
     (Tbl::Ended, TableDefinition::new("ended_pairs")),
     (Tbl::Children, TableDefinition::new("children_by_parent")),
     (Tbl::Paused, TableDefinition::new("paused_instances")),
+    (Tbl::LinkCounts, TableDefinition::new("link_counts")),
 ];
 
 impl Tbl {

@@ -263,3 +263,21 @@ fn children_are_indexed_by_their_agreed_parent() {
     one(&store, Op::LinkDelete { id: b });
     assert_eq!(children(&store, "10001"), Vec::<u64>::new());
 }
+
+/// Each flow's links are counted as they are stored and deleted.
+#[test]
+fn links_are_counted_per_flow() {
+    let dir = temp_dir();
+    let store = open(dir.path());
+    let in_flow = |flow: &str, s: &str, p: &str| LinkRecord { flow: flow.into(), ..new_link("emea", s, p) };
+    let a = link_id(one(&store, Op::LinkPut(in_flow("f1", "10001", "20001"))));
+    one(&store, Op::LinkPut(in_flow("f1", "10002", "20002")));
+    one(&store, Op::LinkPut(in_flow("f2", "10003", "20003")));
+    let counts = store.link_counts().unwrap();
+    assert_eq!((counts.get("f1"), counts.get("f2")), (Some(&2), Some(&1)));
+    // Replacing a link does not count it twice.
+    one(&store, Op::LinkPut(LinkRecord { id: a, ..in_flow("f1", "10001", "20009") }));
+    one(&store, Op::LinkDelete { id: a });
+    let counts = store.link_counts().unwrap();
+    assert_eq!((counts.get("f1"), counts.get("f2")), (Some(&1), Some(&1)));
+}
