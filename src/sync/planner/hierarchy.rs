@@ -215,13 +215,19 @@ fn orphaned(
     d: &mut Decision,
 ) {
     d.agreed = Some(AgreedParent { issue: None });
+    let (parent, reason, mirror) = (&ended.secondary_key, &ended.reason, &pair.primary_key);
+    if kind == Kind::SubTask {
+        // Jira keeps a sub-task under a parent: its mirror stays where it is.
+        let why = format!(
+            "its parent {parent}'s pairing ended ({reason}): the sub-task's mirror {mirror} stays under its parent's former mirror"
+        );
+        report(engine, flow, &pair.secondary_key, &why);
+        return;
+    }
     if p != Some(&Parent::None) {
         d.to_primary = parent_field(engine, flow, true, kind).map(|field| ParentWrite { field, key: None });
     }
-    let why = format!(
-        "its parent {}'s pairing ended ({}): the mirror {} keeps no parent",
-        ended.secondary_key, ended.reason, pair.primary_key
-    );
+    let why = format!("its parent {parent}'s pairing ended ({reason}): the mirror {mirror} keeps no parent");
     report(engine, flow, &pair.secondary_key, &why);
 }
 

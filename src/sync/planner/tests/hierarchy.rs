@@ -228,3 +228,26 @@ async fn a_child_whose_parents_pair_ended_keeps_its_mirror_without_a_parent() {
         assert_eq!(summary.as_deref(), Some("story 2"), "{direction:?}");
     }
 }
+
+/// A sub-task cannot be without a parent in Jira: when its parent's pair
+/// ends, its mirror stays under the parent's former mirror, reported, and
+/// nothing is written that Jira would refuse.
+#[tokio::test]
+async fn a_sub_task_whose_parents_pair_ended_stays_under_the_former_mirror() {
+    let rig = rig(RelationDirection::ToPrimary, ConflictPolicy::PrimaryWins).await;
+    rig.issue("emea", IssueSeed::new("EMEA-5").issue_type("Story").set("summary", text("story")));
+    rig.issue(
+        "emea",
+        IssueSeed::new("EMEA-6").issue_type("Sub-task").set("summary", text("task")).set("parent", key("EMEA-5")),
+    );
+    changed(&rig, "emea", &["EMEA-5", "EMEA-6"]).await;
+    let (story, task) = (mirror_key(&rig, "emea", "EMEA-5"), mirror_key(&rig, "emea", "EMEA-6"));
+
+    rig.emea.move_out_of_scope("EMEA-5");
+    changed(&rig, "emea", &["EMEA-5"]).await;
+    assert_eq!(parent_of(&rig, "hub", &task), Some(story), "kept under the former mirror");
+    assert_eq!(rig.store().dead_letter_count(None).unwrap(), 0, "nothing refused");
+    let flows = rig.engine.observer.board.flows();
+    let error = flows.iter().find(|(n, _)| n == FLOW).and_then(|(_, f)| f.last_error.clone()).expect("reported");
+    assert!(error.1.contains("EMEA-6") && error.1.contains("sub-task's mirror"), "{}", error.1);
+}
