@@ -14,7 +14,7 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jirafed::harness::{self, Settings};
 use jirafed::sim::{Simulator, default_world};
@@ -115,10 +115,8 @@ async fn measure(n: usize) -> anyhow::Result<Figures> {
     for site in ["apac", "hub"] {
         before.push(searches(&stats(&http, &sim, site).await?));
     }
-    let started = Instant::now();
     let out = command(&["resync", "apac-platform"]).output().await?;
     anyhow::ensure!(out.status.success(), "resync: {}", String::from_utf8_lossy(&out.stderr));
-    let took = started.elapsed();
     let rss_after_kib = proc_status(pid, "VmRSS")?;
     let hwm_kib = proc_status(pid, "VmHWM")?;
     let mut spent = Vec::new();
@@ -129,7 +127,6 @@ async fn measure(n: usize) -> anyhow::Result<Figures> {
     sim.shutdown().await;
     let pass = String::from_utf8_lossy(&out.stdout).into_owned();
     let pairs = pass.split(": ").nth(1).and_then(|s| s.split(' ').next()).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let _ = took;
     Ok(Figures { pairs, rss_started_kib, rss_after_kib, hwm_kib, pass, searches: (spent[0], spent[1]) })
 }
 

@@ -349,6 +349,10 @@ impl Store {
     /// so a long queue on one site does not hide another's.
     pub fn outbox_ready(&self, instance: &str, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
         self.read("read ready outbox entries", |r| {
+            // Nothing is ready for an instance paused by hand (`jirafed pause`).
+            if get(&r.table(Tbl::Paused)?, &str_key(instance))?.is_some() {
+                return Ok(Vec::new());
+            }
             let due = r.table(Tbl::OutboxDue)?;
             let outbox = r.table(Tbl::Outbox)?;
             let lo = due_key(instance, i64::MIN, 0);

@@ -146,7 +146,9 @@ fn a_paused_instance_stays_paused_until_cleared() {
     {
         let store = super::open(dir.path());
         assert_eq!(store.paused_since("hub").unwrap(), None);
+        super::one(&store, super::outbox_push("hub", "PORT-1", "h", 5));
         super::one(&store, Op::PauseSet { instance: "hub".into(), since_ms: 10 });
+        assert!(store.outbox_ready("hub", 10, 10).unwrap().is_empty(), "nothing ready while paused");
         super::one(&store, Op::PauseSet { instance: "hub".into(), since_ms: 20 });
         assert_eq!(store.paused_since("hub").unwrap(), Some(10));
         assert_eq!(store.paused_since("emea").unwrap(), None);
@@ -155,5 +157,6 @@ fn a_paused_instance_stays_paused_until_cleared() {
     assert_eq!(store.paused_since("hub").unwrap(), Some(10), "kept across a reopen");
     assert_eq!(super::one(&store, Op::PauseClear { instance: "hub".into() }), OpResult::Done);
     assert_eq!(store.paused_since("hub").unwrap(), None);
+    assert_eq!(store.outbox_ready("hub", 10, 10).unwrap().len(), 1, "ready once resumed");
     assert_eq!(super::one(&store, Op::PauseClear { instance: "hub".into() }), OpResult::NotFound);
 }

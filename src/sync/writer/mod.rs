@@ -80,15 +80,9 @@ pub async fn run(engine: Arc<Engine>, instance: InstanceId, cancel: Cancellation
                 std::panic::resume_unwind(e.into_panic());
             }
         }
-        // Paused by hand (`jirafed pause`, kept in the store): writes wait
-        // in the outbox; the writer still beats, it is waiting on purpose.
-        let paused = engine.store.paused_since(instance.as_str()).ok().flatten().is_some();
-        let ready = if paused {
-            Ok(Vec::new())
-        } else {
-            engine.store.outbox_ready(instance.as_str(), engine.now_ms(), READY_BATCH)
-        };
-        match ready {
+        // Empty while the instance is paused by hand (`jirafed pause`): its
+        // writes wait in the outbox, and the writer still beats.
+        match engine.store.outbox_ready(instance.as_str(), engine.now_ms(), READY_BATCH) {
             Ok(ready) => {
                 for e in ready {
                     if !running.lock().unwrap_or_else(|p| p.into_inner()).insert(e.seq) {
