@@ -20,8 +20,7 @@ use crate::store::Store;
 pub const DEMO_CONFIG: &str = include_str!("../config/demo.toml");
 
 /// The webhook events jirafed asks every site for.
-pub const WEBHOOK_EVENTS: &[&str] =
-    &["jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "issuelink_created", "issuelink_deleted"];
+pub const WEBHOOK_EVENTS: &[&str] = crate::jira::webhook::CONSUMED_EVENTS;
 
 /// The secret the demo's sites sign webhooks with (`demo-secrets/webhook-secret`).
 pub const WEBHOOK_SECRET: &str = "demo-webhook-secret";

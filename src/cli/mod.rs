@@ -14,6 +14,7 @@ mod run;
 mod sim;
 mod state;
 mod status;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -96,6 +97,49 @@ pub enum Command {
     },
     /// Print the man page jirafed(1) in roff (e.g. `jirafed man > jirafed.1`).
     Man,
+    /// Register, list or remove the webhooks that make each site post its events to jirafed (at
+    /// `daemon.public_url`), through Jira's webhook REST API; needs a Jira administrator's token.
+    Webhooks(WebhooksArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WebhooksArgs {
+    #[command(subcommand)]
+    pub action: WebhooksAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksAction {
+    /// Register jirafed's webhook on INSTANCE (default: every site), or update the one posting to
+    /// the same URL: events, JQL filter from the flows' scopes, the instance's webhook secret.
+    Install {
+        /// The instance (a site of the config), e.g. hub; default: every site.
+        instance: Option<String>,
+    },
+    /// List the webhooks registered on INSTANCE (default: every site), jirafed's marked with its
+    /// state: registered, missing or stale.
+    List {
+        /// The instance (a site of the config), e.g. hub; default: every site.
+        instance: Option<String>,
+        /// Print a JSON array, one object per site.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove jirafed's webhook (every registration posting to its URL) from INSTANCE (default:
+    /// every site).
+    Remove {
+        /// The instance (a site of the config), e.g. hub; default: every site.
+        instance: Option<String>,
+    },
+}
+
+impl WebhooksAction {
+    fn instance(&self) -> Option<&str> {
+        match self {
+            WebhooksAction::Install { instance } | WebhooksAction::Remove { instance } => instance.as_deref(),
+            WebhooksAction::List { instance, .. } => instance.as_deref(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -326,6 +370,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Resume(args) => printed(|| status::pause(&config, args, false)),
         Command::Completions { shell } => exit(completions::completions(shell)),
         Command::Man => exit(completions::man()),
+        Command::Webhooks(args) => printed(|| webhooks::run(&config, args)),
     }
 }
 

@@ -149,6 +149,16 @@ impl Reader<'_> {
                 .positive_u32("http_max_requests_per_connection", defaults::HTTP_MAX_REQUESTS_PER_CONNECTION),
         };
         let admin_timeout = t.duration("admin_timeout", defaults::ADMIN_TIMEOUT);
+        let public_url = t.string("public_url").and_then(|text| match text.parse::<BaseUrl>() {
+            Ok(url) => Some(url),
+            Err(e) => {
+                t.problem(
+                    "public_url",
+                    format!("{e}; the URL the sites post webhooks to, e.g. \"https://jirafed.acme.internal\""),
+                );
+                None
+            }
+        });
         let cfg = DaemonConfig {
             state_dir,
             listen,
@@ -159,6 +169,7 @@ impl Reader<'_> {
             reconcile_interval,
             http,
             admin_timeout,
+            public_url,
         };
         t.finish();
         cfg

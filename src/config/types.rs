@@ -102,6 +102,10 @@ pub struct DaemonConfig {
     pub http: HttpLimits,
     /// How long an admin socket client may take to send its request.
     pub admin_timeout: Duration,
+    /// The URL at which the sites reach this daemon's `/webhooks/{instance}`
+    /// (through a proxy or load balancer, often not `listen`); what
+    /// `jirafed webhooks install` registers. None: not set.
+    pub public_url: Option<BaseUrl>,
 }
 
 /// The HTTP listener's limits (`daemon.http_*`).

@@ -19,9 +19,11 @@ use crate::ids::InstanceId;
 
 mod search;
 mod users;
+mod webhooks;
 mod workflow;
 
 pub use search::{Cursor, Page, RECONCILE_MAX, Search};
+pub use webhooks::{WebhookRegistration, WebhookSpec};
 
 pub struct JiraClient {
     pub id: InstanceId,

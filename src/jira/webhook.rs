@@ -12,6 +12,11 @@ use serde_json::Value;
 use super::model::{UserRef, parse_timestamp};
 use crate::ids::{IssueId, IssueKey};
 
+/// The events jirafed consumes, as `jirafed webhooks install` registers
+/// them on every site.
+pub const CONSUMED_EVENTS: &[&str] =
+    &["jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "issuelink_created", "issuelink_deleted"];
+
 /// One webhook body, as much of it as jirafed uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookEvent {

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::change::{Change, ChangeKind, ChangeSource, version_key};
 use super::engine::Engine;
 use super::flows::Flows;
+use crate::config::FlowConfig;
 use crate::ids::InstanceId;
 use crate::jira::Site;
 use crate::store::Op;
@@ -31,8 +32,19 @@ const STORE_WAIT: Duration = Duration::from_millis(500);
 /// The JQL that selects what `instance` contributes: the union of its
 /// flows' scopes on a secondary, the mirror projects on the primary.
 pub fn scope(flows: &Flows, instance: &InstanceId) -> Option<String> {
-    if instance == &flows.primary {
-        let mut projects: Vec<&str> = flows.iter().map(|f| f.cfg.primary_project.as_str()).collect();
+    let configs: Vec<&FlowConfig> = flows.iter().map(|f| &f.cfg).collect();
+    scope_of(configs.iter().copied(), &flows.primary, instance)
+}
+
+/// [`scope`] from the flows' configs alone (what `jirafed webhooks install`
+/// registers as the sites' webhook filter, without connecting first).
+pub fn scope_of<'a>(
+    flows: impl Iterator<Item = &'a FlowConfig> + Clone,
+    primary: &InstanceId,
+    instance: &InstanceId,
+) -> Option<String> {
+    if instance == primary {
+        let mut projects: Vec<&str> = flows.clone().map(|f| f.primary_project.as_str()).collect();
         projects.sort_unstable();
         projects.dedup();
         let mut parts: Vec<String> = Vec::new();
@@ -40,10 +52,11 @@ pub fn scope(flows: &Flows, instance: &InstanceId) -> Option<String> {
             parts.push(format!("(project in ({}))", projects.join(", ")));
         }
         // Issues pushed to secondaries may live in other projects.
-        parts.extend(flows.iter().filter_map(|f| f.cfg.primary_scope.as_ref()).map(|s| format!("({s})")));
+        parts.extend(flows.filter_map(|f| f.primary_scope.as_ref()).map(|s| format!("({s})")));
         return (!parts.is_empty()).then(|| parts.join(" OR "));
     }
-    let scopes: Vec<String> = flows.of_secondary(instance.as_str()).map(|f| format!("({})", f.cfg.scope)).collect();
+    let scopes: Vec<String> =
+        flows.filter(|f| f.secondary.as_str() == instance.as_str()).map(|f| format!("({})", f.scope)).collect();
     (!scopes.is_empty()).then(|| scopes.join(" OR "))
 }
 

@@ -33,3 +33,4 @@ mod sync_e2e;
 mod sync_links;
 mod sync_push;
 mod sync_tree;
+mod webhook_setup;

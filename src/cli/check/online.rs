@@ -61,6 +61,7 @@ pub async fn check_sites(cfg: &Config) -> (String, bool) {
             }
         }
     }
+    webhook_registrations(cfg, &sites, &mut out).await;
     let primary = cfg.primary().id.as_str();
     let mut pushed: Vec<(&str, Vec<IssueKey>)> = Vec::new();
     for flow in &cfg.flows {
@@ -82,6 +83,26 @@ pub async fn check_sites(cfg: &Config) -> (String, bool) {
         let _ = writeln!(out, "  {f}");
     }
     (out, ok)
+}
+
+/// Each reachable site's webhook registration against what `jirafed
+/// webhooks install` makes: a warning when missing or stale (the daemon
+/// still polls, only slower to see changes).
+async fn webhook_registrations(cfg: &Config, sites: &Sites, out: &mut String) {
+    if cfg.daemon.public_url.is_none() {
+        let _ = writeln!(out, "  webhooks: registrations not checked (daemon.public_url is not set)");
+        return;
+    }
+    for (id, entry) in sites.entries() {
+        if entry.connection.is_err() {
+            continue;
+        }
+        let Some(inst) = cfg.instance(id.as_str()) else { continue };
+        let (line, current) = crate::cli::webhooks::check_instance(cfg, inst).await;
+        let finding =
+            if current { Finding::info(format!("{id}: {line}")) } else { Finding::warning(format!("{id}: {line}")) };
+        let _ = writeln!(out, "  {finding}");
+    }
 }
 
 /// The side of `id`, when it connected.

@@ -12,6 +12,7 @@ mod links;
 mod meta;
 mod search;
 mod users;
+mod webhooks;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -183,6 +184,14 @@ pub fn router(site: Arc<Site>) -> Router {
     if flavour == Flavour::Cloud {
         r = r.nest("/rest/api/3", api_routes(site.clone(), Api::V3));
     }
+    // Jira's admin webhook API: one path on both flavours.
+    r = r.nest(
+        "/rest/webhooks/1.0/webhook",
+        webhooks::routes()
+            .route_layer(middleware::from_fn_with_state(site.clone(), rest_layer))
+            .layer(Extension(Api::V2))
+            .with_state(site.clone()),
+    );
     r.merge(control::routes(site.clone())).fallback(not_found)
 }
 
