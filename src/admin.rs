@@ -81,6 +81,19 @@ pub enum Request {
     Resume {
         instance: String,
     },
+    /// The audit log, newest first (`jirafed audit`): at most `limit`
+    /// records, of the last `since_seconds` when given, about `issue` (a
+    /// key of either side, or of the change that caused the write) and in
+    /// `flow` when given.
+    Audit {
+        #[serde(default)]
+        issue: Option<String>,
+        #[serde(default)]
+        flow: Option<String>,
+        #[serde(default)]
+        since_seconds: Option<u64>,
+        limit: usize,
+    },
 }
 
 /// Where a reload asked over the socket is answered, by `jirafed run`.
@@ -213,6 +226,19 @@ async fn reload(reloads: &ReloadAsks) -> anyhow::Result<Value> {
     Ok(json!({"outcome": record.outcome.as_str(), "errors": record.errors, "at": rfc3339(record.at_ms)}))
 }
 
+/// Whether an audit record (a write or a conflict, JSON) is about `issue`
+/// (any key it names, the cause's included) and in `flow`.
+fn audit_matches(payload: &[u8], issue: Option<&str>, flow: Option<&str>) -> bool {
+    let Ok(v) = serde_json::from_slice::<Value>(payload) else { return issue.is_none() && flow.is_none() };
+    if flow.is_some_and(|f| v["flow"].as_str() != Some(f)) {
+        return false;
+    }
+    let Some(issue) = issue else { return true };
+    [&v["key"], &v["secondary_key"], &v["primary_key"], &v["cause"]["issue"]]
+        .iter()
+        .any(|k| k.as_str().is_some_and(|k| k.eq_ignore_ascii_case(issue)))
+}
+
 fn describe(d: &crate::store::DeadLetter) -> Value {
     let job = Job::from_bytes(&d.entry.payload);
     json!({
@@ -233,6 +259,20 @@ async fn handle(engine: &Engine, req: Request) -> anyhow::Result<Value> {
         Request::Status => {
             let doc = crate::observe::status::snapshot(&engine.observer.board, store, now_ms());
             return Ok(json!({"status": doc}));
+        }
+        Request::Audit { issue, flow, since_seconds, limit } => {
+            let since_ms =
+                since_seconds.map_or(i64::MIN, |s| now_ms() - i64::try_from(s).unwrap_or(i64::MAX / 1000) * 1000);
+            let keep = |e: &crate::store::AuditEntry| audit_matches(&e.payload, issue.as_deref(), flow.as_deref());
+            let found = store.audit_newest(since_ms, limit, &keep)?;
+            let records: Vec<Value> = found
+                .iter()
+                .map(|e| {
+                    let record = serde_json::from_slice::<Value>(&e.payload).unwrap_or(Value::Null);
+                    json!({"seq": e.seq, "at": rfc3339(e.at_ms), "record": record})
+                })
+                .collect();
+            return Ok(json!({"audit": records, "kept": store.audit_len()?}));
         }
         Request::Pause { instance } => return pause(engine, &instance, true).await,
         Request::Resume { instance } => return pause(engine, &instance, false).await,

@@ -35,7 +35,8 @@ pub async fn run(config: &Path, args: DeadLettersArgs) -> anyhow::Result<String>
         | Request::ImportProgress { .. }
         | Request::Status
         | Request::Pause { .. }
-        | Request::Resume { .. } => String::new(),
+        | Request::Resume { .. }
+        | Request::Audit { .. } => String::new(),
     })
 }
 

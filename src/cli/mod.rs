@@ -2,6 +2,7 @@
 //! one file per command. `main.rs` parses, starts telemetry and calls
 //! [`run`].
 
+mod audit;
 mod check;
 mod completions;
 mod dead_letters;
@@ -83,6 +84,9 @@ pub enum Command {
     /// Show what the running daemon's /status says, as tables (times as "12 s ago"), or the
     /// /status JSON document itself with --json.
     Status(StatusArgs),
+    /// Show the audit log of the running daemon, newest first: writes done or given up (outcome,
+    /// latency, the change that caused them) and conflicts resolved.
+    Audit(AuditArgs),
     /// Stop writing to INSTANCE (its maintenance): changes queue in the outbox until `jirafed
     /// resume`; kept across restarts; shown in status and metrics.
     Pause(PauseArgs),
@@ -289,6 +293,29 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only records about this issue key (either side of a pair, or the issue whose change caused
+    /// the write).
+    #[arg(long, value_name = "KEY")]
+    pub issue: Option<String>,
+    /// Only records of this flow.
+    #[arg(long, value_name = "NAME")]
+    pub flow: Option<String>,
+    /// Only records of the last DURATION (e.g. 1h, 30m, 2d).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub since: Option<std::time::Duration>,
+    /// Show at most N records.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: usize,
+    /// Print the records as a JSON array.
+    #[arg(long)]
+    pub json: bool,
+    /// The daemon's admin socket; default: `daemon.admin_socket` of the config.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct PauseArgs {
     /// The instance (a site of the config), e.g. hub.
     pub instance: String,
@@ -366,6 +393,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Unlink(args) => printed(|| pairing::unlink(&config, args)),
         Command::Import(args) => printed(|| import::run(&config, args)),
         Command::Status(args) => printed(|| status::run(&config, args)),
+        Command::Audit(args) => printed(|| audit::run(&config, args)),
         Command::Pause(args) => printed(|| status::pause(&config, args, true)),
         Command::Resume(args) => printed(|| status::pause(&config, args, false)),
         Command::Completions { shell } => exit(completions::completions(shell)),

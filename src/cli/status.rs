@@ -163,12 +163,12 @@ pub fn render(doc: &Value) -> String {
     out
 }
 
-fn parse(t: &str) -> Option<DateTime<Utc>> {
+pub(super) fn parse(t: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(t).ok().map(|t| t.with_timezone(&Utc))
 }
 
 /// "12 s ago", "3 min ago", "2 h ago", "4 d ago"; "in 5 s" ahead of now.
-fn age(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+pub(super) fn age(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let secs = (now - t).num_seconds();
     let (n, unit) = match secs.abs() {
         s if s < 120 => (s, "s"),

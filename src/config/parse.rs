@@ -159,6 +159,8 @@ impl Reader<'_> {
                 None
             }
         });
+        let audit_max_entries = u64::from(t.positive_u32("audit_max_entries", defaults::AUDIT_MAX_ENTRIES));
+        let audit_max_age = t.duration("audit_max_age", defaults::AUDIT_MAX_AGE);
         let cfg = DaemonConfig {
             state_dir,
             listen,
@@ -170,6 +172,8 @@ impl Reader<'_> {
             http,
             admin_timeout,
             public_url,
+            audit_max_entries,
+            audit_max_age,
         };
         t.finish();
         cfg

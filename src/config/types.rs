@@ -46,6 +46,8 @@ pub mod defaults {
     /// Most requests on one kept-alive connection before it is closed.
     pub const HTTP_MAX_REQUESTS_PER_CONNECTION: u32 = 1000;
     /// How long an admin socket client may take to send its request.
+    pub const AUDIT_MAX_ENTRIES: u32 = 50_000;
+    pub const AUDIT_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 60 * 60);
     pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(5);
     /// Largest Jira response body read (search pages of big issues stay far below).
     pub const RESPONSE_BODY_LIMIT: u64 = 32 * 1024 * 1024;
@@ -106,6 +108,10 @@ pub struct DaemonConfig {
     /// (through a proxy or load balancer, often not `listen`); what
     /// `jirafed webhooks install` registers. None: not set.
     pub public_url: Option<BaseUrl>,
+    /// Audit log entries kept at most (the oldest are dropped).
+    pub audit_max_entries: u64,
+    /// How old an audit entry may grow before it is dropped.
+    pub audit_max_age: Duration,
 }
 
 /// The HTTP listener's limits (`daemon.http_*`).

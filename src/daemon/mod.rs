@@ -65,6 +65,11 @@ impl Daemon {
     /// for which `is_data_error` holds.
     pub async fn start_with(config: Config, store_options: StoreOptions) -> anyhow::Result<Daemon> {
         let config = Arc::new(config);
+        let store_options = StoreOptions {
+            audit_limit: config.daemon.audit_max_entries,
+            audit_max_age: Some(config.daemon.audit_max_age),
+            ..store_options
+        };
         let store = Store::open_with(&config.daemon.state_dir, store_options)?;
         let observer = Arc::new(Observer::new(&config));
         let clock = Clock::system();

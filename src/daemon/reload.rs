@@ -22,8 +22,8 @@ use crate::sync::sites::Sites;
 use crate::sync::wake::Wakeups;
 
 /// The settings a reload cannot change: the listening socket, the admin
-/// socket, the state file (opened once per process), the body limit and the
-/// listener's limits (the HTTP server is built once).
+/// socket, the state file and its audit bounds (opened once per process),
+/// the body limit and the listener's limits (the HTTP server is built once).
 pub const RESTART_ONLY: &[&str] = &[
     "daemon.listen",
     "daemon.admin_socket",
@@ -33,6 +33,8 @@ pub const RESTART_ONLY: &[&str] = &[
     "daemon.http_request_timeout",
     "daemon.http_max_connections",
     "daemon.http_max_requests_per_connection",
+    "daemon.audit_max_entries",
+    "daemon.audit_max_age",
 ];
 
 impl Daemon {
@@ -144,6 +146,15 @@ fn keep_restart_only(running: &Config, new: &mut Config) -> Vec<String> {
     if d.webhook_body_limit != old.webhook_body_limit {
         note("daemon.webhook_body_limit", old.webhook_body_limit.to_string(), d.webhook_body_limit.to_string());
         d.webhook_body_limit = old.webhook_body_limit;
+    }
+    if d.audit_max_entries != old.audit_max_entries {
+        note("daemon.audit_max_entries", old.audit_max_entries.to_string(), d.audit_max_entries.to_string());
+        d.audit_max_entries = old.audit_max_entries;
+    }
+    if d.audit_max_age != old.audit_max_age {
+        let show = |v| humantime::format_duration(v).to_string();
+        note("daemon.audit_max_age", show(old.audit_max_age), show(d.audit_max_age));
+        d.audit_max_age = old.audit_max_age;
     }
     if d.http != old.http {
         note("daemon.http_*", format!("{:?}", old.http), format!("{:?}", d.http));

@@ -64,13 +64,23 @@ impl ConflictRecord {
     }
 }
 
-/// A write done, as the audit log keeps it.
+/// A write done or given up, as the audit log keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WriteRecord<'a> {
     pub flow: &'a str,
     pub instance: &'a str,
     pub op: &'static str,
     pub key: &'a str,
+    /// `ok`, or `dead_letter` when Jira refused it for good.
+    pub outcome: &'static str,
+    /// From the change being seen to this outcome (ms).
+    pub latency_ms: i64,
+    /// The change that caused it, when the job says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<&'a crate::sync::job::Cause>,
+    /// Jira's own words, for a write given up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a str>,
 }
 
 impl WriteRecord<'_> {
@@ -101,10 +111,26 @@ pub(crate) mod tests {
             text,
             r#"{"kind":"conflict","flow":"f","field":"summary","winner":"primary","secondary_key":"EMEA-1","primary_key":"PORT-1","secondary":{"t":"Text","v":"s"},"primary":{"t":"Text","v":"p"},"at_ms":7}"#
         );
-        let w = WriteRecord { flow: "f", instance: "hub", op: "create", key: "PORT-1" };
+        // The names older records have stay, and new ones come after them.
+        let cause = crate::sync::job::Cause {
+            instance: "emea".into(),
+            issue: "EMEA-1".into(),
+            via: "webhook".into(),
+            by: Some("alice".into()),
+        };
+        let w = WriteRecord {
+            flow: "f",
+            instance: "hub",
+            op: "create",
+            key: "PORT-1",
+            outcome: "ok",
+            latency_ms: 25,
+            cause: Some(&cause),
+            error: None,
+        };
         assert_eq!(
             String::from_utf8(w.to_bytes()).unwrap(),
-            r#"{"flow":"f","instance":"hub","op":"create","key":"PORT-1"}"#
+            r#"{"flow":"f","instance":"hub","op":"create","key":"PORT-1","outcome":"ok","latency_ms":25,"cause":{"instance":"emea","issue":"EMEA-1","via":"webhook","by":"alice"}}"#
         );
     }
 }

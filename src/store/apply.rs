@@ -140,25 +140,41 @@ fn prune_deliveries(ws: &mut WriteSet<'_>, older_than_ms: i64) -> Result<OpResul
     Ok(OpResult::Done)
 }
 
-/// Appends to the audit log and drops the oldest entries beyond the bound,
-/// in the same transaction, so the log never outgrows it.
+/// Appends to the audit log and drops the oldest entries beyond the bound
+/// and those older than the age bound, in the same transaction, so the log
+/// never outgrows them.
 fn audit(ws: &mut WriteSet<'_>, at_ms: i64, payload: &[u8]) -> Result<OpResult, ApplyError> {
     let seq = ws.next_id(meta::NEXT_AUDIT)?;
     let value = records::audit_value(at_ms, payload).map_err(corrupt)?;
     ws.put(Tbl::Audit, &u64_key(seq), &value)?;
-    let excess = ws.len(Tbl::Audit)?.saturating_sub(ws.audit_limit);
-    if excess > 0 {
-        let oldest = ws
-            .table(Tbl::Audit)
-            .iter()?
-            .take(usize::try_from(excess).unwrap_or(usize::MAX))
-            .map(|item| item.map(|(k, _)| k.value().to_vec()))
-            .collect::<Result<Vec<_>, _>>()?;
-        for key in oldest {
-            ws.remove(Tbl::Audit, &key)?;
-        }
-    }
+    prune_audit(ws)?;
     Ok(OpResult::Pushed { seq })
+}
+
+/// Most entries one prune drops by age: the rest go with the next ones, so
+/// that no commit grows large after a long quiet time.
+const AUDIT_PRUNE_BATCH: usize = 1_000;
+
+/// Drops the oldest audit entries beyond `audit_limit`, and (up to
+/// [`AUDIT_PRUNE_BATCH`]) those older than `audit_max_age_ms`.
+pub(super) fn prune_audit(ws: &mut WriteSet<'_>) -> Result<(), ApplyError> {
+    let excess = ws.len(Tbl::Audit)?.saturating_sub(ws.audit_limit);
+    let cutoff = ws.audit_max_age_ms.map(|age| ws.now_ms.saturating_sub(age));
+    let mut drop = Vec::new();
+    for (i, item) in ws.table(Tbl::Audit).iter()?.enumerate() {
+        let (k, v) = item?;
+        let over_count = (i as u64) < excess;
+        let too_old = i < AUDIT_PRUNE_BATCH
+            && cutoff.is_some_and(|c| records::audit_entry(0, v.value()).is_ok_and(|e| e.at_ms < c));
+        if !(over_count || too_old) {
+            break;
+        }
+        drop.push(k.value().to_vec());
+    }
+    for key in drop {
+        ws.remove(Tbl::Audit, &key)?;
+    }
+    Ok(())
 }
 
 fn load_link(ws: &WriteSet<'_>, id: u64) -> Result<Option<LinkRecord>, ApplyError> {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use redb::Database;
 use tokio::sync::oneshot;
@@ -43,6 +44,9 @@ pub struct StoreOptions {
     pub clock: Clock,
     /// How many audit entries are kept; older ones are pruned on append.
     pub audit_limit: u64,
+    /// How old an audit entry may grow; older ones are pruned on append.
+    /// None: kept until `audit_limit` pushes them out.
+    pub audit_max_age: Option<Duration>,
     /// How many commit requests one group commit takes at most.
     pub batch_limit: usize,
     /// redb's page cache, in bytes; bounds the store's memory.
@@ -55,8 +59,10 @@ pub struct StoreOptions {
     pub faults: Option<Arc<StorageFaults>>,
 }
 
-/// Audit entries kept by default.
-pub const DEFAULT_AUDIT_LIMIT: u64 = 10_000;
+/// Audit entries kept by default (a few hundred bytes each).
+pub const DEFAULT_AUDIT_LIMIT: u64 = 50_000;
+/// How old an audit entry may grow by default.
+pub const DEFAULT_AUDIT_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// Requests per group commit by default.
 pub const DEFAULT_BATCH_LIMIT: usize = 1_000;
 /// redb's cache by default (redb's own is 1 GiB). Small on purpose: the
@@ -70,6 +76,7 @@ impl Default for StoreOptions {
         StoreOptions {
             clock: Clock::system(),
             audit_limit: DEFAULT_AUDIT_LIMIT,
+            audit_max_age: Some(DEFAULT_AUDIT_MAX_AGE),
             batch_limit: DEFAULT_BATCH_LIMIT,
             cache_bytes: DEFAULT_CACHE_BYTES,
             init: false,
@@ -82,6 +89,7 @@ impl fmt::Debug for StoreOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StoreOptions")
             .field("audit_limit", &self.audit_limit)
+            .field("audit_max_age", &self.audit_max_age)
             .field("batch_limit", &self.batch_limit)
             .field("cache_bytes", &self.cache_bytes)
             .field("init", &self.init)
@@ -183,6 +191,7 @@ impl Store {
             path: path.clone(),
             clock: options.clock,
             audit_limit: options.audit_limit,
+            audit_max_age_ms: options.audit_max_age.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
             batch_limit: options.batch_limit,
             commits: commits.clone(),
             schema_version: current,

@@ -478,6 +478,40 @@ impl Store {
             Ok(out)
         })
     }
+
+    /// Audit entries at or after `since_ms` that `keep` accepts, newest
+    /// first, at most `limit`; reads back from the newest and stops at the
+    /// first entry older than `since_ms` (the log is in time order).
+    pub fn audit_newest(
+        &self,
+        since_ms: i64,
+        limit: usize,
+        keep: &dyn Fn(&AuditEntry) -> bool,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.read("read audit log", |r| {
+            let mut out = Vec::with_capacity(limit.min(1024));
+            for item in r.table(Tbl::Audit)?.iter()?.rev() {
+                if out.len() >= limit {
+                    break;
+                }
+                let (key, value) = item?;
+                let seq = id_of(key.value(), "audit key")?;
+                let entry = records::audit_entry(seq, value.value()).map_err(ReadError::Corrupt)?;
+                if entry.at_ms < since_ms {
+                    break;
+                }
+                if keep(&entry) {
+                    out.push(entry);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// How many audit entries are kept.
+    pub fn audit_len(&self) -> Result<u64, StoreError> {
+        self.read("count audit log", |r| Ok(r.table(Tbl::Audit)?.len()?))
+    }
 }
 
 /// The first key of the page after `after` (`None` after the last u64).

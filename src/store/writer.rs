@@ -78,6 +78,8 @@ pub(super) struct WriterConfig {
     pub(super) clock: super::Clock,
     /// How many audit entries are kept.
     pub(super) audit_limit: u64,
+    /// How old an audit entry may grow (ms); None: no age bound.
+    pub(super) audit_max_age_ms: Option<i64>,
     /// How many requests one group commit takes at most.
     pub(super) batch_limit: usize,
     /// Counts committed write transactions.
@@ -189,7 +191,7 @@ fn recover(slot: &Slot, config: &WriterConfig, requests: &Receiver<Request>) -> 
 pub(super) fn apply_batch(db: &Database, config: &WriterConfig, batch: &[Vec<Op>]) -> Result<Vec<Answer>, redb::Error> {
     let txn = db.begin_write()?;
     let (answers, dirty) = {
-        let mut ws = WriteSet::open(&txn, config.clock.now_ms(), config.audit_limit)?;
+        let mut ws = WriteSet::open(&txn, config.clock.now_ms(), (config.audit_limit, config.audit_max_age_ms))?;
         let mut answers = Vec::with_capacity(batch.len());
         for ops in batch {
             answers.push(apply_request(&mut ws, config, ops)?);
@@ -272,15 +274,18 @@ pub(super) struct WriteSet<'txn> {
     pub(super) now_ms: i64,
     /// How many audit entries are kept.
     pub(super) audit_limit: u64,
+    /// How old an audit entry may grow (ms); None: no age bound.
+    pub(super) audit_max_age_ms: Option<i64>,
 }
 
 impl<'txn> WriteSet<'txn> {
-    fn open(txn: &'txn WriteTransaction, now_ms: i64, audit_limit: u64) -> Result<Self, redb::Error> {
+    fn open(txn: &'txn WriteTransaction, now_ms: i64, audit: (u64, Option<i64>)) -> Result<Self, redb::Error> {
+        let (audit_limit, audit_max_age_ms) = audit;
         let mut tables = Vec::with_capacity(ALL.len());
         for (_, def) in ALL {
             tables.push(txn.open_table(def)?);
         }
-        Ok(WriteSet { tables, undo: Vec::new(), dirty: false, now_ms, audit_limit })
+        Ok(WriteSet { tables, undo: Vec::new(), dirty: false, now_ms, audit_limit, audit_max_age_ms })
     }
 
     /// A table, for reads and range scans.

@@ -202,6 +202,7 @@ mod tests {
             },
             shadow_after: None,
             origin_ms: 0,
+            cause: None,
         }
     }
 

@@ -111,8 +111,14 @@ pub fn changes(instance: &InstanceId, event: &WebhookEvent, now_ms: i64) -> Vec<
 /// Who made the change, by the ids echo recognition compares; a user the
 /// body names only by display name or e-mail is no actor.
 fn actor_of(user: &UserRef) -> Option<Actor> {
-    let actor = Actor { account_id: user.account_id.clone(), name: user.name.clone(), key: user.key.clone() };
-    (actor != Actor::default()).then_some(actor)
+    let actor = Actor {
+        account_id: user.account_id.clone(),
+        name: user.name.clone(),
+        key: user.key.clone(),
+        display_name: user.display_name.clone(),
+    };
+    let named = actor.account_id.is_some() || actor.name.is_some() || actor.key.is_some();
+    named.then_some(actor)
 }
 
 /// The inbox dedupe key of one change of a delivery: the issue version it
@@ -212,7 +218,7 @@ mod tests {
     }
 
     #[test]
-    fn the_actor_is_the_users_ids() {
+    fn the_actor_is_the_users_ids_and_name() {
         let actor = |user: UserRef| {
             let subject = Subject::Comment { issue: id("8"), key: None };
             let changes = changes(&InstanceId::new("hub"), &event(subject, Some(user)), NOW);
@@ -220,9 +226,10 @@ mod tests {
         };
         let cloud =
             UserRef { account_id: Some("5b10a".into()), display_name: Some("Ann".into()), ..UserRef::default() };
-        assert_eq!(actor(cloud), Some(Actor { account_id: Some("5b10a".into()), ..Actor::default() }));
+        let want = Actor { account_id: Some("5b10a".into()), display_name: Some("Ann".into()), ..Actor::default() };
+        assert_eq!(actor(cloud), Some(want));
         let server = UserRef { name: Some("ann".into()), key: Some("JIRAUSER1".into()), ..UserRef::default() };
-        let want = Actor { account_id: None, name: Some("ann".into()), key: Some("JIRAUSER1".into()) };
+        let want = Actor { name: Some("ann".into()), key: Some("JIRAUSER1".into()), ..Actor::default() };
         assert_eq!(actor(server), Some(want));
         assert_eq!(actor(UserRef { display_name: Some("Ann".into()), ..UserRef::default() }), None);
     }

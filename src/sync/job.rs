@@ -99,6 +99,43 @@ pub struct Job {
     pub shadow_after: Option<mapping::Shadow>,
     /// When the change that caused it was seen (ms), for propagation latency.
     pub origin_ms: i64,
+    /// The change that caused it, for the audit log (absent in jobs queued
+    /// by older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+}
+
+/// The change a job came from, as the audit log shows it: which issue of
+/// which site, seen how, made by whom when the webhook said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cause {
+    pub instance: String,
+    /// The issue's key when known, else its id.
+    pub issue: String,
+    /// `webhook`, `poll` or `reconcile`.
+    pub via: String,
+    /// Who made it (display name, else a name or account id), when the
+    /// webhook said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+}
+
+impl Cause {
+    pub fn of(change: &super::change::Change) -> Cause {
+        let actor = change.actor.as_ref();
+        Cause {
+            instance: change.instance.as_str().to_string(),
+            issue: change.issue_key.as_ref().map_or_else(|| change.issue_id.to_string(), |k| k.to_string()),
+            via: change.source.as_str().to_string(),
+            by: actor.and_then(|a| {
+                a.display_name
+                    .clone()
+                    .or_else(|| a.name.clone())
+                    .or_else(|| a.account_id.clone())
+                    .or_else(|| a.key.clone())
+            }),
+        }
+    }
 }
 
 impl Job {

@@ -113,7 +113,12 @@ impl Sites {
     /// writes coming back.
     pub fn me(&self, id: &str) -> Option<Actor> {
         let user = &self.entries.get(id)?.connection.as_ref().ok()?.me.user;
-        Some(Actor { account_id: user.account_id.clone(), name: user.name.clone(), key: user.key.clone() })
+        Some(Actor {
+            account_id: user.account_id.clone(),
+            name: user.name.clone(),
+            key: user.key.clone(),
+            display_name: user.display_name.clone(),
+        })
     }
 
     pub fn catalogue(&self, id: &str) -> Option<&Arc<FieldCatalogue>> {

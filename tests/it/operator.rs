@@ -103,3 +103,74 @@ async fn a_paused_site_gets_no_writes_across_a_restart_until_it_is_resumed() {
     .await;
     assert!(daemon.metrics(&http).await.contains("jirafed_paused{instance=\"hub\"} 0\n"));
 }
+
+/// `jirafed audit` lists the writes done and given up, newest first, with
+/// their outcome, latency and the change (issue, site, how seen, by whom)
+/// that caused them; `--issue`, `--flow`, `--since`, `--limit` and
+/// `--json` narrow and shape it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_shows_each_write_with_its_outcome_latency_and_cause() {
+    let sim = Sim::start_as("alice").await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let http = reqwest::Client::new();
+    let daemon = Jirafed::start(&sim, state.path(), None).await;
+    let addr = daemon.addr.parse().expect("daemon address");
+    jirafed::harness::register_webhooks(&sim.sim, addr).await.expect("webhooks registered");
+
+    let key = sim.create("emea", "EMEA", "Audited by alice", json!({})).await;
+    let mirror = wait_until(Duration::from_secs(30), "the mirror made", || async {
+        let (code, out, _) = jirafed_once(&sim, state.path(), &["audit", "--issue", &key, "--json"]).await;
+        let list: Value = serde_json::from_str(&out).ok()?;
+        let create = list.as_array()?.iter().find(|e| e["record"]["op"] == "create")?.clone();
+        (code == 0).then_some(create)
+    })
+    .await;
+    let r = &mirror["record"];
+    assert_eq!(
+        (r["flow"].as_str(), r["instance"].as_str(), r["outcome"].as_str()),
+        (Some("emea-delivery"), Some("hub"), Some("ok")),
+        "{mirror}"
+    );
+    assert!(r["key"].as_str().is_some_and(|k| k.starts_with("PORT-")), "{mirror}");
+    assert!(r["latency_ms"].as_i64().is_some_and(|ms| ms >= 0), "{mirror}");
+    assert_eq!(
+        r["cause"],
+        json!({"instance": "emea", "issue": key, "via": "webhook", "by": "Alice Example"}),
+        "{mirror}"
+    );
+    assert!(mirror["at"].as_str().is_some_and(|t| t.ends_with('Z') || t.contains('+')), "{mirror}");
+
+    // A write Jira refuses for good is audited with Jira's own words.
+    let hub_key = r["key"].as_str().expect("mirror key").to_string();
+    let set = sim.control("hub", "POST", "/_sim/faults", Some(&json!({"reject_issues": [hub_key]}))).await;
+    assert_eq!(set.status, 200);
+    let path = format!("/rest/api/3/issue/{key}");
+    let edit = sim.call("emea", "PUT", &path, Some(&json!({"fields": {"summary": "Refused on the hub"}}))).await;
+    assert_eq!(edit.status, 204);
+    let table = wait_until(Duration::from_secs(30), "the refused write audited", || async {
+        let (code, out, _) =
+            jirafed_once(&sim, state.path(), &["audit", "--flow", "emea-delivery", "--since", "1h"]).await;
+        (code == 0 && out.contains("dead_letter")).then_some(out)
+    })
+    .await;
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("WHEN") && lines[0].contains("OUTCOME") && lines[0].contains("CAUSE"), "{table}");
+    assert!(
+        lines[1].contains("update") && lines[1].contains("dead_letter") && lines[1].contains(&hub_key),
+        "newest first: {table}"
+    );
+    assert!(lines[2].contains("cannot be set"), "Jira's message under it: {table}");
+    assert!(table.contains(&format!("emea {key} (webhook by Alice Example)")), "{table}");
+    assert!(table.lines().any(|l| l.contains("create") && l.contains(" ok ")), "{table}");
+
+    let (code, out, err) = jirafed_once(&sim, state.path(), &["audit", "--flow", "apac-platform"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("no audit records match"), "{out}");
+    let (_, out, _) = jirafed_once(&sim, state.path(), &["audit", "--limit", "1", "--json"]).await;
+    let one: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(one.as_array().map(Vec::len), Some(1), "{out}");
+    let (code, _, err) = jirafed_once(&sim, state.path(), &["audit", "--since", "soon"]).await;
+    assert!(code == 2 && err.contains("--since"), "a bad duration is named: {err}");
+    let s = daemon.status(&http).await;
+    assert!(s["dead_letters"].as_u64() >= Some(1), "{s}");
+}

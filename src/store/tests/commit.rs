@@ -52,6 +52,7 @@ fn a_rejected_request_is_rolled_back_alone_inside_the_batch() {
         path: store.path().to_path_buf(),
         clock: crate::clock::Clock::fixed(0),
         audit_limit: 10,
+        audit_max_age_ms: None,
         batch_limit: 10,
         commits: commits.clone(),
         schema_version: crate::store::SCHEMA_VERSION,

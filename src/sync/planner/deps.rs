@@ -353,6 +353,7 @@ impl Plan<'_> {
             action,
             shadow_after: None,
             origin_ms: self.change.seen_ms,
+            cause: Some(crate::sync::job::Cause::of(self.change)),
         };
         self.out.ops.push(push(self.engine, instance, target, &job));
         self.jobs += 1;

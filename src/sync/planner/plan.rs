@@ -93,6 +93,7 @@ pub(super) fn plan_link(
         action,
         shadow_after: Some(plan.shadow.clone()),
         origin_ms: change.seen_ms,
+        cause: Some(crate::sync::job::Cause::of(change)),
     };
     if !plan.to_primary.is_empty() || plan.primary_status.is_some() || parent.to_primary.is_some() {
         let action = Action::Update {
@@ -155,6 +156,7 @@ fn remote_links(
         action: Action::RemoteLinks { upsert, delete },
         shadow_after: Some(mapping::Shadow { remote_links: want, ..shadow.clone() }),
         origin_ms: change.seen_ms,
+        cause: Some(crate::sync::job::Cause::of(change)),
     };
     Output {
         ops: vec![push(engine, &link.secondary, &link.secondary_issue, &job)],
@@ -237,6 +239,7 @@ pub(super) fn create_mirror(
         },
         shadow_after: Some(plan.shadow),
         origin_ms: change.seen_ms,
+        cause: Some(crate::sync::job::Cause::of(change)),
     };
     let op = push(engine, engine.primary().as_str(), &format!("create:{}:{}", source.instance, source.issue_id), &job);
     let issue = SiteIssue::new(&source.instance, &source.issue_id);
@@ -287,6 +290,7 @@ pub(super) fn gone(engine: &Engine, l: &LinkRecord, change: &Change, why: Gone) 
         action,
         shadow_after: None,
         origin_ms: change.seen_ms,
+        cause: Some(crate::sync::job::Cause::of(change)),
     };
     let mut ops = Vec::new();
     if !delete_mirror {

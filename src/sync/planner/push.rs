@@ -118,6 +118,7 @@ fn create(engine: &Engine, flow: &ResolvedFlow, issue: &Issue, change: &Change, 
         },
         shadow_after: Some(plan.shadow),
         origin_ms: change.seen_ms,
+        cause: Some(crate::sync::job::Cause::of(change)),
     };
     let target = format!("create:{}:{}", source.instance, source.issue_id);
     let mut ops = vec![push(engine, flow.cfg.secondary.as_str(), &target, &job)];

@@ -153,7 +153,17 @@ async fn succeeded(engine: &Engine, e: &OutboxEntry, job: &Job, done: Done) -> b
     let op_name = job.action.name();
     let now = engine.now_ms();
     ops.push(Op::OutboxDone { seq: e.seq });
-    let record = WriteRecord { flow: &job.flow, instance: &e.instance, op: op_name, key: &key };
+    let latency_ms = now - job.origin_ms;
+    let record = WriteRecord {
+        flow: &job.flow,
+        instance: &e.instance,
+        op: op_name,
+        key: &key,
+        outcome: "ok",
+        latency_ms,
+        cause: job.cause.as_ref(),
+        error: None,
+    };
     ops.push(Op::Audit { at_ms: now, payload: record.to_bytes() });
     if let Err(err) = engine.store.commit(ops).await {
         if matches!(err, StoreError::Rejected { .. }) {
@@ -164,7 +174,6 @@ async fn succeeded(engine: &Engine, e: &OutboxEntry, job: &Job, done: Done) -> b
     }
     engine.activity.wrote(&e.instance, now);
     engine.observer.metrics.write(&e.instance, op_name, WriteOutcome::Ok);
-    let latency_ms = now - job.origin_ms;
     tracing::info!(flow = %job.flow, instance = %e.instance, op = op_name, issue = %key, latency_ms, "written");
     tracing::debug!(seq = e.seq, action = ?job.action, "job done");
     let event =
@@ -217,7 +226,20 @@ async fn dead_letter(engine: &Engine, e: &OutboxEntry, job: &Job, err: &JiraErro
     engine.observer.metrics.write(&e.instance, job.action.name(), WriteOutcome::DeadLetter);
     let now = engine.now_ms();
     let op = Op::OutboxDeadLetter { seq: e.seq, error: err.to_string(), at_ms: now };
-    if let Err(store) = engine.store.commit(vec![op]).await {
+    let text = err.to_string();
+    let key = job.target_key.clone().or_else(|| job.cause.as_ref().map(|c| c.issue.clone())).unwrap_or_default();
+    let record = WriteRecord {
+        flow: &job.flow,
+        instance: &e.instance,
+        op: job.action.name(),
+        key: &key,
+        outcome: "dead_letter",
+        latency_ms: now - job.origin_ms,
+        cause: job.cause.as_ref(),
+        error: Some(&text),
+    };
+    let audit = Op::Audit { at_ms: now, payload: record.to_bytes() };
+    if let Err(store) = engine.store.commit(vec![op, audit]).await {
         tracing::error!(error = %store, "cannot dead-letter a refused write; it runs again");
         return false;
     }
