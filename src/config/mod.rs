@@ -17,7 +17,7 @@ use figment::providers::{Format, Toml};
 
 pub use ca::read_ca_file;
 pub use reader::{Choice, Problem};
-pub use secret::{Environment, ProcessEnv, Secret, SecretSource};
+pub use secret::{CREDENTIALS_FOLDER_ID, Environment, ProcessEnv, Secret, SecretSource};
 pub use syntax::SyntaxError;
 pub use types::*;
 

@@ -2,7 +2,14 @@
 //! secret is read from (`*_file`, `*_env`, or inline with a warning).
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
+
+/// The credential id under which the packaged unit hands over the whole
+/// credentials folder (`LoadCredential=jirafed:/etc/jirafed/credentials`).
+/// systemd loads each file of a folder as its own credential named
+/// `<id>_<file>` (a file in a subfolder as `<id>_<sub>_<file>`), so the
+/// file `hub-token` arrives as `$CREDENTIALS_DIRECTORY/jirafed_hub-token`.
+pub const CREDENTIALS_FOLDER_ID: &str = "jirafed";
 
 /// A credential. `Debug` and `Display` print `***`; only [`Secret::expose`]
 /// gives the value, and only the Jira client and webhook verifier call it.
@@ -35,7 +42,9 @@ impl fmt::Display for Secret {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretSource {
     /// `*_file`: as given when absolute; else relative to
-    /// `$CREDENTIALS_DIRECTORY` when set, else to the config file's folder.
+    /// `$CREDENTIALS_DIRECTORY` when set (as `<path>`, or as systemd names a
+    /// file of the credentials folder, see [`CREDENTIALS_FOLDER_ID`]), else
+    /// to the config file's folder.
     File(PathBuf),
     /// `*_env`: the name of an environment variable.
     Env(String),
@@ -64,15 +73,37 @@ impl<F: Fn(&str) -> Option<String>> Environment for F {
     }
 }
 
-/// Resolves a `*_file` path per the rules of [`SecretSource::File`].
+/// Resolves a `*_file` path per the rules of [`SecretSource::File`]. In
+/// `$CREDENTIALS_DIRECTORY`, a credential loaded by its own name wins; when
+/// there is none, the one systemd made of the same file in the credentials
+/// folder is used; when neither exists, the first is returned, so that the
+/// error names the path the config asked for.
 pub fn resolve_secret_path(path: &Path, config_dir: &Path, env: &dyn Environment) -> PathBuf {
     if path.is_absolute() {
         return path.to_path_buf();
     }
     match env.var("CREDENTIALS_DIRECTORY") {
-        Some(dir) if !dir.is_empty() => Path::new(&dir).join(path),
+        Some(dir) if !dir.is_empty() => {
+            let own = Path::new(&dir).join(path);
+            let folded = Path::new(&dir).join(folder_credential_name(path));
+            if own.symlink_metadata().is_err() && folded.symlink_metadata().is_ok() { folded } else { own }
+        }
         _ => config_dir.join(path),
     }
+}
+
+/// The name systemd gives `path` (relative to the credentials folder) when
+/// it loads the folder as [`CREDENTIALS_FOLDER_ID`]: the id and every
+/// component, joined with `_`.
+fn folder_credential_name(path: &Path) -> String {
+    let mut name = CREDENTIALS_FOLDER_ID.to_string();
+    for part in path.components() {
+        if let Component::Normal(part) = part {
+            name.push('_');
+            name.push_str(&part.to_string_lossy());
+        }
+    }
+    name
 }
 
 /// Reads a secret file. Trailing newlines are dropped (editors and `echo`
@@ -120,5 +151,26 @@ mod tests {
         assert_eq!(p, Path::new("/etc/jirafed/tok"));
         let p = resolve_secret_path(Path::new("/abs/tok"), Path::new("/etc/jirafed"), &env);
         assert_eq!(p, Path::new("/abs/tok"));
+    }
+
+    /// `LoadCredential=jirafed:/etc/jirafed/credentials` (the packaged unit)
+    /// puts `hub-token` at `jirafed_hub-token` and `ca/internal.pem` at
+    /// `jirafed_ca_internal.pem`; the config's names find them there.
+    #[test]
+    fn relative_paths_find_the_files_of_a_credentials_folder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in ["jirafed_hub-token", "jirafed_ca_internal.pem", "emea-pat", "jirafed_emea-pat"] {
+            std::fs::write(dir.path().join(name), "x").expect("write");
+        }
+        let creds = dir.path().display().to_string();
+        let env = move |k: &str| (k == "CREDENTIALS_DIRECTORY").then(|| creds.clone());
+        let resolve = |p: &str| resolve_secret_path(Path::new(p), Path::new("/etc/jirafed"), &env);
+        assert_eq!(resolve("hub-token"), dir.path().join("jirafed_hub-token"));
+        assert_eq!(resolve("./hub-token"), dir.path().join("jirafed_hub-token"));
+        assert_eq!(resolve("ca/internal.pem"), dir.path().join("jirafed_ca_internal.pem"));
+        // A credential loaded by its own name wins over the folder's copy.
+        assert_eq!(resolve("emea-pat"), dir.path().join("emea-pat"));
+        // Neither: the error will name the path the config gave.
+        assert_eq!(resolve("legacy-password"), dir.path().join("legacy-password"));
     }
 }

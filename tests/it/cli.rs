@@ -20,21 +20,18 @@ pub(super) fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
+/// The secret files config/jirafed.example.toml names (its CA file aside).
+pub(super) const FILES: [&str; 6] =
+    ["hub-token", "hub-webhook-secret", "emea-pat", "emea-webhook-secret", "legacy-password", "legacy-webhook-secret"];
+/// The environment variables it takes its other secrets from.
+pub(super) const VARS: [&str; 4] =
+    ["JIRA_APAC_TOKEN", "JIRA_APAC_WEBHOOK_SECRET", "JIRA_NORDICS_PAT", "JIRA_STAGING_PASSWORD"];
+
 /// The example config checked as the README's snippet does it: the secret
 /// files and the CA certificate in one credentials directory (as systemd's
 /// LoadCredential= provides them) and the `*_env` variables set.
 #[test]
 fn the_example_config_checks_clean_offline() {
-    const FILES: [&str; 6] = [
-        "hub-token",
-        "hub-webhook-secret",
-        "emea-pat",
-        "emea-webhook-secret",
-        "legacy-password",
-        "legacy-webhook-secret",
-    ];
-    const VARS: [&str; 4] =
-        ["JIRA_APAC_TOKEN", "JIRA_APAC_WEBHOOK_SECRET", "JIRA_NORDICS_PAT", "JIRA_STAGING_PASSWORD"];
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
     for name in FILES.iter().chain(&VARS).chain(&["tests/it/fixtures/isrg-root-x1.pem", "acme-internal-ca.pem"]) {

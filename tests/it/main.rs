@@ -19,6 +19,7 @@ mod jira_workflow;
 mod jira_writes;
 mod lifecycle;
 mod operator;
+mod packaging;
 mod pairing;
 mod reconcile;
 mod sim_api;
