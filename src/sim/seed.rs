@@ -85,6 +85,19 @@ fn account_id(name: &str) -> String {
     format!("5b10ac8d{h:016x}")
 }
 
+/// The site's statuses that no workflow uses, with ids of their own; one
+/// the workflow has already is refused.
+fn unused_statuses(cfg: &SiteConfig) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (n, name) in cfg.unused_statuses.iter().enumerate() {
+        if status_def(name).is_some() {
+            return Err(format!("site {}: unused_statuses names {name:?}, a status of the workflow", cfg.name));
+        }
+        out.push(((10_100 + n).to_string(), name.clone()));
+    }
+    Ok(out)
+}
+
 /// Builds a site's state; `base_url` is where it is served.
 pub fn build_site(cfg: &SiteConfig, base_url: &str) -> Result<SiteData, String> {
     let flavour = match cfg.flavour {
@@ -215,6 +228,7 @@ pub fn build_site(cfg: &SiteConfig, base_url: &str) -> Result<SiteData, String> 
         links: BTreeMap::new(),
         webhooks: vec![],
         next_id: 10_000,
+        unused_statuses: unused_statuses(cfg)?,
     };
     for (n, issue) in cfg.issues.iter().enumerate() {
         seed_issue(&mut site, issue).map_err(|e| format!("site {} issues[{n}]: {e}", cfg.name))?;
