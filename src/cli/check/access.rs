@@ -251,7 +251,8 @@ mod tests {
         f.fields.retain(|m| !m.direction.to_secondary());
         f.status.to_secondary.clear();
         f.links.types.clear();
-        let keys = |needs: Vec<(&str, Vec<&str>)>| needs.into_iter().map(|(p, _)| p).collect::<Vec<_>>();
+        let keys =
+            |needs: Vec<(&'static str, Vec<&'static str>)>| needs.into_iter().map(|(p, _)| p).collect::<Vec<_>>();
         assert_eq!(
             keys(needed(&f, &[Place::Primary])),
             ["BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES"]
