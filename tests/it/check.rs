@@ -232,8 +232,12 @@ async fn a_status_outside_the_projects_workflows_fails_check() {
 /// The default world with hub's sync-bot holding every permission but
 /// `lacking` (in every project).
 fn world_lacking(lacking: &str) -> WorldConfig {
-    let mut world = default_world(0);
-    let hub = world.sites.iter_mut().find(|s| s.name == "hub").expect("hub");
+    site_lacking(default_world(0), "hub", lacking)
+}
+
+/// `world` with `site`'s sync-bot holding every permission but `lacking`.
+fn site_lacking(mut world: WorldConfig, site: &str, lacking: &str) -> WorldConfig {
+    let hub = world.sites.iter_mut().find(|s| s.name == site).expect("site");
     let bot = hub.users.iter_mut().find(|u| u.name == "sync-bot").expect("sync-bot");
     let all = ["BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "LINK_ISSUES", "DELETE_ISSUES"];
     bot.permissions = Some(all.iter().filter(|p| **p != lacking).map(|p| p.to_string()).collect());
@@ -259,6 +263,17 @@ async fn a_permission_the_technical_user_lacks_is_named_with_its_feature() {
         "{t}"
     );
     assert_eq!(t.lines().rev().nth(1), Some("2 error(s), 0 warning(s)"), "{t}");
+    // On a secondary (Data Center here), the projects of the scope are checked.
+    let sim = Sim::start_world(&site_lacking(default_world(0), "apac", "TRANSITION_ISSUES")).await;
+    let (code, t) = check(&sim, &config).await;
+    assert_eq!(code, Some(1), "{t}");
+    assert_eq!(
+        lines(&t, "error: "),
+        [
+            "error: flow apac-platform: Sync Bot lacks TRANSITION_ISSUES on apac project APAC: needed to move issues to the mapped status (status.to_secondary)"
+        ],
+        "{t}"
+    );
     // Deleting mirrors needs DELETE_ISSUES only where on_delete deletes them.
     let sim = Sim::start_world(&world_lacking("DELETE_ISSUES")).await;
     let (code, t) = check(&sim, &config).await;
