@@ -329,4 +329,19 @@ mod tests {
         let err = build_site(&apac, "http://apac.local").err();
         assert_eq!(err.as_deref(), Some("site apac: absent_fields names unknown field \"Epic Lnk\""));
     }
+
+    /// A world can give a site statuses no workflow uses, with ids apart
+    /// from the workflow's; naming one of the workflow's is an error.
+    #[test]
+    fn unused_statuses_are_the_sites_but_no_workflows() {
+        let mut hub = default_world(0).sites.remove(0);
+        hub.unused_statuses = vec!["Closed".into(), "Won't Fix".into()];
+        let data = build_site(&hub, "http://hub.local").expect("site builds");
+        let unused: Vec<(&str, &str)> = data.unused_statuses.iter().map(|(i, n)| (i.as_str(), n.as_str())).collect();
+        assert_eq!(unused, [("10100", "Closed"), ("10101", "Won't Fix")]);
+        assert!(unused.iter().all(|(id, _)| !STATUSES.iter().any(|s| s.0 == *id)));
+        hub.unused_statuses = vec!["done".into()];
+        let err = build_site(&hub, "http://hub.local").err();
+        assert_eq!(err.as_deref(), Some("site hub: unused_statuses names \"done\", a status of the workflow"));
+    }
 }

@@ -263,6 +263,12 @@ async fn a_permission_the_technical_user_lacks_is_named_with_its_feature() {
         "{t}"
     );
     assert_eq!(t.lines().rev().nth(1), Some("2 error(s), 0 warning(s)"), "{t}");
+    // Without Browse Projects, Jira hides the project: that is said once.
+    let sim = Sim::start_world(&world_lacking("BROWSE_PROJECTS")).await;
+    let (code, t) = check(&sim, &config).await;
+    assert_eq!(code, Some(1), "{t}");
+    let hidden = "error: flow emea-delivery: Sync Bot cannot see hub project PORT (it lacks BROWSE_PROJECTS there, or there is no such project)";
+    assert_eq!(lines(&t, hidden).len(), 1, "{t}");
     // On a secondary (Data Center here), the projects of the scope are checked.
     let sim = Sim::start_world(&site_lacking(default_world(0), "apac", "TRANSITION_ISSUES")).await;
     let (code, t) = check(&sim, &config).await;
