@@ -7,43 +7,59 @@
 //! scopes that overlap. `--offline` still reads every secret. Exit 0 when
 //! all is well (warnings allowed), 1 otherwise.
 
+mod access;
 mod findings;
 mod online;
+mod report;
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
 pub use self::online::check_sites;
+use self::report::Document;
 use crate::config::{self, Auth, Choice, Config, Environment, FlowConfig, ProcessEnv, Role};
 
-/// Runs `jirafed check` on the config at `path`.
-pub fn run(path: &Path, offline: bool) -> ExitCode {
+/// Runs `jirafed check` on the config at `path`; with `json`, prints one
+/// JSON document (see [`report`]) instead of the report.
+pub fn run(path: &Path, offline: bool, json: bool) -> ExitCode {
     let vars: Vec<(String, String)> = std::env::vars().collect();
     let (report, config) = check_config(path, &vars, &ProcessEnv, offline);
-    print!("{}", report.text);
-    let mut ok = report.ok;
-    if let (Some(cfg), false) = (config, offline) {
-        let online = super::runtime().map(|rt| rt.block_on(check_sites(&cfg)));
-        match online {
-            Ok((text, sites_ok)) => {
-                print!("{text}");
-                println!("{}", if sites_ok { "OK" } else { "FAILED" });
-                ok = sites_ok;
-            }
-            Err(e) => {
-                println!("sites: cannot check: {e:#}");
-                ok = false;
-            }
+    let mut sites = None;
+    let mut unchecked = None;
+    if let (Some(cfg), false) = (&config, offline) {
+        match super::runtime() {
+            Ok(rt) => sites = Some(rt.block_on(check_sites(cfg))),
+            Err(e) => unchecked = Some(format!("sites: cannot check: {e:#}")),
         }
     }
-    if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    let doc = Document::new(path, &report, config.as_ref(), sites.as_ref(), unchecked.as_deref());
+    if json {
+        println!("{}", doc.to_json());
+    } else {
+        print!("{}", report.text);
+        if let Some(s) = &sites {
+            print!("{}", report::render_sites(s));
+        }
+        if let Some(u) = &unchecked {
+            println!("{u}");
+        }
+        println!("{}", doc.count_line());
+        if report.ok {
+            println!("{}", if doc.ok { "OK" } else { "FAILED" });
+        }
+    }
+    if doc.ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
 /// The outcome of a check: the report to print and whether it passed.
 pub struct CheckReport {
     pub text: String,
     pub ok: bool,
+    /// Why the config is invalid, one line each.
+    pub problems: Vec<String>,
+    /// What a valid config should still point out, one line each.
+    pub warnings: Vec<String>,
 }
 
 /// Checks the config at `path` with the given override variables and
@@ -57,16 +73,18 @@ pub fn check_config(
     match config::load_with(path, vars, env) {
         Ok(cfg) => {
             tracing::debug!(config = ?cfg, "config loaded");
-            (CheckReport { text: render_ok(&cfg, offline), ok: true }, Some(cfg))
+            let warnings = cfg.warnings.iter().map(ToString::to_string).collect();
+            let text = render_ok(&cfg, offline);
+            (CheckReport { text, ok: true, problems: vec![], warnings }, Some(cfg))
         }
         Err(e) => {
             let mut text = String::new();
-            let problems = e.problems();
+            let problems: Vec<String> = e.problems().iter().map(ToString::to_string).collect();
             let _ = writeln!(text, "config {}: INVALID, {} problem(s)", path.display(), problems.len());
-            for p in problems {
+            for p in &problems {
                 let _ = writeln!(text, "  error: {p}");
             }
-            (CheckReport { text, ok: false }, None)
+            (CheckReport { text, ok: false, problems, warnings: vec![] }, None)
         }
     }
 }
@@ -107,9 +125,6 @@ fn render_ok(cfg: &Config, offline: bool) -> String {
     }
     if offline {
         let _ = writeln!(out, "sites: not contacted (--offline)");
-    }
-    if offline {
-        let _ = writeln!(out, "OK");
     }
     out
 }

@@ -267,6 +267,10 @@ pub struct CheckArgs {
     /// Do not contact the sites; still reads every secret.
     #[arg(long)]
     pub offline: bool,
+    /// Print one JSON document (config, instances, flows, counts) instead
+    /// of the report; its names are kept stable for tooling.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -381,7 +385,7 @@ pub enum DeadLetterAction {
 pub fn run(cli: Cli) -> ExitCode {
     let config = cli.config_path();
     match cli.command {
-        Command::Check(args) => check::run(&config, args.offline),
+        Command::Check(args) => check::run(&config, args.offline, args.json),
         Command::Sim(args) => exit(runtime().and_then(|rt| rt.block_on(sim::run(cli.config.as_deref(), args)))),
         Command::Run(args) => exit(runtime().and_then(|rt| rt.block_on(run::run(&config, args.init)))),
         Command::State(args) => state::run(&config, args),

@@ -17,6 +17,7 @@ use super::values::{FieldValue, FieldWrites};
 use crate::config::{Flavour, InstanceConfig};
 use crate::ids::InstanceId;
 
+mod access;
 mod search;
 mod users;
 mod webhooks;

@@ -485,6 +485,43 @@ impl Project {
     }
 }
 
+/// One issue type of a project with the statuses its workflow holds
+/// (`GET /project/{key}/statuses`, an array of these; Browse Projects is
+/// all it needs, no admin right).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueTypeStatuses {
+    pub issue_type: String,
+    pub subtask: bool,
+    pub statuses: Vec<StatusRef>,
+}
+
+impl IssueTypeStatuses {
+    pub fn parse(v: &Value) -> Option<IssueTypeStatuses> {
+        let statuses = v.get("statuses")?.as_array()?.iter().filter_map(StatusRef::parse).collect();
+        Some(IssueTypeStatuses {
+            issue_type: s(v, "name")?,
+            subtask: v.get("subtask").and_then(Value::as_bool).unwrap_or(false),
+            statuses,
+        })
+    }
+
+    /// The answer of `GET /project/{key}/statuses`.
+    pub fn parse_list(v: &Value) -> Option<Vec<IssueTypeStatuses>> {
+        v.as_array()?.iter().map(IssueTypeStatuses::parse).collect()
+    }
+}
+
+/// Which of the asked permission keys the caller holds (`GET
+/// /mypermissions`: `{"permissions": {KEY: {"havePermission": bool}}}`).
+pub fn parse_permissions(v: &Value) -> Option<BTreeMap<String, bool>> {
+    let map = v.get("permissions")?.as_object()?;
+    Some(
+        map.iter()
+            .map(|(k, p)| (k.clone(), p.get("havePermission").and_then(Value::as_bool).unwrap_or(false)))
+            .collect(),
+    )
+}
+
 /// `GET /serverInfo`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerInfo {

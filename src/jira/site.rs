@@ -4,6 +4,7 @@
 //! Every method is one dialect-neutral operation with typed inputs and
 //! outputs: no Jira JSON crosses this line.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,7 +14,10 @@ use super::error::JiraError;
 use super::fields::FieldCatalogue;
 use super::limiter::LimiterState;
 use super::mark::Mark;
-use super::model::{FieldMeta, Issue, IssueRef, LinkType, Myself, Project, RemoteLink, RemoteLinkWrite, UserRef};
+use super::model::{
+    FieldMeta, Issue, IssueRef, IssueTypeStatuses, LinkType, Myself, Project, RemoteLink, RemoteLinkWrite, StatusRef,
+    UserRef,
+};
 use super::transport::Reachability;
 use super::values::FieldWrites;
 use crate::config::Flavour;
@@ -46,6 +50,13 @@ pub trait Site: Send + Sync {
     fn link_types(&self) -> SiteFuture<'_, Vec<LinkType>>;
     /// The fields of `issue_type`'s create screen in `project`.
     fn create_meta<'a>(&'a self, project: &'a str, issue_type: &'a str) -> SiteFuture<'a, Vec<FieldMeta>>;
+    /// Every status the site has.
+    fn statuses(&self) -> SiteFuture<'_, Arc<Vec<StatusRef>>>;
+    /// The issue types of `project`, each with its workflow's statuses.
+    fn project_statuses<'a>(&'a self, project: &'a str) -> SiteFuture<'a, Vec<IssueTypeStatuses>>;
+    /// Whether the technical user holds each of the permission `keys` in
+    /// `project`.
+    fn my_permissions<'a>(&'a self, project: &'a str, keys: &'a [&'a str]) -> SiteFuture<'a, BTreeMap<String, bool>>;
     /// The one user with this e-mail; `None` when there is none, an error
     /// when several could be meant.
     fn find_user_by_email<'a>(&'a self, email: &'a str) -> SiteFuture<'a, Option<UserRef>>;
@@ -135,6 +146,18 @@ impl Site for JiraClient {
 
     fn create_meta<'a>(&'a self, project: &'a str, issue_type: &'a str) -> SiteFuture<'a, Vec<FieldMeta>> {
         Box::pin(JiraClient::create_meta(self, project, issue_type))
+    }
+
+    fn statuses(&self) -> SiteFuture<'_, Arc<Vec<StatusRef>>> {
+        Box::pin(JiraClient::site_statuses(self))
+    }
+
+    fn project_statuses<'a>(&'a self, project: &'a str) -> SiteFuture<'a, Vec<IssueTypeStatuses>> {
+        Box::pin(JiraClient::project_statuses(self, project))
+    }
+
+    fn my_permissions<'a>(&'a self, project: &'a str, keys: &'a [&'a str]) -> SiteFuture<'a, BTreeMap<String, bool>> {
+        Box::pin(JiraClient::my_permissions(self, project, keys))
     }
 
     fn find_user_by_email<'a>(&'a self, email: &'a str) -> SiteFuture<'a, Option<UserRef>> {

@@ -317,6 +317,8 @@ pub struct SiteData {
     pub links: BTreeMap<u64, IssueLink>,
     pub webhooks: Vec<WebhookReg>,
     pub next_id: u64,
+    /// Statuses besides [`STATUSES`] that no workflow uses: (id, name).
+    pub unused_statuses: Vec<(String, String)>,
 }
 
 impl SiteData {

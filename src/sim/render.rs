@@ -173,6 +173,31 @@ impl<'a> View<'a> {
         })
     }
 
+    /// A status of the site that no workflow uses (category To Do).
+    pub fn unused_status(&self, id: &str, name: &str) -> Value {
+        json!({
+            "self": format!("{}/status/{id}", self.base()),
+            "description": "",
+            "iconUrl": format!("{}/images/icons/statuses/generic.png", self.site.base_url),
+            "name": name,
+            "id": id,
+            "statusCategory": self.status_category(STATUS_CATEGORIES[0].0),
+        })
+    }
+
+    /// One issue type of a project with its workflow's statuses (`GET
+    /// /project/{key}/statuses`): one workflow for every type.
+    pub fn issue_type_statuses(&self, name: &str) -> Value {
+        let (id, name, subtask, _) = issue_type_def(name).unwrap_or(ISSUE_TYPES[1]);
+        json!({
+            "self": format!("{}/issueType/{id}", self.base()),
+            "id": id,
+            "name": name,
+            "subtask": subtask,
+            "statuses": STATUSES.iter().map(|s| self.status(s.1)).collect::<Vec<_>>(),
+        })
+    }
+
     pub fn issue_type(&self, name: &str) -> Value {
         let (id, name, subtask, level) = issue_type_def(name).unwrap_or(ISSUE_TYPES[1]);
         let mut v = json!({

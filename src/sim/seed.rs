@@ -85,6 +85,19 @@ fn account_id(name: &str) -> String {
     format!("5b10ac8d{h:016x}")
 }
 
+/// The site's statuses that no workflow uses, with ids of their own; one
+/// the workflow has already is refused.
+fn unused_statuses(cfg: &SiteConfig) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (n, name) in cfg.unused_statuses.iter().enumerate() {
+        if status_def(name).is_some() {
+            return Err(format!("site {}: unused_statuses names {name:?}, a status of the workflow", cfg.name));
+        }
+        out.push(((10_100 + n).to_string(), name.clone()));
+    }
+    Ok(out)
+}
+
 /// Builds a site's state; `base_url` is where it is served.
 pub fn build_site(cfg: &SiteConfig, base_url: &str) -> Result<SiteData, String> {
     let flavour = match cfg.flavour {
@@ -215,6 +228,7 @@ pub fn build_site(cfg: &SiteConfig, base_url: &str) -> Result<SiteData, String> 
         links: BTreeMap::new(),
         webhooks: vec![],
         next_id: 10_000,
+        unused_statuses: unused_statuses(cfg)?,
     };
     for (n, issue) in cfg.issues.iter().enumerate() {
         seed_issue(&mut site, issue).map_err(|e| format!("site {} issues[{n}]: {e}", cfg.name))?;
@@ -314,5 +328,20 @@ mod tests {
         apac.absent_fields = vec!["Epic Lnk".into()];
         let err = build_site(&apac, "http://apac.local").err();
         assert_eq!(err.as_deref(), Some("site apac: absent_fields names unknown field \"Epic Lnk\""));
+    }
+
+    /// A world can give a site statuses no workflow uses, with ids apart
+    /// from the workflow's; naming one of the workflow's is an error.
+    #[test]
+    fn unused_statuses_are_the_sites_but_no_workflows() {
+        let mut hub = default_world(0).sites.remove(0);
+        hub.unused_statuses = vec!["Closed".into(), "Won't Fix".into()];
+        let data = build_site(&hub, "http://hub.local").expect("site builds");
+        let unused: Vec<(&str, &str)> = data.unused_statuses.iter().map(|(i, n)| (i.as_str(), n.as_str())).collect();
+        assert_eq!(unused, [("10100", "Closed"), ("10101", "Won't Fix")]);
+        assert!(unused.iter().all(|(id, _)| !STATUSES.iter().any(|s| s.0 == *id)));
+        hub.unused_statuses = vec!["done".into()];
+        let err = build_site(&hub, "http://hub.local").err();
+        assert_eq!(err.as_deref(), Some("site hub: unused_statuses names \"done\", a status of the workflow"));
     }
 }

@@ -55,6 +55,11 @@ pub struct SiteConfig {
     /// without Jira Software has no "Epic Link").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub absent_fields: Vec<String>,
+    /// Statuses the site has (`GET /status` lists them) that no workflow
+    /// uses: no issue type of any project reaches them (a status left
+    /// behind by a retired workflow).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unused_statuses: Vec<String>,
     #[serde(default)]
     pub issues: Vec<IssueConfig>,
 }
@@ -249,6 +254,7 @@ pub fn default_world(port_base: u16) -> WorldConfig {
         ),
         off_screen: vec![],
         absent_fields: vec![],
+        unused_statuses: vec![],
         issues: vec![],
     };
     let emea = SiteConfig {
@@ -268,6 +274,7 @@ pub fn default_world(port_base: u16) -> WorldConfig {
         ),
         off_screen: vec![],
         absent_fields: vec![],
+        unused_statuses: vec![],
         issues: vec![
             seed_issue("EMEA", "Epic", "Payments revamp", "In Progress", "High"),
             seed_issue("EMEA", "Story", "Card tokenisation", "To Do", "Medium"),
@@ -290,6 +297,7 @@ pub fn default_world(port_base: u16) -> WorldConfig {
         ),
         off_screen: vec![],
         absent_fields: vec![],
+        unused_statuses: vec![],
         issues: vec![
             seed_issue("APAC", "Epic", "Regional rollout", "To Do", "Medium"),
             seed_issue("APAC", "Bug", "Login times out in Sydney", "In Progress", "Highest"),

@@ -34,6 +34,8 @@ enum Op {
     IssueLink,
     /// An ADF document, as rich-text fields and comments carry them.
     Adf,
+    /// `mypermissions`: whether the caller holds each permission asked for.
+    Permissions,
     /// An error body (any operation's: every call reads them).
     Errors,
     /// Not an answer jirafed uses.
@@ -63,7 +65,7 @@ const SPEC_OPERATIONS: &[(&str, Op)] = &[
     ("GET issue_issueIdOrKey_changelog", Op::Unused("changes come from webhooks and polls; no changelog is read")),
     ("POST changelog_bulkfetch", Op::Unused("no changelog is read")),
     ("POST issue_bulkfetch", Op::Unused("bulk reads search for `key in (...)`, which both flavours have")),
-    ("GET mypermissions", Op::Unused("permissions show in the answers to writes; they are not asked for")),
+    ("GET mypermissions", Op::Permissions),
     ("POST search_approximate-count", Op::Unused("nothing is counted")),
     ("GET webhook", Op::Unused("dynamic (app) webhooks; jirafed's are admin webhooks")),
     ("GET webhook_failed", Op::Unused("dynamic (app) webhooks; jirafed's are admin webhooks")),
@@ -235,6 +237,12 @@ fn check(rel: &str, op: Op, v: &Value) -> Result<(), String> {
             let mut e = jirafed::jira::JiraError::new(jirafed::jira::ErrorKind::Status(400), "x");
             e.read_body(&serde_json::to_vec(v).unwrap_or_default());
             if e.messages.is_empty() && e.errors.is_empty() { fail("error text lost".into()) } else { Ok(()) }
+        }
+        Op::Permissions => {
+            let held = parse_permissions(v).ok_or(format!("{rel}: no permissions"))?;
+            let raw = v["permissions"].as_object().ok_or(format!("{rel}: no permissions"))?;
+            let kept = raw.iter().all(|(k, p)| held.get(k) == p["havePermission"].as_bool().as_ref());
+            if held.len() == raw.len() && kept { Ok(()) } else { fail(format!("permissions read as {held:?}")) }
         }
         Op::Unused(_) => Ok(()),
     }
@@ -460,4 +468,23 @@ fn createmeta_field_pages_parse_in_both_shapes() {
     check("dc page", Op::CreateMetaFields, &dc).expect("dc page");
     let broken = serde_json::json!({"fields": [{"name": "no id"}]});
     assert!(check("broken", Op::CreateMetaFields, &broken).is_err(), "a field without an id is lost");
+}
+
+/// `GET /project/{key}/statuses` has no captured answer; Atlassian's own
+/// example in the Cloud document parses, every status kept in order.
+#[test]
+fn project_statuses_parse_atlassians_example() {
+    let doc = reference_json("openapi/jira-cloud-platform-rest-v3.openapi.json");
+    let op = &doc["paths"]["/rest/api/3/project/{projectIdOrKey}/statuses"]["get"];
+    let example = op["responses"]["200"]["content"]["application/json"]["example"].as_str().expect("an example");
+    let v: Value = serde_json::from_str(example).expect("the example is JSON");
+    let status = |id: &str, name: &str| StatusRef { id: Some(id.into()), name: name.into(), category: None };
+    assert_eq!(
+        IssueTypeStatuses::parse_list(&v),
+        Some(vec![IssueTypeStatuses {
+            issue_type: "Task".into(),
+            subtask: false,
+            statuses: vec![status("10000", "In Progress"), status("5", "Closed")],
+        }])
+    );
 }

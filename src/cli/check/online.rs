@@ -1,17 +1,20 @@
 //! `jirafed check` against the live sites, connected as the daemon
 //! connects: per flow, fields resolved and on the create screen, scopes
 //! run, link types present, what carrying parents needs, the link types in
-//! use that the flow does not map; across flows, pushing scopes that
-//! overlap. Every finding is reported, not only the first.
+//! use that the flow does not map, the statuses its maps name (on the
+//! site and in the workflows of the mapped issue types), the technical
+//! user's permissions in each project it touches; across flows, pushing
+//! scopes that overlap. Every finding is reported, not only the first,
+//! grouped by instance, then by flow.
 //!
 //! It stays cheap: besides what connecting reads (myself, fields, link
-//! types), a flow costs one page of its scope, one of its `primary_scope`
-//! when it pushes, the primary project's create screen and, with parents
-//! carried, a few projects' issue types. Nothing is read per issue.
+//! types) and each site's statuses, a flow costs one page of its scope,
+//! one of its `primary_scope` when it pushes, the primary project's create
+//! screen, a few projects' workflows and permissions and, with parents
+//! carried, their issue types. Nothing is read per issue.
 
-use std::fmt::Write as _;
-
-use super::findings::{self, Finding, Level};
+use super::access::{self, Place};
+use super::findings::{self, Finding};
 use crate::config::{Config, FlowConfig};
 use crate::ids::IssueKey;
 use crate::jira::Site;
@@ -32,6 +35,8 @@ const SCOPE_PROJECTS: usize = 3;
 /// One side of a flow, as connected.
 struct Side<'a> {
     site: &'a dyn Site,
+    /// The technical user, as the report names it.
+    user: String,
     catalogue: &'a FieldCatalogue,
     link_types: &'a [LinkType],
 }
@@ -43,46 +48,85 @@ struct FlowReport {
     pushed: Option<Vec<IssueKey>>,
 }
 
-/// Checks the sites; returns the report lines and whether all passed.
-pub async fn check_sites(cfg: &Config) -> (String, bool) {
-    let mut out = String::from("sites:\n");
+/// What the sites said, grouped as `check` reports it.
+pub struct SitesReport {
+    /// Per configured instance, in id order.
+    pub instances: Vec<InstanceReport>,
+    /// Per flow whose two sites connected, in config order.
+    pub flows: Vec<FlowFindings>,
+    /// What belongs to no one instance or flow: pushing scopes that
+    /// overlap.
+    pub across_flows: Vec<Finding>,
+}
+
+/// One instance: whether it answered, as whom, and what was found of it
+/// alone (an instance that did not answer has one error: why).
+pub struct InstanceReport {
+    pub id: String,
+    pub reachable: bool,
+    /// The technical user's display name (or e-mail), when reached.
+    pub user: Option<String>,
+    pub time_zone: Option<String>,
+    pub findings: Vec<Finding>,
+}
+
+/// One flow's findings, the graver first.
+pub struct FlowFindings {
+    pub name: String,
+    /// Mapped fields, for the line of a flow without errors.
+    pub fields: usize,
+    pub findings: Vec<Finding>,
+}
+
+/// Checks the sites of `cfg`: connects each, runs the per-instance checks,
+/// then each flow's, then those across flows.
+pub async fn check_sites(cfg: &Config) -> SitesReport {
     let sites = Sites::connect(cfg).await;
-    let mut ok = true;
+    let mut instances = Vec::new();
     for (id, entry) in sites.entries() {
-        match &entry.connection {
-            Ok(c) => {
-                let who = c.me.user.display_name.clone().or(c.me.user.email.clone()).unwrap_or_default();
-                let tz = c.me.time_zone.clone().unwrap_or_else(|| "?".into());
-                let _ = writeln!(out, "  {id}: reachable, authenticated as {who} (time zone {tz})");
+        let mut report =
+            InstanceReport { id: id.to_string(), reachable: false, user: None, time_zone: None, findings: vec![] };
+        match (&entry.connection, &entry.site) {
+            (Ok(c), Some(site)) => {
+                report.reachable = true;
+                report.user = Some(display(&c.me.user));
+                report.time_zone = c.me.time_zone.clone();
+                report.findings = instance_findings(site.as_ref()).await;
             }
-            Err(e) => {
-                ok = false;
-                let _ = writeln!(out, "  error: {id}: {e}");
-            }
+            (Ok(_), None) => {}
+            (Err(e), _) => report.findings.push(Finding::error(format!("{id}: {e}"))),
         }
+        instances.push(report);
     }
     webhook_registrations(cfg, &sites, &mut out).await;
     let primary = cfg.primary().id.as_str();
     let mut pushed: Vec<(&str, Vec<IssueKey>)> = Vec::new();
+    let mut flows = Vec::new();
     for flow in &cfg.flows {
         let (Some(s), Some(p)) = (side(&sites, flow.secondary.as_str()), side(&sites, primary)) else { continue };
         let mut report = check_flow(flow, &s, &p).await;
         report.findings.sort_by_key(|f| f.level);
-        let errors = report.findings.iter().any(|f| f.level == Level::Error);
-        if !errors {
-            let _ =
-                writeln!(out, "  flow {}: {} field(s) resolved, scope and project OK", flow.name, flow.fields.len());
-        }
-        ok &= !errors;
-        for f in &report.findings {
-            let _ = writeln!(out, "  {f}");
-        }
+        flows.push(FlowFindings { name: flow.name.to_string(), fields: flow.fields.len(), findings: report.findings });
         pushed.extend(report.pushed.map(|keys| (flow.name.as_str(), keys)));
     }
-    for f in findings::overlaps(primary, &pushed) {
-        let _ = writeln!(out, "  {f}");
+    SitesReport { instances, flows, across_flows: findings::overlaps(primary, &pushed) }
+}
+
+/// The checks of one instance on its own, each a source of findings
+/// listed under the instance's line; one more source (the webhook
+/// registration, say) is one more call here.
+async fn instance_findings(site: &dyn Site) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Err(e) = site.statuses().await {
+        out.push(Finding::warning(format!("{}: statuses not read, status maps not checked there: {e}", site.id())));
     }
-    (out, ok)
+    out
+}
+
+/// How the report names a user: display name, else e-mail, else login.
+fn display(user: &crate::jira::model::UserRef) -> String {
+    let named = user.display_name.clone().or(user.email.clone()).or(user.name.clone());
+    named.unwrap_or_else(|| "the technical user".into())
 }
 
 /// Each reachable site's webhook registration against what `jirafed
@@ -107,7 +151,14 @@ async fn webhook_registrations(cfg: &Config, sites: &Sites, out: &mut String) {
 
 /// The side of `id`, when it connected.
 fn side<'a>(sites: &'a Sites, id: &str) -> Option<Side<'a>> {
-    Some(Side { site: sites.get(id)?.as_ref(), catalogue: sites.catalogue(id)?, link_types: sites.link_types(id)? })
+    let user =
+        sites.entries().find(|(i, _)| i.as_str() == id)?.1.connection.as_ref().ok().map(|c| display(&c.me.user))?;
+    Some(Side {
+        site: sites.get(id)?.as_ref(),
+        user,
+        catalogue: sites.catalogue(id)?,
+        link_types: sites.link_types(id)?,
+    })
 }
 
 async fn check_flow(flow: &FlowConfig, s: &Side<'_>, p: &Side<'_>) -> FlowReport {
@@ -166,7 +217,93 @@ async fn check_flow(flow: &FlowConfig, s: &Side<'_>, p: &Side<'_>) -> FlowReport
     if flow.hierarchy.parent {
         out.extend(hierarchy(flow, s, p, &sample).await);
     }
+    let secondary_projects = secondary_projects(flow, &sample);
+    let primary_projects = [(flow.primary_project.clone(), vec![Place::Primary])];
+    let (s_named, p_named) = access::named_statuses(flow);
+    let s_types: Vec<&str> = flow.issue_types.keys().map(String::as_str).collect();
+    let p_types: Vec<&str> = flow.issue_types.values().map(String::as_str).collect();
+    out.extend(statuses(name, s, &secondary_projects, &s_named, &s_types).await);
+    out.extend(statuses(name, p, &primary_projects, &p_named, &p_types).await);
+    out.extend(permissions(flow, s, &secondary_projects).await);
+    out.extend(permissions(flow, p, &primary_projects).await);
     FlowReport { findings: out, pushed }
+}
+
+/// The secondary's projects a flow is checked in, with their places:
+/// `secondary_project` when it pushes and the projects of the scope's
+/// first page, [`SCOPE_PROJECTS`] at most. A project that enters the scope
+/// later is left to run time.
+fn secondary_projects(flow: &FlowConfig, sample: &[Issue]) -> Vec<(String, Vec<Place>)> {
+    let mut out: Vec<(String, Vec<Place>)> = Vec::new();
+    for key in sample.iter().filter_map(|i| i.project.as_deref()) {
+        if out.len() >= SCOPE_PROJECTS {
+            break;
+        }
+        if !out.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            out.push((key.to_string(), vec![Place::Scope]));
+        }
+    }
+    if let Some(push) = &flow.secondary_project {
+        match out.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(push)) {
+            Some((_, places)) => places.push(Place::Push),
+            None => out.push((push.clone(), vec![Place::Push])),
+        }
+    }
+    out
+}
+
+/// The statuses `named` on `side`: each on the site, and in the workflows
+/// of `types` (the mapped issue types of this side) in each of `projects`.
+/// A site whose statuses cannot be read is reported under its instance;
+/// a project whose workflows cannot be read is a warning.
+async fn statuses(
+    flow: &str,
+    side: &Side<'_>,
+    projects: &[(String, Vec<Place>)],
+    named: &[access::NamedStatus],
+    types: &[&str],
+) -> Vec<Finding> {
+    let site_id = side.site.id().as_str();
+    let Ok(known) = side.site.statuses().await else { return vec![] };
+    if named.is_empty() {
+        return vec![];
+    }
+    let mut out = access::missing_statuses(flow, site_id, named, &known);
+    for (key, _) in projects {
+        match side.site.project_statuses(key).await {
+            Ok(workflows) => {
+                out.extend(access::unreachable_statuses(flow, (site_id, key), named, &known, &workflows, types))
+            }
+            Err(e) => out.push(Finding::warning(format!(
+                "flow {flow}: workflows of project {key} on {site_id} not read, its statuses not checked: {e}"
+            ))),
+        }
+    }
+    out
+}
+
+/// The technical user's permissions in each of `projects` of `side`
+/// against what the flow needs there. A project the user cannot see is
+/// one error (Jira answers 404 for a project without Browse Projects).
+async fn permissions(flow: &FlowConfig, side: &Side<'_>, projects: &[(String, Vec<Place>)]) -> Vec<Finding> {
+    let (name, site_id) = (flow.name.as_str(), side.site.id().as_str());
+    let mut out = Vec::new();
+    for (key, places) in projects {
+        let needs = access::needed(flow, places);
+        let keys: Vec<&str> = needs.iter().map(|(p, _)| *p).collect();
+        match side.site.my_permissions(key, &keys).await {
+            Ok(held) => out.extend(access::missing_permissions(name, &side.user, (site_id, key), &needs, &held)),
+            Err(e) if e.is_not_found() => out.push(Finding::error(format!(
+                "flow {name}: {} cannot see {site_id} project {key} (it lacks BROWSE_PROJECTS there, or there is no such project)",
+                side.user
+            ))),
+            Err(e) => out.push(Finding::warning(format!(
+                "flow {name}: permissions of {} on {site_id} project {key} not checked: {e}",
+                side.user
+            ))),
+        }
+    }
+    out
 }
 
 /// The first page of the flow's scope, with the issues' projects and, when

@@ -263,7 +263,7 @@ impl JiraClient {
     }
 
     /// The site's statuses, read once.
-    async fn statuses(&self) -> Result<Arc<Vec<StatusRef>>, JiraError> {
+    pub(super) async fn statuses(&self) -> Result<Arc<Vec<StatusRef>>, JiraError> {
         if let Some(s) = self.statuses.read().await.as_ref() {
             return Ok(s.clone());
         }

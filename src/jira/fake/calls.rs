@@ -12,6 +12,9 @@ pub enum FakeOp {
     Project,
     LinkTypes,
     CreateMeta,
+    Statuses,
+    ProjectStatuses,
+    Permissions,
     FindUser,
     Issue,
     Issues,
@@ -60,6 +63,13 @@ pub enum FakeCall {
     CreateMeta {
         project: String,
         issue_type: String,
+    },
+    Statuses,
+    ProjectStatuses {
+        project: String,
+    },
+    Permissions {
+        project: String,
     },
     FindUser {
         email: String,
@@ -137,6 +147,9 @@ impl FakeCall {
             FakeCall::Project { .. } => FakeOp::Project,
             FakeCall::LinkTypes => FakeOp::LinkTypes,
             FakeCall::CreateMeta { .. } => FakeOp::CreateMeta,
+            FakeCall::Statuses => FakeOp::Statuses,
+            FakeCall::ProjectStatuses { .. } => FakeOp::ProjectStatuses,
+            FakeCall::Permissions { .. } => FakeOp::Permissions,
             FakeCall::FindUser { .. } => FakeOp::FindUser,
             FakeCall::Issue { .. } => FakeOp::Issue,
             FakeCall::Issues { .. } => FakeOp::Issues,
@@ -176,6 +189,9 @@ impl FakeCall {
             FakeCall::Project { key } => format!("GET {api}/project/{key}"),
             FakeCall::LinkTypes => format!("GET {api}/issueLinkType"),
             FakeCall::CreateMeta { project, .. } => format!("GET {api}/issue/createmeta/{project}/issuetypes"),
+            FakeCall::Statuses => format!("GET {api}/status"),
+            FakeCall::ProjectStatuses { project } => format!("GET {api}/project/{project}/statuses"),
+            FakeCall::Permissions { .. } => format!("GET {api}/mypermissions"),
             FakeCall::FindUser { .. } => format!("GET {api}/user/search"),
             FakeCall::Issue { key } => format!("GET {api}/issue/{key}"),
             FakeCall::Issues { .. } | FakeCall::Search { .. } | FakeCall::FindByMark { .. } => search,

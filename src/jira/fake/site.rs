@@ -3,6 +3,7 @@
 //! at once under the lock when the future is first polled; no lock is held
 //! across an await because there is none.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::FakeSite;
@@ -15,7 +16,10 @@ use crate::jira::client::{Cursor, Page};
 use crate::jira::error::JiraError;
 use crate::jira::fields::FieldCatalogue;
 use crate::jira::mark::Mark;
-use crate::jira::model::{FieldMeta, Issue, IssueRef, LinkType, Myself, Project, RemoteLink, RemoteLinkWrite, UserRef};
+use crate::jira::model::{
+    FieldMeta, Issue, IssueRef, IssueTypeStatuses, LinkType, Myself, Project, RemoteLink, RemoteLinkWrite, StatusRef,
+    UserRef,
+};
 use crate::jira::site::{Site, SiteFuture, SiteHealth};
 use crate::jira::transport::Reachability;
 use crate::jira::values::FieldWrites;
@@ -84,6 +88,38 @@ impl Site for FakeSite {
     fn create_meta<'a>(&'a self, project: &'a str, issue_type: &'a str) -> SiteFuture<'a, Vec<FieldMeta>> {
         let call = FakeCall::CreateMeta { project: project.into(), issue_type: issue_type.into() };
         Box::pin(async move { self.run(call, |s, _| s.create_meta(project, issue_type)) })
+    }
+
+    fn statuses(&self) -> SiteFuture<'_, Arc<Vec<StatusRef>>> {
+        Box::pin(async move { self.run(FakeCall::Statuses, |s, _| Ok(Arc::new(s.statuses.clone()))) })
+    }
+
+    /// The fake has one workflow: every issue type of a project holds
+    /// every status of the site.
+    fn project_statuses<'a>(&'a self, project: &'a str) -> SiteFuture<'a, Vec<IssueTypeStatuses>> {
+        let call = FakeCall::ProjectStatuses { project: project.into() };
+        Box::pin(async move {
+            self.run(call, |s, label| {
+                let p = s.project(project, label)?;
+                let types = p.issue_types.iter().map(|t| IssueTypeStatuses {
+                    issue_type: t.clone(),
+                    subtask: p.subtask_types.contains(t),
+                    statuses: s.statuses.clone(),
+                });
+                Ok(types.collect())
+            })
+        })
+    }
+
+    /// The fake's technical user may do anything in a project it has.
+    fn my_permissions<'a>(&'a self, project: &'a str, keys: &'a [&'a str]) -> SiteFuture<'a, BTreeMap<String, bool>> {
+        let call = FakeCall::Permissions { project: project.into() };
+        Box::pin(async move {
+            self.run(call, |s, label| {
+                s.project(project, label)?;
+                Ok(keys.iter().map(|k| (k.to_string(), true)).collect())
+            })
+        })
     }
 
     fn find_user_by_email<'a>(&'a self, email: &'a str) -> SiteFuture<'a, Option<UserRef>> {

@@ -321,7 +321,25 @@ pub async fn statuses(
 ) -> Response {
     let data = site.data();
     let view = View::new(&data, api, caller.tz);
-    json(StatusCode::OK, STATUSES.iter().map(|s| view.status(s.1)).collect())
+    let workflow = STATUSES.iter().map(|s| view.status(s.1));
+    let unused = data.unused_statuses.iter().map(|(id, name)| view.unused_status(id, name));
+    json(StatusCode::OK, workflow.chain(unused).collect())
+}
+
+/// `GET /project/{key}/statuses`: each issue type with its workflow's
+/// statuses; a project the caller cannot browse is a 404.
+pub async fn project_statuses(
+    State(site): State<Arc<Site>>,
+    Extension(caller): Extension<Caller>,
+    Extension(api): Extension<Api>,
+    Path(key): Path<String>,
+) -> Response {
+    let data = site.data();
+    if let Err(r) = project_or_404(&data, &caller, &key) {
+        return r;
+    }
+    let view = View::new(&data, api, caller.tz);
+    json(StatusCode::OK, ISSUE_TYPES.iter().map(|t| view.issue_type_statuses(t.1)).collect())
 }
 
 pub async fn priorities(

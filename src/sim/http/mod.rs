@@ -163,6 +163,7 @@ fn api_routes(site: Arc<Site>, api: Api) -> Router {
         .route("/issueLink/{linkId}", get(links::get).delete(links::delete))
         .route("/issueLinkType", get(meta::link_types))
         .route("/project/{projectIdOrKey}", get(meta::project))
+        .route("/project/{projectIdOrKey}/statuses", get(meta::project_statuses))
         .route("/status", get(meta::statuses))
         .route("/priority", get(meta::priorities))
         .route("/resolution", get(meta::resolutions))

@@ -114,6 +114,7 @@ async fn metadata(run: &mut Run) {
         ("link_types", "/issueLinkType".into()),
         ("project", format!("/project/{project}")),
         ("statuses", "/status".into()),
+        ("project_statuses", format!("/project/{project}/statuses")),
         ("priorities", "/priority".into()),
         ("resolutions", "/resolution".into()),
         ("permissions", "/mypermissions?permissions=BROWSE_PROJECTS,EDIT_ISSUES".into()),
