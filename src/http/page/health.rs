@@ -16,10 +16,14 @@ use crate::observe::status::{AUTH_FRESHNESS_MS, FlowDoc, InstanceDoc};
 
 /// An error or conflict this recent makes its instance or flow amber.
 pub const RECENT_MS: i64 = 15 * 60 * 1000;
-/// Poll lag beyond this many poll intervals is amber...
+/// Poll lag beyond this many poll intervals (and at least a minute) is
+/// amber...
 pub const LAG_AMBER_INTERVALS: f64 = 3.0;
-/// ... and beyond this many, red: changes missed by webhooks are not seen.
+const LAG_AMBER_FLOOR_SECONDS: f64 = 60.0;
+/// ... and beyond this many (and at least 5 minutes), red: changes that
+/// webhooks missed are not seen.
 pub const LAG_RED_INTERVALS: f64 = 10.0;
+const LAG_RED_FLOOR_SECONDS: f64 = 300.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -128,9 +132,9 @@ pub fn instance(i: &InstanceDoc, poll_interval: Option<Duration>, now_ms: i64) -
     }
     if let (Some(lag), Some(every)) = (i.poll_lag_seconds, poll_interval) {
         let every = every.as_secs_f64().max(1.0);
-        if lag > every * LAG_RED_INTERVALS {
+        if lag > (every * LAG_RED_INTERVALS).max(LAG_RED_FLOOR_SECONDS) {
             h.add(Level::Red, format!("polls stalled: {lag:.0} s behind (polled every {every:.0} s)"));
-        } else if lag > every * LAG_AMBER_INTERVALS {
+        } else if lag > (every * LAG_AMBER_INTERVALS).max(LAG_AMBER_FLOOR_SECONDS) {
             h.add(Level::Amber, format!("polls late: {lag:.0} s behind (polled every {every:.0} s)"));
         }
     }

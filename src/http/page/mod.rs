@@ -51,7 +51,7 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.1em .8em;margin:0}dt{color:#
 .scroll{overflow-x:auto;background:#fff;border:1px solid #d8dbe0;border-radius:6px}\
 table{border-collapse:collapse;width:100%}th,td{padding:.3em .6em;text-align:left;vertical-align:top;border-bottom:1px solid #eee}\
 th{background:#f0f1f4;white-space:nowrap}td.msg{overflow-wrap:anywhere;min-width:16em}\
-.chart{width:100%;max-width:900px;height:auto;background:#fff;border:1px solid #d8dbe0;border-radius:6px}\
+.chart{width:100%;max-width:720px;height:auto;background:#fff;border:1px solid #d8dbe0;border-radius:6px}\
 .chart .axis{stroke:#888}.chart .grid{stroke:#ddd;stroke-dasharray:3 3}.chart .label{font-size:10px;fill:#555}\
 .chart .max,.key.max{fill:#b7c7e8;background:#b7c7e8}.chart .p50,.key.p50{fill:#2d5bb9;background:#2d5bb9}\
 .key{display:inline-block;width:.8em;height:.8em;margin:0 .2em 0 .6em}\
@@ -214,10 +214,12 @@ pub fn render(data: &PageData) -> String {
             flow_card(&mut out, name, f, h, data.now_ms);
         }
     }
-    out.push_str("</div>\n<h2>Propagation latency, last hour</h2>\n");
+    out.push_str("</div>\n");
+    // What needs a person first, then what went well.
+    dead_table(&mut out, &data.dead, status.dead_letters, data.now_ms);
+    out.push_str("<h2>Propagation latency, last hour</h2>\n");
     chart::render(&mut out, &data.latency);
     writes_table(&mut out, &data.writes, data.now_ms);
-    dead_table(&mut out, &data.dead, status.dead_letters, data.now_ms);
     let _ = write!(
         out,
         "<footer class=\"muted\">jirafed {} &middot; page of {} &middot; refreshed every {REFRESH_SECONDS} s \
