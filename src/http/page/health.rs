@@ -74,7 +74,7 @@ impl Health {
             self.reasons.push((Level::Green, green()));
         }
         // Stable: reasons of one level keep their order.
-        self.reasons.sort_by(|a, b| b.0.cmp(&a.0));
+        self.reasons.sort_by_key(|r| std::cmp::Reverse(r.0));
         self
     }
 

@@ -220,10 +220,10 @@ pub fn render(data: &PageData) -> String {
     out.push_str("<h2>Propagation latency, last hour</h2>\n");
     chart::render(&mut out, &data.latency);
     writes_table(&mut out, &data.writes, data.now_ms);
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<footer class=\"muted\">jirafed {} &middot; page of {} &middot; refreshed every {REFRESH_SECONDS} s \
-         &middot; <a href=\"status\">status JSON</a> &middot; <a href=\"metrics\">metrics</a></footer>\n",
+         &middot; <a href=\"status\">status JSON</a> &middot; <a href=\"metrics\">metrics</a></footer>",
         escape(status.version),
         escape(status.now.as_deref().unwrap_or("")),
     );
