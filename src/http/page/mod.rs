@@ -50,7 +50,7 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.1em .8em;margin:0}dt{color:#
 .muted{color:#666;font-size:.9em}.bad{color:#b00020;font-weight:600}\
 .scroll{overflow-x:auto;background:#fff;border:1px solid #d8dbe0;border-radius:6px}\
 table{border-collapse:collapse;width:100%}th,td{padding:.3em .6em;text-align:left;vertical-align:top;border-bottom:1px solid #eee}\
-th{background:#f0f1f4;white-space:nowrap}td.msg{overflow-wrap:anywhere;min-width:16em}\
+th{background:#f0f1f4;white-space:nowrap}td{white-space:nowrap}td.msg{white-space:normal;overflow-wrap:anywhere;min-width:16em}\
 .chart{width:100%;max-width:720px;height:auto;background:#fff;border:1px solid #d8dbe0;border-radius:6px}\
 .chart .axis{stroke:#888}.chart .grid{stroke:#ddd;stroke-dasharray:3 3}.chart .label{font-size:10px;fill:#555}\
 .chart .max,.key.max{fill:#b7c7e8;background:#b7c7e8}.chart .p50,.key.p50{fill:#2d5bb9;background:#2d5bb9}\
