@@ -3,7 +3,9 @@
 //! event subscribers (the demo, tests) read from here. Nothing in this
 //! module decides anything about synchronisation.
 
+pub mod audit;
 pub mod events;
+pub mod latency;
 pub mod metrics;
 pub mod parts;
 pub mod status;
@@ -24,6 +26,8 @@ const EVENT_BACKLOG: usize = 1024;
 pub struct Observer {
     pub board: StatusBoard,
     pub metrics: Metrics,
+    /// Propagation latency per minute over the last hour (the status page's chart).
+    pub latency: latency::LatencyRing,
     events: broadcast::Sender<EngineEvent>,
 }
 
@@ -35,7 +39,12 @@ impl Observer {
 
     /// An observer with nothing registered (tests of single parts).
     pub fn empty() -> Observer {
-        Observer { board: StatusBoard::new(), metrics: Metrics::new(), events: broadcast::channel(EVENT_BACKLOG).0 }
+        Observer {
+            board: StatusBoard::new(),
+            metrics: Metrics::new(),
+            latency: latency::LatencyRing::new(),
+            events: broadcast::channel(EVENT_BACKLOG).0,
+        }
     }
 
     /// Events from now on.
@@ -51,6 +60,7 @@ impl Observer {
             EngineEvent::Written { flow, latency_ms, .. } => {
                 self.board.record_sync(flow, at_ms);
                 self.metrics.propagation(flow, *latency_ms as f64 / 1000.0);
+                self.latency.record(at_ms, *latency_ms as f64 / 1000.0);
             }
         }
         // Nobody listening is fine.

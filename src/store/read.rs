@@ -439,6 +439,19 @@ impl Store {
         })
     }
 
+    /// The newest `limit` dead letters, newest first (the status page).
+    pub fn dead_letters_newest(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        self.read("read dead letters", |r| {
+            let mut out = Vec::with_capacity(limit.min(1024));
+            for item in r.table(Tbl::DeadLetters)?.iter()?.rev().take(limit) {
+                let (key, value) = item?;
+                let id = id_of(key.value(), "dead letter key")?;
+                out.push(records::dead_letter(id, value.value()).map_err(ReadError::Corrupt)?);
+            }
+            Ok(out)
+        })
+    }
+
     /// One dead letter by id.
     pub fn dead_letter(&self, id: u64) -> Result<Option<DeadLetter>, StoreError> {
         self.read("read dead letter", |r| match get(&r.table(Tbl::DeadLetters)?, &u64_key(id))? {

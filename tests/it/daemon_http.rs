@@ -544,7 +544,7 @@ async fn page_is_html_with_every_instance() {
     let html = resp.text().await.unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     for id in face.config.instances.keys() {
-        assert!(html.contains(&format!("<td>{id}</td>")), "{id} missing");
+        assert!(html.contains(&format!(" data-instance=\"{id}\" data-health=\"")), "{id} missing");
     }
     assert!(html.contains("emea-delivery"));
     assert!(html.contains("&lt;b&gt;Field &#39;x&#39;&lt;/b&gt;") && !html.contains("<b>"), "escaped");

@@ -27,6 +27,7 @@ mod sim_conformance;
 mod sim_faults;
 mod sim_permissions;
 mod state;
+mod status_page;
 mod support;
 mod sync_accept;
 mod sync_crash;

@@ -144,3 +144,21 @@ fn ops_on_missing_entries_report_not_found() {
     assert_eq!(store.outbox_depth("hub").unwrap(), 0);
     assert!(ready(&store, i64::MAX).is_empty());
 }
+
+/// The status page shows the newest dead letters only, newest first.
+#[test]
+fn the_newest_dead_letters_come_first_and_are_bounded() {
+    let dir = temp_dir();
+    let store = open(dir.path());
+    let mut ids = Vec::new();
+    for (n, target) in ["PORT-1", "PORT-2", "PORT-3"].into_iter().enumerate() {
+        let s = seq(one(&store, outbox_push("hub", target, target, 0)));
+        let op = Op::OutboxDeadLetter { seq: s, error: format!("refused {target}"), at_ms: n as i64 };
+        ids.push(dead_id(one(&store, op)));
+    }
+    let newest = store.dead_letters_newest(2).unwrap();
+    assert_eq!(newest.iter().map(|d| d.id).collect::<Vec<_>>(), [ids[2], ids[1]]);
+    assert_eq!(newest[0].error, "refused PORT-3");
+    assert_eq!(store.dead_letters_newest(10).unwrap().len(), 3);
+    assert!(store.dead_letters_newest(0).unwrap().is_empty());
+}
