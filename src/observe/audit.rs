@@ -75,7 +75,16 @@ mod tests {
 
     #[test]
     fn writes_and_conflicts_read_back_and_new_fields_are_ignored() {
-        let w = WriteRecord { flow: "f", instance: "hub", op: "create", key: "PORT-1" };
+        let w = WriteRecord {
+            flow: "f",
+            instance: "hub",
+            op: "create",
+            key: "PORT-1",
+            outcome: "ok",
+            latency_ms: 3,
+            cause: None,
+            error: None,
+        };
         let line = AuditLine::parse(&entry(w.to_bytes())).unwrap();
         assert_eq!((line.at_ms, line.flow.as_str(), line.instance.as_str()), (42, "f", "hub"));
         assert_eq!((line.op.as_str(), line.key.as_str(), line.outcome), ("create", "PORT-1", None));

@@ -91,14 +91,13 @@ pub async fn check_sites(cfg: &Config) -> SitesReport {
                 report.reachable = true;
                 report.user = Some(display(&c.me.user));
                 report.time_zone = c.me.time_zone.clone();
-                report.findings = instance_findings(site.as_ref()).await;
+                report.findings = instance_findings(cfg, site.as_ref()).await;
             }
             (Ok(_), None) => {}
             (Err(e), _) => report.findings.push(Finding::error(format!("{id}: {e}"))),
         }
         instances.push(report);
     }
-    webhook_registrations(cfg, &sites, &mut out).await;
     let primary = cfg.primary().id.as_str();
     let mut pushed: Vec<(&str, Vec<IssueKey>)> = Vec::new();
     let mut flows = Vec::new();
@@ -115,11 +114,12 @@ pub async fn check_sites(cfg: &Config) -> SitesReport {
 /// The checks of one instance on its own, each a source of findings
 /// listed under the instance's line; one more source (the webhook
 /// registration, say) is one more call here.
-async fn instance_findings(site: &dyn Site) -> Vec<Finding> {
+async fn instance_findings(cfg: &Config, site: &dyn Site) -> Vec<Finding> {
     let mut out = Vec::new();
     if let Err(e) = site.statuses().await {
         out.push(Finding::warning(format!("{}: statuses not read, status maps not checked there: {e}", site.id())));
     }
+    out.extend(webhook_registration(cfg, site.id().as_str()).await);
     out
 }
 
@@ -129,24 +129,14 @@ fn display(user: &crate::jira::model::UserRef) -> String {
     named.unwrap_or_else(|| "the technical user".into())
 }
 
-/// Each reachable site's webhook registration against what `jirafed
-/// webhooks install` makes: a warning when missing or stale (the daemon
-/// still polls, only slower to see changes).
-async fn webhook_registrations(cfg: &Config, sites: &Sites, out: &mut String) {
-    if cfg.daemon.public_url.is_none() {
-        let _ = writeln!(out, "  webhooks: registrations not checked (daemon.public_url is not set)");
-        return;
-    }
-    for (id, entry) in sites.entries() {
-        if entry.connection.is_err() {
-            continue;
-        }
-        let Some(inst) = cfg.instance(id.as_str()) else { continue };
-        let (line, current) = crate::cli::webhooks::check_instance(cfg, inst).await;
-        let finding =
-            if current { Finding::info(format!("{id}: {line}")) } else { Finding::warning(format!("{id}: {line}")) };
-        let _ = writeln!(out, "  {finding}");
-    }
+/// The site's webhook registration against what `jirafed webhooks
+/// install` makes: a warning when missing or stale (the daemon still
+/// polls, only slower to see changes); info when current or not checked
+/// for want of `daemon.public_url`.
+async fn webhook_registration(cfg: &Config, id: &str) -> Option<Finding> {
+    let inst = cfg.instance(id)?;
+    let (line, current) = crate::cli::webhooks::check_instance(cfg, inst).await;
+    Some(if current { Finding::info(format!("{id}: {line}")) } else { Finding::warning(format!("{id}: {line}")) })
 }
 
 /// The side of `id`, when it connected.

@@ -307,6 +307,7 @@ async fn a_write_whose_record_is_refused_leaves_the_outbox_and_its_pair_is_plann
         action,
         shadow_after: None,
         origin_ms: 0,
+        cause: None,
     };
     let push = Op::OutboxPush {
         instance: "hub".into(),
