@@ -92,7 +92,11 @@ pub fn check_config(
 fn render_ok(cfg: &Config, offline: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "config {}: valid", cfg.source.display());
-    let _ = writeln!(out, "daemon: listen {}, state {}", cfg.daemon.listen, cfg.daemon.state_dir.display());
+    let public = match &cfg.daemon.public_url {
+        Some(url) => format!("public URL {url}"),
+        None => "no public_url (webhook registrations not checked)".into(),
+    };
+    let _ = writeln!(out, "daemon: listen {}, state {}, {public}", cfg.daemon.listen, cfg.daemon.state_dir.display());
     let _ = writeln!(out, "instances:");
     for i in cfg.instances.values() {
         let role = if i.role == Role::Primary { "primary" } else { "secondary" };

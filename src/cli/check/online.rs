@@ -131,9 +131,10 @@ fn display(user: &crate::jira::model::UserRef) -> String {
 
 /// The site's webhook registration against what `jirafed webhooks
 /// install` makes: a warning when missing or stale (the daemon still
-/// polls, only slower to see changes); info when current or not checked
-/// for want of `daemon.public_url`.
+/// polls, only slower to see changes); info when current. Nothing without
+/// `daemon.public_url` (the config part of the report says so once).
 async fn webhook_registration(cfg: &Config, id: &str) -> Option<Finding> {
+    cfg.daemon.public_url.as_ref()?;
     let inst = cfg.instance(id)?;
     let (line, current) = crate::cli::webhooks::check_instance(cfg, inst).await;
     Some(if current { Finding::info(format!("{id}: {line}")) } else { Finding::warning(format!("{id}: {line}")) })
