@@ -61,8 +61,6 @@ pub struct StoreOptions {
 
 /// Audit entries kept by default (a few hundred bytes each).
 pub const DEFAULT_AUDIT_LIMIT: u64 = 50_000;
-/// How old an audit entry may grow by default.
-pub const DEFAULT_AUDIT_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// Requests per group commit by default.
 pub const DEFAULT_BATCH_LIMIT: usize = 1_000;
 /// redb's cache by default (redb's own is 1 GiB). Small on purpose: the
@@ -76,7 +74,7 @@ impl Default for StoreOptions {
         StoreOptions {
             clock: Clock::system(),
             audit_limit: DEFAULT_AUDIT_LIMIT,
-            audit_max_age: Some(DEFAULT_AUDIT_MAX_AGE),
+            audit_max_age: None,
             batch_limit: DEFAULT_BATCH_LIMIT,
             cache_bytes: DEFAULT_CACHE_BYTES,
             init: false,

@@ -1,5 +1,7 @@
 //! Inbox, delivery dedupe, cursors and the audit log.
 
+use std::time::Duration;
+
 use super::super::{DEFAULT_AUDIT_LIMIT, Op, OpResult, Store, StoreOptions};
 use super::{TestClock, inbox_push, one, open, seq, temp_dir};
 
@@ -99,15 +101,37 @@ fn audit_log_stays_bounded() {
 }
 
 #[test]
-fn default_audit_bound_is_ten_thousand() {
+fn audit_entries_older_than_the_age_bound_go_as_new_ones_come() {
+    let dir = temp_dir();
+    let (clock, time) = crate::clock::Clock::manual(1_000_000);
+    let options = StoreOptions { clock, audit_max_age: Some(Duration::from_secs(60)), ..StoreOptions::default() };
+    let store = Store::open_with(dir.path(), options).unwrap();
+    store.commit_blocking((0..10).map(|i| audit(1_000_000 + i)).collect()).unwrap();
+    assert_eq!(store.audit_len().unwrap(), 10);
+    time.advance(59_000);
+    one(&store, audit(1_059_000));
+    assert_eq!(store.audit_len().unwrap(), 11, "none older than a minute yet");
+    time.advance(30_000);
+    one(&store, audit(1_089_000));
+    let left: Vec<i64> = store.audit_tail(100).unwrap().iter().map(|e| e.at_ms).collect();
+    assert_eq!(left, vec![1_059_000, 1_089_000], "the ten older than a minute are gone");
+    // Read back newest first, bounded by age, count and a filter.
+    let newest = store.audit_newest(1_060_000, 10, &|_| true).unwrap();
+    assert_eq!(newest.iter().map(|e| e.at_ms).collect::<Vec<_>>(), vec![1_089_000]);
+    let none = store.audit_newest(i64::MIN, 10, &|e| e.payload.starts_with(b"nothing")).unwrap();
+    assert!(none.is_empty());
+}
+
+#[test]
+fn default_audit_bound_is_fifty_thousand() {
     let dir = temp_dir();
     let store = open(dir.path());
-    assert_eq!(DEFAULT_AUDIT_LIMIT, 10_000);
-    for chunk in 0..11 {
+    assert_eq!(DEFAULT_AUDIT_LIMIT, 50_000);
+    for chunk in 0..51 {
         store.commit_blocking((chunk * 1_000..(chunk + 1) * 1_000).map(audit).collect()).unwrap();
     }
     let all = store.audit_tail(usize::MAX).unwrap();
-    assert_eq!(all.len(), 10_000);
+    assert_eq!(all.len(), 50_000);
     assert_eq!(all[0].at_ms, 1_000);
 }
 
