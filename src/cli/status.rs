@@ -167,16 +167,9 @@ pub(super) fn parse(t: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(t).ok().map(|t| t.with_timezone(&Utc))
 }
 
-/// "12 s ago", "3 min ago", "2 h ago", "4 d ago"; "in 5 s" ahead of now.
+/// "12 s ago", "3 min ago", ... (as the status page says it).
 pub(super) fn age(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let secs = (now - t).num_seconds();
-    let (n, unit) = match secs.abs() {
-        s if s < 120 => (s, "s"),
-        s if s < 2 * 3600 => (s / 60, "min"),
-        s if s < 2 * 86_400 => (s / 3600, "h"),
-        s => (s / 86_400, "d"),
-    };
-    if secs < 0 { format!("in {n} {unit}") } else { format!("{n} {unit} ago") }
+    crate::observe::status::age(t.timestamp_millis(), now.timestamp_millis())
 }
 
 fn yes_no(v: &Value) -> String {

@@ -318,6 +318,20 @@ fn last_error(s: &InstanceStatus) -> Option<(i64, String)> {
     }
 }
 
+/// How long before `now_ms` `at_ms` was, for people: "12 s ago", "3 min
+/// ago", "2 h ago", "4 d ago"; "in 5 s" ahead of now. The status page and
+/// the CLI's tables both say it so.
+pub fn age(at_ms: i64, now_ms: i64) -> String {
+    let secs = (now_ms - at_ms) / 1000;
+    let (n, unit) = match secs.abs() {
+        s if s < 120 => (s, "s"),
+        s if s < 2 * 3600 => (s / 60, "min"),
+        s if s < 2 * 86_400 => (s / 3600, "h"),
+        s => (s / 86_400, "d"),
+    };
+    if secs < 0 { format!("in {n} {unit}") } else { format!("{n} {unit} ago") }
+}
+
 /// Milliseconds since the epoch as an RFC 3339 UTC time.
 pub fn rfc3339(ms: i64) -> Option<String> {
     DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))

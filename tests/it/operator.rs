@@ -58,9 +58,7 @@ async fn a_paused_site_gets_no_writes_across_a_restart_until_it_is_resumed() {
     let sim = Sim::start_as("alice").await;
     let state = tempfile::tempdir().expect("tempdir");
     let http = reqwest::Client::new();
-    let daemon = Jirafed::start(&sim, state.path(), None).await;
-    let addr = daemon.addr.parse().expect("daemon address");
-    jirafed::harness::register_webhooks(&sim.sim, addr).await.expect("webhooks registered");
+    let daemon = Jirafed::start_with_webhooks(&sim, state.path()).await;
 
     let (code, out, err) = jirafed_once(&sim, state.path(), &["pause", "hub"]).await;
     assert_eq!(code, 0, "{out}{err}");
@@ -113,9 +111,7 @@ async fn the_audit_shows_each_write_with_its_outcome_latency_and_cause() {
     let sim = Sim::start_as("alice").await;
     let state = tempfile::tempdir().expect("tempdir");
     let http = reqwest::Client::new();
-    let daemon = Jirafed::start(&sim, state.path(), None).await;
-    let addr = daemon.addr.parse().expect("daemon address");
-    jirafed::harness::register_webhooks(&sim.sim, addr).await.expect("webhooks registered");
+    let daemon = Jirafed::start_with_webhooks(&sim, state.path()).await;
 
     let key = sim.create("emea", "EMEA", "Audited by alice", json!({})).await;
     let mirror = wait_until(Duration::from_secs(30), "the mirror made", || async {

@@ -81,9 +81,7 @@ async fn chromium_shows_every_instance_and_flow_with_its_health() {
     let sim = Sim::start_as("alice").await;
     let state = tempfile::tempdir().expect("tempdir");
     let http = reqwest::Client::new();
-    let daemon = Jirafed::start(&sim, state.path(), None).await;
-    let addr = daemon.addr.parse().expect("daemon address");
-    jirafed::harness::register_webhooks(&sim.sim, addr).await.expect("webhooks registered");
+    let daemon = Jirafed::start_with_webhooks(&sim, state.path()).await;
 
     sim.create("emea", "EMEA", "Shown on the status page", json!({})).await;
     let refused = sim.create("emea", "EMEA", "Refused by the hub later", json!({})).await;

@@ -2,12 +2,11 @@
 //! Jira's admin webhook API, through the real binary: idempotent installs,
 //! signed deliveries, and `check` flagging a registration that is gone.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::support::process::{Jirafed, command};
+use super::support::process::{Jirafed, jirafed_once_env};
 use super::support::{Sim, wait_until};
 
 const SITES: [&str; 3] = ["hub", "emea", "apac"];
@@ -15,17 +14,8 @@ const SITES: [&str; 3] = ["hub", "emea", "apac"];
 /// `jirafed ARGS` with the test daemon's config and `daemon.public_url`
 /// set to `public` (when given); its exit code, stdout and stderr.
 async fn jirafed(sim: &Sim, state: &std::path::Path, public: Option<&str>, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = command(sim, state, None, args);
-    if let Some(url) = public {
-        cmd.env("JIRAFED_DAEMON__PUBLIC_URL", url);
-    }
-    cmd.stdin(Stdio::null()).kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
-        .await
-        .unwrap_or_else(|_| panic!("jirafed {args:?} did not end"))
-        .expect("jirafed runs");
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+    let env: Vec<(&str, &str)> = public.map(|url| ("JIRAFED_DAEMON__PUBLIC_URL", url)).into_iter().collect();
+    jirafed_once_env(sim, state, &env, args).await
 }
 
 /// The registrations of `site` as the simulator keeps them.

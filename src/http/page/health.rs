@@ -89,17 +89,7 @@ pub fn ms(t: &Option<String>) -> Option<i64> {
     t.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.timestamp_millis())
 }
 
-/// "12 s ago", "3 min ago", "2 h ago", "4 d ago"; "in 5 s" ahead of now.
-pub fn age(at_ms: i64, now_ms: i64) -> String {
-    let secs = (now_ms - at_ms) / 1000;
-    let (n, unit) = match secs.abs() {
-        s if s < 120 => (s, "s"),
-        s if s < 2 * 3600 => (s / 60, "min"),
-        s if s < 2 * 86_400 => (s / 3600, "h"),
-        s => (s / 86_400, "d"),
-    };
-    if secs < 0 { format!("in {n} {unit}") } else { format!("{n} {unit} ago") }
-}
+pub use crate::observe::status::age;
 
 fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

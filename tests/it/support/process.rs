@@ -31,6 +31,14 @@ impl Jirafed {
         Jirafed::start_full(sim, state, edit, &[], &[]).await
     }
 
+    /// [`Jirafed::start`], then every site's webhooks registered to it.
+    pub async fn start_with_webhooks(sim: &Sim, state: &Path) -> Jirafed {
+        let daemon = Jirafed::start(sim, state, None).await;
+        let addr = daemon.addr.parse().expect("daemon address");
+        harness::register_webhooks(&sim.sim, addr).await.expect("webhooks registered");
+        daemon
+    }
+
     /// [`Jirafed::start`] with more arguments after `run` (e.g. `--init`).
     pub async fn start_args(sim: &Sim, state: &Path, edit: Option<&dyn Fn(&str) -> String>, extra: &[&str]) -> Jirafed {
         Jirafed::start_full(sim, state, edit, extra, &[]).await
@@ -164,7 +172,13 @@ fn command_and_config(
 /// Runs `jirafed ARGS` (with the test daemon's config and environment) to its
 /// end, within 60 s; returns its exit code, stdout and stderr.
 pub async fn jirafed_once(sim: &Sim, state: &Path, args: &[&str]) -> (i32, String, String) {
+    jirafed_once_env(sim, state, &[], args).await
+}
+
+/// [`jirafed_once`] with more environment variables (config overrides).
+pub async fn jirafed_once_env(sim: &Sim, state: &Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
     let mut cmd = command(sim, state, None, args);
+    cmd.envs(env.iter().copied());
     cmd.stdin(Stdio::null()).kill_on_drop(true);
     let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
         .await
