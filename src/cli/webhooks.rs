@@ -195,13 +195,13 @@ pub async fn run(path: &Path, args: WebhooksArgs) -> anyhow::Result<String> {
     }
 }
 
-fn spec<'a>(inst: &'a InstanceConfig, wanted: &'a Wanted) -> Result<WebhookSpec<'a>, JiraError> {
+fn spec<'a>(inst: &'a InstanceConfig, wanted: &'a Wanted) -> Result<WebhookSpec<'a>, Box<JiraError>> {
     let secret = inst.webhook_secret.as_ref().map(|s| s.expose());
     if secret.is_none() && inst.webhooks == WebhookAuth::Signed {
-        return Err(JiraError::new(ErrorKind::Refused, "webhooks install").with_detail(format!(
+        return Err(Box::new(JiraError::new(ErrorKind::Refused, "webhooks install").with_detail(format!(
             "instance {} has no webhook_secret, so the daemon would refuse its deliveries; set webhook_secret_file first",
             inst.id
-        )));
+        ))));
     }
     Ok(WebhookSpec {
         name: REGISTRATION_NAME,
@@ -215,7 +215,7 @@ fn spec<'a>(inst: &'a InstanceConfig, wanted: &'a Wanted) -> Result<WebhookSpec<
 async fn install(cfg: &Config, inst: &InstanceConfig, client: &JiraClient, out: &mut String) -> Result<(), JiraError> {
     let id = inst.id.as_str();
     let Some(wanted) = wanted(cfg, inst) else { return Ok(()) };
-    let spec = spec(inst, &wanted)?;
+    let spec = spec(inst, &wanted).map_err(|e| *e)?;
     let a = assess(&client.webhooks().await?, &wanted);
     let filter = wanted.jql.as_deref().unwrap_or("every issue");
     match a.registration {
@@ -315,7 +315,7 @@ mod tests {
     fn registrations_are_missing_current_stale_or_duplicated() {
         let w = Wanted { url: "https://j/webhooks/hub".into(), jql: Some("(project in (PORT))".into()) };
         let other = reg(1, "https://elsewhere/hook", None);
-        assert_eq!(assess(&[other.clone()], &w).registration, Registration::Missing);
+        assert_eq!(assess(std::slice::from_ref(&other), &w).registration, Registration::Missing);
         let good = reg(2, &w.url, Some("(project in (PORT))"));
         let a = assess(&[other, good.clone()], &w);
         assert!(a.is_current(), "{a:?}");
