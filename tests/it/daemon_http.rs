@@ -487,7 +487,7 @@ async fn metrics_are_prometheus_text_and_count_webhooks() {
     face.hub(&issue_updated("10040", "PORT-41", 1), &[]).await;
     face.hub(&issue_updated("10040", "PORT-41", 1), &[]).await;
     face.post("hub", b"{}", None, &[]).await;
-    face.observer.metrics.call_latency("hub", "ok", 0.3);
+    face.observer.metrics.call_latency("hub", "search", "ok", 0.3);
     face.observer.metrics.propagation("emea-delivery", 2.5);
 
     let resp = face.get("/metrics").await;
@@ -525,8 +525,11 @@ async fn metrics_are_prometheus_text_and_count_webhooks() {
     assert_eq!(get("jirafed_up"), Some("1"));
     assert_eq!(get(r#"jirafed_outbox_depth{instance="emea"}"#), Some("0"));
     assert_eq!(get(r#"jirafed_dead_letters{instance="hub"}"#), Some("0"));
-    assert_eq!(get(r#"jirafed_jira_call_seconds_bucket{instance="hub",outcome="ok",le="0.5"}"#), Some("1"));
-    assert_eq!(get(r#"jirafed_jira_call_seconds_count{instance="hub",outcome="ok"}"#), Some("1"));
+    assert_eq!(
+        get(r#"jirafed_jira_call_seconds_bucket{instance="hub",operation="search",outcome="ok",le="0.5"}"#),
+        Some("1")
+    );
+    assert_eq!(get(r#"jirafed_jira_call_seconds_count{instance="hub",operation="search",outcome="ok"}"#), Some("1"));
     assert_eq!(get(r#"jirafed_propagation_seconds_bucket{flow="emea-delivery",le="+Inf"}"#), Some("1"));
     for family in ["jirafed_poll_lag_seconds", "jirafed_rate_limited_total", "jirafed_writes_total"] {
         assert!(text.contains(&format!("# TYPE {family} ")), "{family} missing");

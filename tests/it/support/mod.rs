@@ -9,6 +9,7 @@ pub mod receiver;
 pub mod rng;
 pub mod shape;
 pub mod stub;
+pub mod tools;
 pub mod workload;
 pub mod world;
 
