@@ -1,12 +1,16 @@
 //! `/metrics` after a change has flowed, checked by Prometheus' own tools:
 //! the exposition by `promtool check metrics`, the shipped alert rules by
 //! `promtool check rules`, and the shipped dashboard's and rules' queries
-//! against the names the daemon really exposes.
+//! against the names the daemon really exposes; and the Jira transport's
+//! timing of each attempt, which feeds `jirafed_jira_call_seconds`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use jirafed::jira::{Call, CallOp, CallOutcome, CallTimer, CallTiming, RetryConfig, Transport};
 
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
@@ -14,7 +18,7 @@ use tokio::io::AsyncWriteExt;
 use super::support::process::{Jirafed, jirafed_once};
 use super::support::tools::require_tool;
 use super::support::workload::search_all;
-use super::support::{Sim, wait_until};
+use super::support::{Sim, instance_config, wait_until};
 
 const WITHIN: Duration = Duration::from_secs(60);
 const FLOW: &str = "emea-delivery";
@@ -217,4 +221,65 @@ fn collect_exprs(v: &Value, out: &mut Vec<String>) {
 fn metric_names(text: &str) -> BTreeSet<String> {
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
     text.split(|c: char| !word(c)).filter(|w| w.starts_with("jirafed_")).map(str::to_string).collect()
+}
+
+/// Every attempt the transport makes is timed, with the operation its
+/// caller named and how it ended: the rows of `jirafed_jira_call_seconds`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_attempt_is_timed_with_its_operation_and_outcome() {
+    let sim = Sim::start().await;
+    let seen: Arc<Mutex<Vec<CallTiming>>> = Arc::default();
+    let timer: CallTimer = {
+        let seen = seen.clone();
+        Arc::new(move |t: &CallTiming| seen.lock().expect("timings").push(*t))
+    };
+    let retry = RetryConfig {
+        min_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        max_attempts: 2,
+        max_rate_limited: 5,
+    };
+    let t = Transport::new(&instance_config(&sim, "emea", 10.0, 5)).expect("transport").with_retry(retry);
+    let t = t.with_timer(timer);
+    let taken = |expected: &[(CallOp, CallOutcome)]| {
+        let got: Vec<_> = seen.lock().expect("timings").drain(..).collect();
+        let kinds: Vec<_> = got.iter().map(|t| (t.op, t.outcome)).collect();
+        assert_eq!(kinds, expected, "{got:?}");
+        assert!(got.iter().all(|t| t.seconds.is_finite() && t.seconds >= 0.0), "{got:?}");
+    };
+    let myself = || Call::get("/rest/api/3/myself").op(CallOp::Myself);
+    let edit = |summary: &str| {
+        Call::put("/rest/api/3/issue/EMEA-1", json!({"fields": {"summary": summary}})).op(CallOp::Edit).issue("EMEA-1")
+    };
+
+    t.send(myself()).await.expect("myself");
+    taken(&[(CallOp::Myself, CallOutcome::Ok)]);
+
+    let bad = Call::put("/rest/api/3/issue/EMEA-1", json!({"fields": {"nonexistent": "x"}})).op(CallOp::Edit);
+    t.send(bad).await.expect_err("a field Jira does not know");
+    taken(&[(CallOp::Edit, CallOutcome::ClientError)]);
+
+    sim_faults(&sim, json!({"error_rate": 1.0})).await;
+    t.send(myself()).await.expect_err("5xx twice");
+    taken(&[(CallOp::Myself, CallOutcome::ServerError), (CallOp::Myself, CallOutcome::ServerError)]);
+
+    sim_faults(&sim, json!({"error_rate": 0.0, "reset_rate": 1.0})).await;
+    t.send(myself()).await.expect_err("no answer twice");
+    taken(&[(CallOp::Myself, CallOutcome::Network), (CallOp::Myself, CallOutcome::Network)]);
+
+    // One write a second, then 429 with Retry-After: 1; the retry passes.
+    let rate = json!({"per_second": 1.0, "burst": 1, "retry_after": 1});
+    sim_faults(&sim, json!({"reset_rate": 0.0, "write_rate": rate})).await;
+    t.send(edit("first")).await.expect("first write");
+    t.send(edit("second")).await.expect("second write, after its 429");
+    taken(&[
+        (CallOp::Edit, CallOutcome::Ok),
+        (CallOp::Edit, CallOutcome::RateLimited),
+        (CallOp::Edit, CallOutcome::Ok),
+    ]);
+}
+
+async fn sim_faults(sim: &Sim, body: Value) {
+    let r = sim.control("emea", "POST", "/_sim/faults", Some(&body)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
 }
