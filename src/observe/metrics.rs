@@ -97,10 +97,10 @@ impl WriteOutcome {
 
 /// One metric family: its name, its HELP text and its label names.
 #[derive(Debug, Clone, Copy)]
-pub struct Family {
-    pub name: &'static str,
-    pub help: &'static str,
-    pub labels: &'static [&'static str],
+struct Family {
+    name: &'static str,
+    help: &'static str,
+    labels: &'static [&'static str],
 }
 
 impl Family {
