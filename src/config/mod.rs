@@ -28,6 +28,12 @@ pub const ENV_PREFIX: &str = "JIRAFED_";
 /// config tree, and are therefore not treated as overrides.
 pub const CLI_ENV_VARS: &[&str] = &["JIRAFED_CONFIG", "JIRAFED_LOG_FORMAT", "JIRAFED_LOG_LEVEL"];
 
+/// Variables with the prefix that belong to the test suite, not to the
+/// config tree: CI sets `JIRAFED_REQUIRE_TOOLS=1` (a test whose external
+/// tool is missing fails instead of skipping), and the daemons the tests
+/// start inherit it.
+pub const TEST_ENV_VARS: &[&str] = &["JIRAFED_REQUIRE_TOOLS"];
+
 /// Why a config could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -11,7 +11,7 @@ use figment::{Figment, Metadata, Profile, Provider};
 use super::reader::{Choice, Ctx, Table};
 use super::secret::{Environment, Secret, SecretSource, read_secret_file, resolve_secret_path};
 use super::types::*;
-use super::{CLI_ENV_VARS, ConfigError, ENV_PREFIX};
+use super::{CLI_ENV_VARS, ConfigError, ENV_PREFIX, TEST_ENV_VARS};
 use crate::ids::{InstanceId, is_valid_instance_id};
 
 /// `JIRAFED_A__B__C=value` as the key `a.b.c`, from a given list of
@@ -24,7 +24,8 @@ impl EnvOverrides {
     pub fn new(vars: &[(String, String)]) -> Self {
         let vars = vars
             .iter()
-            .filter(|(k, _)| k.starts_with(ENV_PREFIX) && !CLI_ENV_VARS.contains(&k.as_str()))
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .filter(|(k, _)| !CLI_ENV_VARS.contains(&k.as_str()) && !TEST_ENV_VARS.contains(&k.as_str()))
             .map(|(k, v)| (k[ENV_PREFIX.len()..].to_ascii_lowercase().replace("__", "."), v.clone()))
             .filter(|(k, _)| !k.is_empty())
             .collect();

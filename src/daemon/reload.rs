@@ -74,7 +74,7 @@ impl Daemon {
         let running = self.engine.get();
         let mut notes = keep_restart_only(&running.config, &mut cfg);
         let cfg = Arc::new(cfg);
-        let mut sites = Sites::connect(&cfg).await;
+        let mut sites = Sites::connect_observed(&cfg, &self.observer).await;
         let mut kept = Vec::new();
         for (id, why) in sites.failed() {
             if sites.keep_running(&running.sites, &id) {

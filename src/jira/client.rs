@@ -12,6 +12,7 @@ use super::fields::FieldCatalogue;
 use super::mark::{Mark, ORIGIN_PROPERTY};
 use super::model::*;
 use super::richtext::Doc;
+use super::timing::CallOp;
 use super::transport::{Call, Transport};
 use super::values::{FieldValue, FieldWrites};
 use crate::config::{Flavour, InstanceConfig};
@@ -79,8 +80,8 @@ impl JiraClient {
         self.transport.send(call).await?.json()
     }
 
-    async fn get(&self, rel: &str, query: &[(&str, String)]) -> Result<Value, JiraError> {
-        let mut call = Call::get(self.path(rel));
+    async fn get(&self, op: CallOp, rel: &str, query: &[(&str, String)]) -> Result<Value, JiraError> {
+        let mut call = Call::get(self.path(rel)).op(op);
         for (k, v) in query {
             call = call.query(*k, v.clone());
         }
@@ -92,15 +93,15 @@ impl JiraClient {
     }
 
     pub async fn myself(&self) -> Result<Myself, JiraError> {
-        Self::decode("GET myself", Myself::parse(&self.get("myself", &[]).await?))
+        Self::decode("GET myself", Myself::parse(&self.get(CallOp::Myself, "myself", &[]).await?))
     }
 
     pub async fn server_info(&self) -> Result<ServerInfo, JiraError> {
-        Self::decode("GET serverInfo", ServerInfo::parse(&self.get("serverInfo", &[]).await?))
+        Self::decode("GET serverInfo", ServerInfo::parse(&self.get(CallOp::Metadata, "serverInfo", &[]).await?))
     }
 
     pub async fn project(&self, key: &str) -> Result<Project, JiraError> {
-        Self::decode("GET project", Project::parse(&self.get(&format!("project/{key}"), &[]).await?))
+        Self::decode("GET project", Project::parse(&self.get(CallOp::Metadata, &format!("project/{key}"), &[]).await?))
     }
 
     /// The field catalogue, read once and cached.
@@ -108,7 +109,7 @@ impl JiraClient {
         if let Some(c) = self.fields.read().await.as_ref() {
             return Ok(c.clone());
         }
-        let raw = self.get("field", &[]).await?;
+        let raw = self.get(CallOp::Metadata, "field", &[]).await?;
         let list = raw.as_array().map(|a| a.iter().filter_map(FieldInfo::parse).collect()).unwrap_or_default();
         let catalogue = Arc::new(FieldCatalogue::new(self.id.as_str(), list));
         *self.fields.write().await = Some(catalogue.clone());
@@ -117,8 +118,9 @@ impl JiraClient {
 
     /// Fields of the create screen of `issue_type` in `project`.
     pub async fn create_meta(&self, project: &str, issue_type: &str) -> Result<Vec<FieldMeta>, JiraError> {
-        let types =
-            self.get(&format!("issue/createmeta/{project}/issuetypes"), &[("maxResults", "200".into())]).await?;
+        let types = self
+            .get(CallOp::Metadata, &format!("issue/createmeta/{project}/issuetypes"), &[("maxResults", "200".into())])
+            .await?;
         let list = types.get("issueTypes").or_else(|| types.get("values")).and_then(Value::as_array);
         let found =
             list.into_iter().flatten().find(|t| t["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(issue_type)));
@@ -131,7 +133,8 @@ impl JiraClient {
         let mut out = Vec::new();
         loop {
             let q = [("startAt", out.len().to_string()), ("maxResults", "200".into())];
-            let page = self.get(&format!("issue/createmeta/{project}/issuetypes/{type_id}"), &q).await?;
+            let page =
+                self.get(CallOp::Metadata, &format!("issue/createmeta/{project}/issuetypes/{type_id}"), &q).await?;
             let items = page
                 .get("fields")
                 .or_else(|| page.get("values"))
@@ -149,7 +152,7 @@ impl JiraClient {
 
     /// Fields the technical user may edit on this issue.
     pub async fn edit_meta(&self, key: &str) -> Result<Vec<FieldMeta>, JiraError> {
-        Ok(FieldMeta::parse_map(&self.get(&format!("issue/{key}/editmeta"), &[]).await?["fields"]))
+        Ok(FieldMeta::parse_map(&self.get(CallOp::Metadata, &format!("issue/{key}/editmeta"), &[]).await?["fields"]))
     }
 
     /// One issue with the named fields (all when empty).
@@ -158,7 +161,7 @@ impl JiraClient {
         if !fields.is_empty() {
             q.push(("fields", fields.join(",")));
         }
-        Self::decode("GET issue", Issue::parse(&self.get(&format!("issue/{key}"), &q).await?))
+        Self::decode("GET issue", Issue::parse(&self.get(CallOp::GetIssue, &format!("issue/{key}"), &q).await?))
     }
 
     /// Creates an issue; with a provenance `mark` the issue carries it as a
@@ -184,7 +187,7 @@ impl JiraClient {
         if let (Some(m), Flavour::Cloud) = (mark, self.flavour) {
             body["properties"] = json!([{"key": ORIGIN_PROPERTY, "value": {"mark": m}}]);
         }
-        let created = match self.json(Call::post(self.path("issue"), body)).await {
+        let created = match self.json(Call::post(self.path("issue"), body).op(CallOp::Create)).await {
             Ok(v) => v,
             Err(e) => {
                 let ctx = self.context(Action::Create, None, Some(project), Some(issue_type));
@@ -220,7 +223,7 @@ impl JiraClient {
     }
 
     async fn put_fields(&self, key: &str, body: Value) -> Result<(), JiraError> {
-        let call = Call::put(self.path(&format!("issue/{key}")), body).issue(key);
+        let call = Call::put(self.path(&format!("issue/{key}")), body).op(CallOp::Edit).issue(key);
         match self.transport.send(call).await {
             Ok(_) => Ok(()),
             Err(e) => Err(self.explain_for_issue(e, Action::Edit, key).await),
@@ -257,17 +260,22 @@ impl JiraClient {
     }
 
     pub async fn transitions(&self, key: &str) -> Result<Vec<Transition>, JiraError> {
-        let v = self.get(&format!("issue/{key}/transitions"), &[("expand", "transitions.fields".into())]).await?;
+        let v = self
+            .get(CallOp::Transitions, &format!("issue/{key}/transitions"), &[("expand", "transitions.fields".into())])
+            .await?;
         Ok(Transition::parse_list(&v))
     }
 
     pub async fn delete_issue(&self, key: &str) -> Result<(), JiraError> {
-        let call = Call::delete(self.path(&format!("issue/{key}"))).query("deleteSubtasks", "true").issue(key);
+        let call = Call::delete(self.path(&format!("issue/{key}")))
+            .op(CallOp::Delete)
+            .query("deleteSubtasks", "true")
+            .issue(key);
         self.transport.send(call).await.map(|_| ())
     }
 
     pub async fn link_types(&self) -> Result<Vec<LinkType>, JiraError> {
-        Ok(LinkType::parse_list(&self.get("issueLinkType", &[]).await?))
+        Ok(LinkType::parse_list(&self.get(CallOp::Metadata, "issueLinkType", &[]).await?))
     }
 
     /// The links an issue carries.
@@ -288,7 +296,7 @@ impl JiraClient {
         for (inward, outward) in [(source, destination), (destination, source)] {
             let body =
                 json!({"type": {"name": type_name}, "inwardIssue": {"key": inward}, "outwardIssue": {"key": outward}});
-            self.transport.send(Call::post(self.path("issueLink"), body).issue(source)).await?;
+            self.transport.send(Call::post(self.path("issueLink"), body).op(CallOp::Link).issue(source)).await?;
             let after = self.links_to(type_name, source, destination).await?;
             let new = after.into_iter().find(|l| !before.iter().any(|b| b.id == l.id));
             match new {
@@ -316,25 +324,29 @@ impl JiraClient {
     }
 
     pub async fn delete_link(&self, id: &str) -> Result<(), JiraError> {
-        self.transport.send(Call::delete(self.path(&format!("issueLink/{id}")))).await.map(|_| ())
+        self.transport.send(Call::delete(self.path(&format!("issueLink/{id}"))).op(CallOp::Unlink)).await.map(|_| ())
     }
 
     pub async fn remote_links(&self, key: &str) -> Result<Vec<RemoteLink>, JiraError> {
-        let v = self.get(&format!("issue/{key}/remotelink"), &[]).await?;
+        let v = self.get(CallOp::RemoteLinks, &format!("issue/{key}/remotelink"), &[]).await?;
         Ok(v.as_array().map(|a| a.iter().filter_map(RemoteLink::parse).collect()).unwrap_or_default())
     }
 
     /// Creates the remote link, or updates the one with its `global_id`:
     /// Jira upserts by `globalId`, so sending it again is safe.
     pub async fn upsert_remote_link(&self, key: &str, link: &RemoteLinkWrite) -> Result<(), JiraError> {
-        let call = Call::post(self.path(&format!("issue/{key}/remotelink")), link.to_json()).issue(key);
+        let call =
+            Call::post(self.path(&format!("issue/{key}/remotelink")), link.to_json()).op(CallOp::RemoteLink).issue(key);
         self.transport.send(call.safe_to_repeat()).await.map(|_| ())
     }
 
     /// Deletes `key`'s remote link `global_id`; Jira answers 404 when the
     /// issue or the link is not there.
     pub async fn delete_remote_link(&self, key: &str, global_id: &str) -> Result<(), JiraError> {
-        let call = Call::delete(self.path(&format!("issue/{key}/remotelink"))).query("globalId", global_id).issue(key);
+        let call = Call::delete(self.path(&format!("issue/{key}/remotelink")))
+            .op(CallOp::RemoteUnlink)
+            .query("globalId", global_id)
+            .issue(key);
         self.transport.send(call).await.map(|_| ())
     }
 
@@ -346,12 +358,16 @@ impl JiraClient {
     }
 
     pub async fn comments(&self, key: &str) -> Result<Vec<Comment>, JiraError> {
-        Ok(Comment::parse_list(&self.get(&format!("issue/{key}/comment"), &[("maxResults", "5000".into())]).await?))
+        Ok(Comment::parse_list(
+            &self.get(CallOp::Comments, &format!("issue/{key}/comment"), &[("maxResults", "5000".into())]).await?,
+        ))
     }
 
     /// Adds a comment; returns its id.
     pub async fn add_comment(&self, key: &str, body: &Doc) -> Result<String, JiraError> {
-        let call = Call::post(self.path(&format!("issue/{key}/comment")), self.comment_body(body)).issue(key);
+        let call = Call::post(self.path(&format!("issue/{key}/comment")), self.comment_body(body))
+            .op(CallOp::Comment)
+            .issue(key);
         match self.json(call).await {
             Ok(v) => Self::decode("POST comment", Comment::parse(&v).map(|c| c.id)),
             Err(e) => Err(self.explain_for_issue(e, Action::AddComment, key).await),
@@ -359,7 +375,9 @@ impl JiraClient {
     }
 
     pub async fn edit_comment(&self, key: &str, id: &str, body: &Doc) -> Result<(), JiraError> {
-        let call = Call::put(self.path(&format!("issue/{key}/comment/{id}")), self.comment_body(body)).issue(key);
+        let call = Call::put(self.path(&format!("issue/{key}/comment/{id}")), self.comment_body(body))
+            .op(CallOp::EditComment)
+            .issue(key);
         match self.transport.send(call).await {
             Ok(_) => Ok(()),
             Err(e) => Err(self.explain_for_issue(e, Action::EditComment, key).await),
@@ -367,16 +385,21 @@ impl JiraClient {
     }
 
     pub async fn delete_comment(&self, key: &str, id: &str) -> Result<(), JiraError> {
-        self.transport.send(Call::delete(self.path(&format!("issue/{key}/comment/{id}"))).issue(key)).await.map(|_| ())
+        self.transport
+            .send(Call::delete(self.path(&format!("issue/{key}/comment/{id}"))).op(CallOp::DeleteComment).issue(key))
+            .await
+            .map(|_| ())
     }
 
     pub async fn set_property(&self, key: &str, property: &str, value: &Value) -> Result<(), JiraError> {
-        let call = Call::put(self.path(&format!("issue/{key}/properties/{property}")), value.clone()).issue(key);
+        let call = Call::put(self.path(&format!("issue/{key}/properties/{property}")), value.clone())
+            .op(CallOp::SetProperty)
+            .issue(key);
         self.transport.send(call).await.map(|_| ())
     }
 
     pub async fn property(&self, key: &str, property: &str) -> Result<Option<Value>, JiraError> {
-        match self.get(&format!("issue/{key}/properties/{property}"), &[]).await {
+        match self.get(CallOp::Property, &format!("issue/{key}/properties/{property}"), &[]).await {
             Ok(v) => Ok(v.get("value").cloned()),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
@@ -384,7 +407,9 @@ impl JiraClient {
     }
 
     pub async fn delete_property(&self, key: &str, property: &str) -> Result<(), JiraError> {
-        let call = Call::delete(self.path(&format!("issue/{key}/properties/{property}"))).issue(key);
+        let call = Call::delete(self.path(&format!("issue/{key}/properties/{property}")))
+            .op(CallOp::DeleteProperty)
+            .issue(key);
         self.transport.send(call).await.map(|_| ())
     }
 }

@@ -29,6 +29,7 @@ use serde_json::Value;
 
 use super::error::{ErrorKind, JiraError};
 use super::limiter::{Budget, Limiter};
+use super::timing::{CallOp, CallOutcome, CallTimer, CallTiming};
 use crate::config::{Auth, InstanceConfig};
 use crate::error_text::with_causes;
 
@@ -52,6 +53,8 @@ pub struct Call {
     pub issue: Option<String>,
     /// Whether sending the call twice does no more than sending it once.
     pub idempotent: bool,
+    /// What it asks of Jira, for the latency metric.
+    pub op: CallOp,
 }
 
 impl Call {
@@ -61,7 +64,7 @@ impl Call {
     pub fn new(method: Method, path: impl Into<String>, body: Option<Value>) -> Call {
         let budget = if method == Method::GET { Budget::Read } else { Budget::Write };
         let idempotent = method != Method::POST;
-        Call { method, path: path.into(), query: Vec::new(), body, budget, issue: None, idempotent }
+        Call { method, path: path.into(), query: Vec::new(), body, budget, issue: None, idempotent, op: CallOp::Other }
     }
 
     /// Marks a POST that may be sent twice (a search, an upsert by key).
@@ -88,6 +91,12 @@ impl Call {
 
     pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Call {
         self.query.push((key.into(), value.into()));
+        self
+    }
+
+    /// Names the operation (the `operation` label of the latency metric).
+    pub fn op(mut self, op: CallOp) -> Call {
+        self.op = op;
         self
     }
 
@@ -184,6 +193,7 @@ pub struct Transport {
     limiter: Limiter,
     retry: RetryConfig,
     recorder: Option<Recorder>,
+    timer: Option<CallTimer>,
     reach: Mutex<Reachability>,
     /// Largest answer body read, in bytes (`response_body_limit`).
     response_body_limit: u64,
@@ -208,6 +218,7 @@ impl fmt::Debug for Transport {
             .field("limiter", &self.limiter)
             .field("retry", &self.retry)
             .field("recorder", &self.recorder.is_some())
+            .field("timer", &self.timer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -239,6 +250,7 @@ impl Transport {
             limiter,
             retry: RetryConfig::default(),
             recorder: None,
+            timer: None,
             reach: Mutex::default(),
             response_body_limit: cfg.response_body_limit,
         })
@@ -251,6 +263,12 @@ impl Transport {
 
     pub fn with_recorder(mut self, f: Recorder) -> Transport {
         self.recorder = Some(f);
+        self
+    }
+
+    /// Tells `f` what each attempt took and how it ended.
+    pub fn with_timer(mut self, f: CallTimer) -> Transport {
+        self.timer = Some(f);
         self
     }
 
@@ -345,7 +363,9 @@ impl Transport {
         if let Some(body) = &call.body {
             req = req.json(body);
         }
+        let started = std::time::Instant::now();
         let answer = exchange(req, self.response_body_limit).await;
+        self.time(call.op, &answer, started);
         self.record(call, answer.as_ref().ok().map(|r| r.status));
         let reply = answer.map_err(|e| match e {
             ExchangeError::Http(e) => transport_error(&e, op),
@@ -359,6 +379,16 @@ impl Transport {
         self.saw(reached);
         let reply = reply?;
         if (200..300).contains(&reply.status) { Ok(reply) } else { Err(status_error(&reply, op)) }
+    }
+
+    fn time(&self, op: CallOp, answer: &Result<Reply, ExchangeError>, started: std::time::Instant) {
+        let Some(f) = &self.timer else { return };
+        let outcome = match answer {
+            Ok(reply) => CallOutcome::of_status(reply.status),
+            Err(ExchangeError::TooLarge(_)) => CallOutcome::ClientError,
+            Err(ExchangeError::Http(_)) => CallOutcome::Network,
+        };
+        f(&CallTiming { op, outcome, seconds: started.elapsed().as_secs_f64() });
     }
 
     fn record(&self, call: &Call, status: Option<u16>) {

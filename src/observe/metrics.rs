@@ -1,16 +1,21 @@
-//! Prometheus metrics, hand-written: the text exposition format is small and
-//! a registry of a dozen families needs no crate.
+//! Prometheus metrics, rendered in the classic text format by the
+//! `metrics-exporter-prometheus` recorder (docs/operations.md says why this
+//! library).
 //!
-//! Counters and histograms are kept here and bumped by the engine and the
-//! HTTP face through [`Metrics`]' typed methods, so label names and values
-//! stay bounded (instance ids and flow names come from the config; ops and
-//! outcomes are `&'static str` or enums). Gauges are not kept: they are read
-//! from the store and the [`StatusBoard`] at each scrape.
+//! Counters and histograms are kept in one recorder and bumped by the
+//! engine, the Jira transport and the HTTP face through [`Metrics`]' typed
+//! methods, so label names and values stay bounded (instance ids and flow
+//! names come from the config; ops and outcomes are `&'static str` or
+//! enums). Gauges are not kept: at each scrape they are read from the store
+//! and the [`StatusBoard`] into a recorder of their own ([`scrape`]), so that
+//! an instance or flow removed by a reload leaves no stale series.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+mod scrape;
+
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+
+use metrics::{Key, KeyName, Label, Level, Metadata, Recorder, SharedString};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 use super::status::StatusBoard;
 use crate::store::Store;
@@ -90,106 +95,81 @@ impl WriteOutcome {
     }
 }
 
-/// Label values in the order of the family's label names.
-type Labels = Vec<String>;
-
-/// A family of counters.
-struct Counters {
+/// One metric family: its name, its HELP text and its label names.
+#[derive(Debug, Clone, Copy)]
+struct Family {
     name: &'static str,
     help: &'static str,
     labels: &'static [&'static str],
-    series: Mutex<BTreeMap<Labels, u64>>,
 }
 
-impl Counters {
-    fn new(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Self {
-        Counters { name, help, labels, series: Mutex::default() }
+impl Family {
+    const fn new(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Family {
+        Family { name, help, labels }
     }
 
-    fn add(&self, values: &[&str], n: u64) {
-        *lock(&self.series).entry(owned(values)).or_default() += n;
-    }
-
-    fn get(&self, values: &[&str]) -> u64 {
-        lock(&self.series).get(&owned(values)).copied().unwrap_or(0)
-    }
-
-    fn render(&self, out: &mut String) {
-        header(out, self.name, self.help, "counter");
-        for (values, n) in lock(&self.series).iter() {
-            sample(out, self.name, "", self.labels, values, None, &n.to_string());
-        }
+    /// The series with these label values (in the order of `labels`).
+    fn key(&self, values: &[&str]) -> Key {
+        let labels: Vec<Label> =
+            self.labels.iter().zip(values).map(|(k, v)| Label::new(*k, (*v).to_string())).collect();
+        Key::from_parts(self.name, labels)
     }
 }
 
-#[derive(Clone)]
-struct HistogramData {
-    /// Per bucket (not cumulative); rendered cumulatively.
-    counts: Vec<u64>,
-    sum: f64,
-    count: u64,
-}
+const WEBHOOKS: Family =
+    Family::new("jirafed_webhooks_total", "Webhook requests received, by outcome.", &["instance", "outcome"]);
+const CHANGES: Family = Family::new(
+    "jirafed_changes_total",
+    "Changes queued in the inbox, by where they came from.",
+    &["instance", "source"],
+);
+const WRITES: Family = Family::new(
+    "jirafed_writes_total",
+    "Write attempts to Jira, by operation and outcome.",
+    &["instance", "op", "outcome"],
+);
+const CALL_SECONDS: Family = Family::new(
+    "jirafed_jira_call_seconds",
+    "Latency of calls to Jira, by outcome.",
+    &["instance", "operation", "outcome"],
+);
+const PROPAGATION_SECONDS: Family = Family::new(
+    "jirafed_propagation_seconds",
+    "Time from a change entering the inbox to its write succeeding on the other side.",
+    &["flow"],
+);
+const HTTP_LIMITED: Family = Family::new(
+    "jirafed_http_limited_total",
+    "Clients the HTTP listener cut short or held back, by reason.",
+    &["reason"],
+);
+const TASK_RESTARTS: Family = Family::new(
+    "jirafed_task_restarts_total",
+    "Engine tasks restarted by the supervisor after they ended or panicked.",
+    &["task"],
+);
+const RELOADS: Family = Family::new("jirafed_reloads_total", "Configuration reloads, by outcome.", &["outcome"]);
 
-/// A family of histograms with fixed buckets.
-struct Histograms {
-    name: &'static str,
-    help: &'static str,
-    labels: &'static [&'static str],
-    buckets: &'static [f64],
-    series: Mutex<BTreeMap<Labels, HistogramData>>,
-}
+/// The counter families kept across scrapes.
+const KEPT_COUNTERS: [Family; 6] = [WEBHOOKS, CHANGES, WRITES, HTTP_LIMITED, TASK_RESTARTS, RELOADS];
 
-impl Histograms {
-    fn new(name: &'static str, help: &'static str, labels: &'static [&'static str], buckets: &'static [f64]) -> Self {
-        Histograms { name, help, labels, buckets, series: Mutex::default() }
-    }
+/// Histogram samples wait in the recorder until it is rendered or upkept;
+/// the hot path upkeeps it every this many samples so that a daemon nobody
+/// scrapes keeps a bounded backlog.
+const UPKEEP_EVERY: u64 = 1024;
 
-    fn observe(&self, values: &[&str], v: f64) {
-        if !v.is_finite() {
-            return;
-        }
-        let v = v.max(0.0);
-        let mut series = lock(&self.series);
-        let h = series.entry(owned(values)).or_insert_with(|| HistogramData {
-            counts: vec![0; self.buckets.len()],
-            sum: 0.0,
-            count: 0,
-        });
-        if let Some(i) = self.buckets.iter().position(|b| v <= *b) {
-            h.counts[i] += 1;
-        }
-        h.sum += v;
-        h.count += 1;
-    }
-
-    fn render(&self, out: &mut String) {
-        header(out, self.name, self.help, "histogram");
-        for (values, h) in lock(&self.series).iter() {
-            let mut cumulative = 0;
-            for (bound, n) in self.buckets.iter().zip(&h.counts) {
-                cumulative += n;
-                let le = number(*bound);
-                sample(out, self.name, "_bucket", self.labels, values, Some(&le), &cumulative.to_string());
-            }
-            sample(out, self.name, "_bucket", self.labels, values, Some("+Inf"), &h.count.to_string());
-            sample(out, self.name, "_sum", self.labels, values, None, &number(h.sum));
-            sample(out, self.name, "_count", self.labels, values, None, &h.count.to_string());
-        }
-    }
-}
+/// Where a handle is registered from (the recorder ignores it).
+const METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
 
 /// The daemon's metrics. Shared as `Arc<Metrics>`.
 pub struct Metrics {
-    webhooks: Counters,
-    changes: Counters,
-    writes: Counters,
-    call_seconds: Histograms,
-    propagation_seconds: Histograms,
-    http_limited: Counters,
+    /// Counters and histograms, kept from start.
+    kept: PrometheusRecorder,
+    handle: PrometheusHandle,
     /// Connections the HTTP listener serves now.
     http_connections: AtomicU64,
-    task_restarts: Counters,
-    reloads: Counters,
+    /// Histogram samples recorded, for the upkeep.
+    samples: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -200,57 +180,52 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        Metrics {
-            webhooks: Counters::new(
-                "jirafed_webhooks_total",
-                "Webhook requests received, by outcome.",
-                &["instance", "outcome"],
-            ),
-            changes: Counters::new(
-                "jirafed_changes_total",
-                "Changes queued in the inbox, by where they came from.",
-                &["instance", "source"],
-            ),
-            writes: Counters::new(
-                "jirafed_writes_total",
-                "Write attempts to Jira, by operation and outcome.",
-                &["instance", "op", "outcome"],
-            ),
-            call_seconds: Histograms::new(
-                "jirafed_jira_call_seconds",
-                "Latency of calls to Jira, by outcome.",
-                &["instance", "outcome"],
-                CALL_BUCKETS,
-            ),
-            propagation_seconds: Histograms::new(
-                "jirafed_propagation_seconds",
-                "Time from a change entering the inbox to its write succeeding on the other side.",
-                &["flow"],
-                PROPAGATION_BUCKETS,
-            ),
-            http_limited: Counters::new(
-                "jirafed_http_limited_total",
-                "Clients the HTTP listener cut short or held back, by reason.",
-                &["reason"],
-            ),
-            http_connections: AtomicU64::new(0),
-            task_restarts: Counters::new(
-                "jirafed_task_restarts_total",
-                "Engine tasks restarted by the supervisor after they ended or panicked.",
-                &["task"],
-            ),
-            reloads: Counters::new("jirafed_reloads_total", "Configuration reloads, by outcome.", &["outcome"]),
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(CALL_SECONDS.name.into()), CALL_BUCKETS)
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(PROPAGATION_SECONDS.name.into()), PROPAGATION_BUCKETS))
+            .expect("the bucket lists are not empty");
+        let kept = builder.build_recorder();
+        for f in KEPT_COUNTERS {
+            kept.describe_counter(KeyName::from_const_str(f.name), None, SharedString::const_str(f.help));
         }
+        for f in [CALL_SECONDS, PROPAGATION_SECONDS] {
+            kept.describe_histogram(KeyName::from_const_str(f.name), None, SharedString::const_str(f.help));
+        }
+        let handle = kept.handle();
+        Metrics { kept, handle, http_connections: AtomicU64::new(0), samples: AtomicU64::new(0) }
+    }
+
+    fn add(&self, f: Family, values: &[&str], n: u64) {
+        self.kept.register_counter(&f.key(values), &METADATA).increment(n);
+    }
+
+    fn observe(&self, f: Family, values: &[&str], v: f64) {
+        if !v.is_finite() {
+            return;
+        }
+        self.kept.register_histogram(&f.key(values), &METADATA).record(v.max(0.0));
+        if (self.samples.fetch_add(1, Ordering::Relaxed) + 1) % UPKEEP_EVERY == 0 {
+            self.handle.run_upkeep();
+        }
+    }
+
+    /// A kept counter's value, read from the exposition (for tests and the
+    /// CLI; the recorder's handles cannot be read back).
+    fn counter(&self, f: Family, values: &[&str]) -> u64 {
+        let series = series(f, values);
+        let text = self.handle.render();
+        let line = text.lines().find_map(|l| l.strip_prefix(series.as_str())?.strip_prefix(' '));
+        line.and_then(|v| v.parse().ok()).unwrap_or(0)
     }
 
     /// The HTTP listener applied one of its limits.
     pub fn http_limited(&self, reason: HttpLimit) {
-        self.http_limited.add(&[reason.as_str()], 1);
+        self.add(HTTP_LIMITED, &[reason.as_str()], 1);
     }
 
     /// The current value of `jirafed_http_limited_total` (for tests).
     pub fn http_limited_total(&self, reason: HttpLimit) -> u64 {
-        self.http_limited.get(&[reason.as_str()])
+        self.counter(HTTP_LIMITED, &[reason.as_str()])
     }
 
     /// The HTTP listener started serving a connection.
@@ -271,205 +246,69 @@ impl Metrics {
 
     /// The supervisor restarted `task` (`planner`, `writer.hub`...).
     pub fn task_restart(&self, task: &str) {
-        self.task_restarts.add(&[task], 1);
+        self.add(TASK_RESTARTS, &[task], 1);
     }
 
     /// The current value of `jirafed_task_restarts_total` for `task`.
     pub fn task_restarts_total(&self, task: &str) -> u64 {
-        self.task_restarts.get(&[task])
+        self.counter(TASK_RESTARTS, &[task])
     }
 
     /// A reload ended with `outcome` (`"applied"`, `"partial"`, `"refused"`).
     pub fn reload(&self, outcome: &'static str) {
-        self.reloads.add(&[outcome], 1);
+        self.add(RELOADS, &[outcome], 1);
     }
 
     /// One webhook request of a configured `instance` ended with `outcome`.
     pub fn webhook(&self, instance: &str, outcome: WebhookOutcome) {
-        self.webhooks.add(&[instance, outcome.as_str()], 1);
+        self.add(WEBHOOKS, &[instance, outcome.as_str()], 1);
     }
 
     /// `n` changes of `instance` from `source` (`"webhook"`, `"poll"`,
     /// `"reconcile"`) were queued.
     pub fn changes(&self, instance: &str, source: &'static str, n: u64) {
-        self.changes.add(&[instance, source], n);
+        self.add(CHANGES, &[instance, source], n);
     }
 
     /// A write `op` (`"create"`, `"edit"`, `"transition"`...) to `instance`.
     pub fn write(&self, instance: &str, op: &'static str, outcome: WriteOutcome) {
-        self.writes.add(&[instance, op, outcome.as_str()], 1);
+        self.add(WRITES, &[instance, op, outcome.as_str()], 1);
     }
 
-    /// One call to `instance` took `secs`; `outcome` is a short fixed word
-    /// (`"ok"`, `"client_error"`, `"server_error"`, `"rate_limited"`,
-    /// `"network"`).
-    pub fn call_latency(&self, instance: &str, outcome: &'static str, secs: f64) {
-        self.call_seconds.observe(&[instance, outcome], secs);
+    /// One call to `instance` took `secs`; `operation` and `outcome` are
+    /// short fixed words ([`crate::jira::CallOp`],
+    /// [`crate::jira::CallOutcome`]: `"ok"`, `"client_error"`,
+    /// `"server_error"`, `"rate_limited"`, `"network"`).
+    pub fn call_latency(&self, instance: &str, operation: &'static str, outcome: &'static str, secs: f64) {
+        self.observe(CALL_SECONDS, &[instance, operation, outcome], secs);
     }
 
     /// A change of `flow` reached the other side `secs` after it was seen.
     pub fn propagation(&self, flow: &str, secs: f64) {
-        self.propagation_seconds.observe(&[flow], secs);
+        self.observe(PROPAGATION_SECONDS, &[flow], secs);
     }
 
     /// The current value of `jirafed_webhooks_total` (for tests and the CLI).
     pub fn webhooks_total(&self, instance: &str, outcome: WebhookOutcome) -> u64 {
-        self.webhooks.get(&[instance, outcome.as_str()])
+        self.counter(WEBHOOKS, &[instance, outcome.as_str()])
     }
 
     /// The whole exposition: kept counters and histograms, then gauges read
     /// now from the store and the board. A store counter that cannot be read
     /// is left out rather than reported as zero.
     pub fn render(&self, store: &Store, board: &StatusBoard, now_ms: i64) -> String {
-        let mut out = String::with_capacity(4096);
-        header(&mut out, "jirafed_up", "1 while the daemon runs.", "gauge");
-        out.push_str("jirafed_up 1\n");
-        self.webhooks.render(&mut out);
-        self.changes.render(&mut out);
-        self.writes.render(&mut out);
-        self.call_seconds.render(&mut out);
-        self.propagation_seconds.render(&mut out);
-        self.http_limited.render(&mut out);
-        header(&mut out, "jirafed_http_connections", "Connections the HTTP listener serves now.", "gauge");
-        let _ = writeln!(out, "jirafed_http_connections {}", self.http_connections());
-        self.task_restarts.render(&mut out);
-        self.reloads.render(&mut out);
-        render_gauges(&mut out, store, board, now_ms);
+        let mut out = self.handle.render();
+        out.push_str(&scrape::render(store, board, self.http_connections(), now_ms));
         out
     }
 }
 
-fn render_gauges(out: &mut String, store: &Store, board: &StatusBoard, now_ms: i64) {
-    let instances = board.instances();
-    let one = |out: &mut String, name: &str, help: &str, value: Option<u64>| {
-        header(out, name, help, "gauge");
-        if let Some(v) = value {
-            sample(out, name, "", &[], &[], None, &v.to_string());
-        }
-    };
-    let health = store.health();
-    let available = u64::from(health.state == crate::store::StoreState::Ready);
-    one(out, "jirafed_store_available", "1 while the store takes commits, 0 while it recovers.", Some(available));
-    header(
-        out,
-        "jirafed_store_recoveries_total",
-        "Times the store reopened itself after a storage failure.",
-        "counter",
-    );
-    sample(out, "jirafed_store_recoveries_total", "", &[], &[], None, &health.recoveries.to_string());
-    one(out, "jirafed_inbox_depth", "Changes waiting to be planned.", store.inbox_depth().ok());
-    one(out, "jirafed_links", "Stored pairings of a secondary issue and its mirror.", store.link_count().ok());
-
-    let per_instance = |out: &mut String, name: &str, help: &str, kind: &str, f: &dyn Fn(&str) -> Option<String>| {
-        header(out, name, help, kind);
-        for (id, _) in &instances {
-            if let Some(v) = f(id) {
-                sample(out, name, "", &["instance"], std::slice::from_ref(id), None, &v);
-            }
-        }
-    };
-    per_instance(out, "jirafed_outbox_depth", "Writes waiting for this instance.", "gauge", &|id| {
-        store.outbox_depth(id).ok().map(|v| v.to_string())
-    });
-    per_instance(
-        out,
-        "jirafed_paused",
-        "1 while writes to this instance wait (jirafed pause), else 0.",
-        "gauge",
-        &|id| store.paused_since(id).ok().map(|p| u64::from(p.is_some()).to_string()),
-    );
-    per_instance(out, "jirafed_dead_letters", "Writes to this instance that failed for good.", "gauge", &|id| {
-        store.dead_letter_count(Some(id)).ok().map(|v| v.to_string())
-    });
-    per_instance(out, "jirafed_poll_lag_seconds", "Now minus the instance's poll cursor.", "gauge", &|id| {
-        let cursor = store.cursor(id).ok().flatten();
-        let status = instances.iter().find(|(i, _)| i == id).map(|(_, s)| s);
-        let cursor = cursor.or_else(|| status.and_then(|s| s.poll_cursor_ms));
-        cursor.map(|c| number((now_ms - c).max(0) as f64 / 1000.0))
-    });
-    per_instance(out, "jirafed_rate_limited_total", "429 answers received from this instance.", "counter", &|id| {
-        let status = instances.iter().find(|(i, _)| i == id).map(|(_, s)| s);
-        status.and_then(|s| s.health()).and_then(|h| h.limiter).map(|l| l.rate_limited_total.to_string())
-    });
-
-    header(out, "jirafed_conflicts_total", "Conflicts resolved by the flow's policy.", "counter");
-    for (flow, f) in board.flows() {
-        sample(out, "jirafed_conflicts_total", "", &["flow"], &[flow], None, &f.conflicts.to_string());
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Counters stay consistent even if a holder panicked.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn owned(values: &[&str]) -> Labels {
-    values.iter().map(|v| (*v).to_string()).collect()
-}
-
-fn header(out: &mut String, name: &str, help: &str, kind: &str) {
-    let _ = writeln!(out, "# HELP {name} {}", escape_help(help));
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-fn sample(
-    out: &mut String,
-    name: &str,
-    suffix: &str,
-    labels: &[&str],
-    values: &[String],
-    le: Option<&str>,
-    value: &str,
-) {
-    out.push_str(name);
-    out.push_str(suffix);
-    let mut pairs: Vec<(&str, &str)> = labels.iter().copied().zip(values.iter().map(String::as_str)).collect();
-    if let Some(le) = le {
-        pairs.push(("le", le));
-    }
-    if !pairs.is_empty() {
-        out.push('{');
-        for (i, (k, v)) in pairs.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let _ = write!(out, "{k}=\"{}\"", escape_label(v));
-        }
-        out.push('}');
-    }
-    out.push(' ');
-    out.push_str(value);
-    out.push('\n');
-}
-
-/// Label values escape backslash, double quote and newline.
-pub fn escape_label(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// HELP text escapes backslash and newline.
-fn escape_help(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('\n', "\\n")
-}
-
-/// A float as Prometheus writes it (`+Inf`, `NaN`, shortest round trip).
-fn number(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_string()
-    } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.to_string()
-    } else {
-        format!("{v}")
-    }
+/// `name{label="value",...}` as the recorder writes a series.
+fn series(f: Family, values: &[&str]) -> String {
+    use metrics_exporter_prometheus::formatting::sanitize_label_value;
+    let labels: Vec<String> =
+        f.labels.iter().zip(values).map(|(k, v)| format!("{k}=\"{}\"", sanitize_label_value(v))).collect();
+    if labels.is_empty() { f.name.to_string() } else { format!("{}{{{}}}", f.name, labels.join(",")) }
 }
 
 #[cfg(test)]
@@ -530,29 +369,104 @@ mod tests {
         let (_dir, store) = store();
         let m = Metrics::new();
         for secs in [0.004, 0.2, 0.2, 99.0] {
-            m.call_latency("hub", "ok", secs);
+            m.call_latency("hub", "search", "ok", secs);
         }
-        m.call_latency("hub", "ok", f64::NAN);
+        m.call_latency("hub", "search", "ok", f64::NAN);
         let text = m.render(&store, &StatusBoard::new(), 0);
-        let line =
-            |le: &str| format!("jirafed_jira_call_seconds_bucket{{instance=\"hub\",outcome=\"ok\",le=\"{le}\"}}");
+        let line = |le: &str| {
+            format!(
+                "jirafed_jira_call_seconds_bucket{{instance=\"hub\",operation=\"search\",outcome=\"ok\",le=\"{le}\"}}"
+            )
+        };
         assert!(text.contains(&format!("{} 1\n", line("0.005"))), "{text}");
         assert!(text.contains(&format!("{} 1\n", line("0.1"))));
         assert!(text.contains(&format!("{} 3\n", line("0.25"))));
         assert!(text.contains(&format!("{} 3\n", line("30"))));
         assert!(text.contains(&format!("{} 4\n", line("+Inf"))));
-        assert!(text.contains("jirafed_jira_call_seconds_sum{instance=\"hub\",outcome=\"ok\"} 99.404\n"));
-        assert!(text.contains("jirafed_jira_call_seconds_count{instance=\"hub\",outcome=\"ok\"} 4\n"));
+        let series = "{instance=\"hub\",operation=\"search\",outcome=\"ok\"}";
+        assert!(text.contains(&format!("jirafed_jira_call_seconds_sum{series} 99.404\n")), "{text}");
+        assert!(text.contains(&format!("jirafed_jira_call_seconds_count{series} 4\n")));
+        assert!(text.contains("# TYPE jirafed_jira_call_seconds histogram\n"));
     }
 
     #[test]
     fn label_values_are_escaped() {
-        assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
         let (_dir, store) = store();
         let m = Metrics::new();
         m.propagation("we \"quote\"", 1.5);
         let text = m.render(&store, &StatusBoard::new(), 0);
         assert!(text.contains("jirafed_propagation_seconds_count{flow=\"we \\\"quote\\\"\"} 1\n"), "{text}");
+    }
+
+    /// The figures `/status` shows per instance and flow are gauges too.
+    #[test]
+    fn status_figures_are_gauges() {
+        let (_dir, store) = store();
+        let m = Metrics::new();
+        let board = StatusBoard::new();
+        board.register_instance(
+            "hub",
+            crate::config::Role::Primary,
+            crate::config::Flavour::Cloud,
+            std::sync::Arc::new(|| crate::jira::SiteHealth {
+                limiter: Some(crate::jira::limiter::Limiter::new(10.0, 5.0, 7, 4).state()),
+                reach: crate::jira::Reachability { reachable: Some(true), last_failure: None },
+            }),
+        );
+        board.set_flow_links("f", 4);
+        board.record_reconcile(super::super::status::ReconcileRun {
+            pairs: 12,
+            missing: 1,
+            differing: 2,
+            queued: 3,
+            duration_ms: 1500,
+            finished_ms: 2_000,
+            on_demand: false,
+        });
+        m.call_latency("hub", "get_issue", "server_error", 0.02);
+        let text = m.render(&store, &board, 5_000);
+        let version = env!("CARGO_PKG_VERSION");
+        assert!(text.contains(&format!("jirafed_build_info{{version=\"{version}\",os=")), "{text}");
+        assert!(text.contains("jirafed_rate_limit_tokens{instance=\"hub\",kind=\"write\"} 7\n"), "{text}");
+        assert!(text.contains("jirafed_rate_limit_paused{instance=\"hub\",kind=\"read\"} 0\n"));
+        assert!(text.contains("jirafed_jira_calls_in_flight{instance=\"hub\"} 0\n"));
+        assert!(text.contains("jirafed_reachable{instance=\"hub\"} 1\n"));
+        assert!(text.contains("jirafed_auth_ok{instance=\"hub\"} 0\n"), "not authenticated yet");
+        assert!(text.contains("jirafed_paused{instance=\"hub\"} 0\n"));
+        assert!(text.contains("jirafed_paused_seconds{instance=\"hub\"} 0\n"));
+        assert!(text.contains("jirafed_flow_links{flow=\"f\"} 4\n"), "{text}");
+        assert!(text.contains("jirafed_pending_links{flow=\"f\"} 0\n"));
+        assert!(text.contains("jirafed_reconcile_pairs 12\n") && text.contains("jirafed_reconcile_queued 3\n"));
+        assert!(text.contains("jirafed_reconcile_duration_seconds 1.5\n"));
+        assert!(text.contains("jirafed_reconcile_last_run_timestamp_seconds 2\n"));
+        let call =
+            "jirafed_jira_call_seconds_count{instance=\"hub\",operation=\"get_issue\",outcome=\"server_error\"} 1";
+        assert!(text.contains(call), "{text}");
+    }
+
+    /// A reload that drops an instance drops its series: gauges are not kept.
+    #[test]
+    fn gauges_follow_the_board() {
+        let (_dir, store) = store();
+        let m = Metrics::new();
+        let board = StatusBoard::new();
+        let probe = std::sync::Arc::new(crate::jira::SiteHealth::default);
+        board.register_instance("emea", crate::config::Role::Secondary, crate::config::Flavour::Cloud, probe);
+        assert!(m.render(&store, &board, 0).contains("jirafed_outbox_depth{instance=\"emea\"} 0\n"));
+        let empty = StatusBoard::new();
+        assert!(!m.render(&store, &empty, 0).contains("instance=\"emea\""));
+    }
+
+    #[test]
+    fn kept_counters_read_back() {
+        let m = Metrics::new();
+        m.task_restart("writer.hub");
+        m.task_restart("writer.hub");
+        m.webhook("emea", WebhookOutcome::Duplicate);
+        assert_eq!(m.task_restarts_total("writer.hub"), 2);
+        assert_eq!(m.task_restarts_total("planner"), 0);
+        assert_eq!(m.webhooks_total("emea", WebhookOutcome::Duplicate), 1);
+        assert_eq!(m.webhooks_total("emea", WebhookOutcome::Accepted), 0);
     }
 
     #[test]
@@ -577,7 +491,7 @@ mod tests {
         assert!(text.contains("jirafed_rate_limited_total{instance=\"hub\"} 0\n"));
         assert!(text.contains("jirafed_outbox_depth{instance=\"hub\"} 0\n"));
         assert!(text.contains("jirafed_conflicts_total{flow=\"f\"} 1\n"));
-        for line in text.lines().filter(|l| !l.starts_with('#')) {
+        for line in text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
             let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line}"));
             assert!(value.parse::<f64>().is_ok() || value == "+Inf", "{line}");
             let name = series.split('{').next().unwrap();

@@ -463,7 +463,7 @@ pub struct FlowDoc {
 
 /// Pending links per flow, counted page by page (they are few: links whose
 /// far end has no mirror yet); `None` when the store cannot be read.
-fn pending_by_flow(store: &Store) -> Option<BTreeMap<String, u64>> {
+pub(crate) fn pending_by_flow(store: &Store) -> Option<BTreeMap<String, u64>> {
     const PAGE: usize = 1_000;
     let mut counts = BTreeMap::new();
     let mut after = None;

@@ -55,7 +55,7 @@ impl Engine {
         observer: Arc<Observer>,
         clock: Clock,
     ) -> anyhow::Result<Engine> {
-        let sites = Sites::connect(&config).await;
+        let sites = Sites::connect_observed(&config, &observer).await;
         Engine::assemble(config, store, sites, observer, clock)
     }
 

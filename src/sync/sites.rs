@@ -14,6 +14,16 @@ use crate::jira::Site;
 use crate::jira::client::JiraClient;
 use crate::jira::fields::FieldCatalogue;
 use crate::jira::model::{LinkType, Myself};
+use crate::jira::{CallTimer, CallTiming, Transport};
+use crate::observe::Observer;
+
+/// Records each call of `instance` in the latency histogram.
+fn call_timer(instance: &str, observer: &Arc<Observer>) -> CallTimer {
+    let (instance, observer) = (instance.to_string(), Arc::clone(observer));
+    Arc::new(move |t: &CallTiming| {
+        observer.metrics.call_latency(&instance, t.op.as_str(), t.outcome.as_str(), t.seconds)
+    })
+}
 
 /// A site that answered.
 #[derive(Clone)]
@@ -44,10 +54,24 @@ pub struct Sites {
 impl Sites {
     /// Builds a client per instance of `config` and connects each.
     pub async fn connect(config: &Config) -> Sites {
+        Sites::connect_timed(config, None).await
+    }
+
+    /// [`Sites::connect`], each call's latency recorded in `observer`'s
+    /// metrics (`jirafed_jira_call_seconds`).
+    pub async fn connect_observed(config: &Config, observer: &Arc<Observer>) -> Sites {
+        Sites::connect_timed(config, Some(observer)).await
+    }
+
+    async fn connect_timed(config: &Config, observer: Option<&Arc<Observer>>) -> Sites {
         let mut sites = Vec::new();
         let mut unbuilt = Vec::new();
         for inst in config.instances.values() {
-            match JiraClient::new(inst) {
+            let built = Transport::new(inst).map(|t| match observer {
+                Some(o) => t.with_timer(call_timer(inst.id.as_str(), o)),
+                None => t,
+            });
+            match built.map(|t| JiraClient::from_transport(inst.id.clone(), inst.flavour, t)) {
                 Ok(c) => sites.push((inst.role, Arc::new(c) as Arc<dyn Site>)),
                 Err(e) => {
                     let bare = e.strip_prefix(&format!("instance {}: ", inst.id)).map(str::to_string);

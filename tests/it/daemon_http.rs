@@ -487,8 +487,15 @@ async fn metrics_are_prometheus_text_and_count_webhooks() {
     face.hub(&issue_updated("10040", "PORT-41", 1), &[]).await;
     face.hub(&issue_updated("10040", "PORT-41", 1), &[]).await;
     face.post("hub", b"{}", None, &[]).await;
-    face.observer.metrics.call_latency("hub", "ok", 0.3);
+    face.observer.metrics.call_latency("hub", "search", "ok", 0.3);
     face.observer.metrics.propagation("emea-delivery", 2.5);
+    // A family is listed once it has a sample: a write, a poll, a client.
+    face.observer.metrics.write("hub", "create", jirafed::observe::WriteOutcome::Ok);
+    let now = Clock::system().now_ms();
+    face.observer.board.record_poll("emea", now, now - 4_000);
+    let limiter = jirafed::jira::Limiter::new(10.0, 5.0, 10, 8).state();
+    let probe = Arc::new(move || jirafed::jira::SiteHealth { limiter: Some(limiter.clone()), ..Default::default() });
+    face.observer.board.register_instance("hub", config::Role::Primary, config::Flavour::Cloud, probe);
 
     let resp = face.get("/metrics").await;
     assert_eq!(resp.status(), 200);
@@ -525,12 +532,18 @@ async fn metrics_are_prometheus_text_and_count_webhooks() {
     assert_eq!(get("jirafed_up"), Some("1"));
     assert_eq!(get(r#"jirafed_outbox_depth{instance="emea"}"#), Some("0"));
     assert_eq!(get(r#"jirafed_dead_letters{instance="hub"}"#), Some("0"));
-    assert_eq!(get(r#"jirafed_jira_call_seconds_bucket{instance="hub",outcome="ok",le="0.5"}"#), Some("1"));
-    assert_eq!(get(r#"jirafed_jira_call_seconds_count{instance="hub",outcome="ok"}"#), Some("1"));
+    assert_eq!(
+        get(r#"jirafed_jira_call_seconds_bucket{instance="hub",operation="search",outcome="ok",le="0.5"}"#),
+        Some("1")
+    );
+    assert_eq!(get(r#"jirafed_jira_call_seconds_count{instance="hub",operation="search",outcome="ok"}"#), Some("1"));
     assert_eq!(get(r#"jirafed_propagation_seconds_bucket{flow="emea-delivery",le="+Inf"}"#), Some("1"));
     for family in ["jirafed_poll_lag_seconds", "jirafed_rate_limited_total", "jirafed_writes_total"] {
         assert!(text.contains(&format!("# TYPE {family} ")), "{family} missing");
     }
+    assert_eq!(get(r#"jirafed_writes_total{instance="hub",op="create",outcome="ok"}"#), Some("1"));
+    assert_eq!(get(r#"jirafed_rate_limited_total{instance="hub"}"#), Some("0"));
+    assert!(get(r#"jirafed_poll_lag_seconds{instance="emea"}"#).is_some_and(|lag| lag.parse::<f64>().unwrap() >= 4.0));
     face.stop().await;
 }
 

@@ -18,6 +18,7 @@ mod jira_transport;
 mod jira_workflow;
 mod jira_writes;
 mod lifecycle;
+mod metrics_check;
 mod operator;
 mod packaging;
 mod pairing;

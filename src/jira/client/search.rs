@@ -7,6 +7,7 @@ use crate::config::Flavour;
 use crate::jira::error::JiraError;
 use crate::jira::limiter::Budget;
 use crate::jira::model::Issue;
+use crate::jira::timing::CallOp;
 use crate::jira::transport::Call;
 
 /// Most keys or ids in one `key in (...)` clause: what Cloud's
@@ -169,7 +170,8 @@ impl Search<'_> {
                 if !self.reconcile.is_empty() {
                     body["reconcileIssues"] = json!(self.reconcile);
                 }
-                let call = Call { budget: Budget::Read, ..Call::post(c.path("search/jql"), body) }.safe_to_repeat();
+                let call = Call { budget: Budget::Read, ..Call::post(c.path("search/jql"), body).op(CallOp::Search) }
+                    .safe_to_repeat();
                 let v = c.json(call).await?;
                 let next =
                     v["nextPageToken"].as_str().filter(|_| v["isLast"] != true).map(|t| Cursor::Token(t.to_string()));
@@ -178,6 +180,7 @@ impl Search<'_> {
             (cursor, Flavour::DataCenter) => {
                 let start = if let Cursor::StartAt(n) = cursor { *n } else { 0 };
                 let call = Call::get(c.path("search"))
+                    .op(CallOp::Search)
                     .query("jql", self.jql.clone())
                     .query("startAt", start.to_string())
                     .query("maxResults", self.page_size.to_string())

@@ -6,6 +6,7 @@ use super::{JiraClient, refused};
 use crate::config::Flavour;
 use crate::jira::error::JiraError;
 use crate::jira::model::UserRef;
+use crate::jira::timing::CallOp;
 
 impl JiraClient {
     /// Finds a user by e-mail (Cloud `query=`, Data Center `username=`).
@@ -19,7 +20,7 @@ impl JiraClient {
             Flavour::Cloud => "query",
             Flavour::DataCenter => "username",
         };
-        let v = self.get("user/search", &[(param, email.to_string())]).await?;
+        let v = self.get(CallOp::UserSearch, "user/search", &[(param, email.to_string())]).await?;
         pick_user(email, &v).map_err(|n| {
             refused(
                 "GET user/search",

@@ -18,6 +18,7 @@ use super::{JiraClient, refused};
 use crate::jira::error::{ErrorKind, JiraError};
 use crate::jira::explain::Action;
 use crate::jira::model::{StatusRef, Transition};
+use crate::jira::timing::CallOp;
 use crate::jira::transport::Call;
 
 /// Most transitions one `transition_to` call makes, exploring included.
@@ -255,7 +256,7 @@ impl JiraClient {
     ) -> Result<(), JiraError> {
         let fields = self.screen_fields(key, t, target, extra)?;
         let body = json!({"transition": {"id": t.id}, "fields": fields});
-        let call = Call::post(self.path(&format!("issue/{key}/transitions")), body).issue(key);
+        let call = Call::post(self.path(&format!("issue/{key}/transitions")), body).op(CallOp::Transition).issue(key);
         let Err(e) = self.transport.send(call).await else { return Ok(()) };
         let to = t.to.as_ref().map(|s| s.name.as_str()).unwrap_or("?");
         let action = Action::Transition { name: &t.name, from: &at.name, to };
@@ -267,7 +268,7 @@ impl JiraClient {
         if let Some(s) = self.statuses.read().await.as_ref() {
             return Ok(s.clone());
         }
-        let raw = self.get("status", &[]).await?;
+        let raw = self.get(CallOp::Metadata, "status", &[]).await?;
         let list: Vec<StatusRef> =
             raw.as_array().map(|a| a.iter().filter_map(StatusRef::parse).collect()).unwrap_or_default();
         let list = Arc::new(list);
