@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::JiraClient;
 use crate::jira::error::JiraError;
 use crate::jira::model::{IssueTypeStatuses, StatusRef, parse_permissions};
+use crate::jira::timing::CallOp;
 
 impl JiraClient {
     /// Every status of the site (`GET /status`), read once.
@@ -20,7 +21,7 @@ impl JiraClient {
     /// The issue types of `project`, each with the statuses of its
     /// workflow (`GET /project/{key}/statuses`).
     pub async fn project_statuses(&self, project: &str) -> Result<Vec<IssueTypeStatuses>, JiraError> {
-        let raw = self.get(&format!("project/{project}/statuses"), &[]).await?;
+        let raw = self.get(CallOp::Metadata, &format!("project/{project}/statuses"), &[]).await?;
         Self::decode("GET project statuses", IssueTypeStatuses::parse_list(&raw))
     }
 
@@ -29,7 +30,7 @@ impl JiraClient {
     /// site does not answer for is missing from the map.
     pub async fn my_permissions(&self, project: &str, keys: &[&str]) -> Result<BTreeMap<String, bool>, JiraError> {
         let query = [("projectKey", project.to_string()), ("permissions", keys.join(","))];
-        let raw = self.get("mypermissions", &query).await?;
+        let raw = self.get(CallOp::Metadata, "mypermissions", &query).await?;
         Self::decode("GET mypermissions", parse_permissions(&raw))
     }
 }
