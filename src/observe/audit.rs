@@ -87,7 +87,7 @@ mod tests {
         };
         let line = AuditLine::parse(&entry(w.to_bytes())).unwrap();
         assert_eq!((line.at_ms, line.flow.as_str(), line.instance.as_str()), (42, "f", "hub"));
-        assert_eq!((line.op.as_str(), line.key.as_str(), line.outcome), ("create", "PORT-1", None));
+        assert_eq!((line.op.as_str(), line.key.as_str(), line.outcome.as_deref()), ("create", "PORT-1", Some("ok")));
 
         let extended = br#"{"flow":"f","instance":"emea","op":"edit","key":"EMEA-2","outcome":"ok","latency_ms":5,"cause":{"webhook":1}}"#;
         let line = AuditLine::parse(&entry(extended.to_vec())).unwrap();

@@ -62,8 +62,15 @@ async fn an_update_writes_the_fields_and_stores_the_agreed_shadow() {
     assert!(!rig.engine.in_flight.is_claimed(&Claim::Link(link.id)), "the pair is free for the planner again");
     assert_eq!(events(&mut rx), ["written update PORT-1"]);
     let audit = rig.store().audit_tail(10).expect("audit");
-    let text = String::from_utf8(audit[0].payload.clone()).expect("utf-8");
-    assert_eq!(text, format!(r#"{{"flow":"{FLOW}","instance":"hub","op":"update","key":"PORT-1"}}"#));
+    let record: serde_json::Value = serde_json::from_slice(&audit[0].payload).expect("JSON");
+    assert_eq!(
+        record,
+        serde_json::json!({
+            "flow": FLOW, "instance": "hub", "op": "update", "key": "PORT-1", "outcome": "ok",
+            "latency_ms": record["latency_ms"], "cause": {"instance": "emea", "issue": "EMEA-1", "via": "webhook", "by": "acc-alice"},
+        })
+    );
+    assert!(record["latency_ms"].as_i64().is_some_and(|ms| ms >= 0), "{record}");
 }
 
 #[tokio::test]
