@@ -3,7 +3,7 @@
 
 /// Values for the placeholders synopses use. A synopsis with another one
 /// fails the test, naming it, until it is added here.
-const PLACEHOLDERS: [(&str, &str); 12] = [
+const PLACEHOLDERS: [(&str, &str); 14] = [
     ("FILE", "jirafed.toml"),
     ("ID", "7"),
     ("DIR", "state"),
@@ -16,6 +16,8 @@ const PLACEHOLDERS: [(&str, &str); 12] = [
     ("EXTRA", "created >= -30d"),
     ("FIELD", "summary"),
     ("INSTANCE", "hub"),
+    ("NAME", "emea-delivery"),
+    ("DURATION", "1h"),
 ];
 
 /// A synopsis found in a table row.
