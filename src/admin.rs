@@ -226,19 +226,6 @@ async fn reload(reloads: &ReloadAsks) -> anyhow::Result<Value> {
     Ok(json!({"outcome": record.outcome.as_str(), "errors": record.errors, "at": rfc3339(record.at_ms)}))
 }
 
-/// Whether an audit record (a write or a conflict, JSON) is about `issue`
-/// (any key it names, the cause's included) and in `flow`.
-fn audit_matches(payload: &[u8], issue: Option<&str>, flow: Option<&str>) -> bool {
-    let Ok(v) = serde_json::from_slice::<Value>(payload) else { return issue.is_none() && flow.is_none() };
-    if flow.is_some_and(|f| v["flow"].as_str() != Some(f)) {
-        return false;
-    }
-    let Some(issue) = issue else { return true };
-    [&v["key"], &v["secondary_key"], &v["primary_key"], &v["cause"]["issue"]]
-        .iter()
-        .any(|k| k.as_str().is_some_and(|k| k.eq_ignore_ascii_case(issue)))
-}
-
 fn describe(d: &crate::store::DeadLetter) -> Value {
     let job = Job::from_bytes(&d.entry.payload);
     json!({
@@ -261,9 +248,12 @@ async fn handle(engine: &Engine, req: Request) -> anyhow::Result<Value> {
             return Ok(json!({"status": doc}));
         }
         Request::Audit { issue, flow, since_seconds, limit } => {
-            let since_ms =
-                since_seconds.map_or(i64::MIN, |s| now_ms() - i64::try_from(s).unwrap_or(i64::MAX / 1000) * 1000);
-            let keep = |e: &crate::store::AuditEntry| audit_matches(&e.payload, issue.as_deref(), flow.as_deref());
+            let since_ms = since_seconds.map_or(i64::MIN, |s| {
+                now_ms().saturating_sub(i64::try_from(s).unwrap_or(i64::MAX).saturating_mul(1000))
+            });
+            let keep = |e: &crate::store::AuditEntry| {
+                crate::observe::audit::matches(&e.payload, issue.as_deref(), flow.as_deref())
+            };
             let found = store.audit_newest(since_ms, limit, &keep)?;
             let records: Vec<Value> = found
                 .iter()

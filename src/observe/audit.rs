@@ -34,6 +34,26 @@ struct Raw {
     winner: Option<String>,
     secondary_key: Option<String>,
     primary_key: Option<String>,
+    cause: Option<RawCause>,
+}
+
+#[derive(Deserialize)]
+struct RawCause {
+    issue: Option<String>,
+}
+
+/// Whether an audit record is about `issue` (any key it names: the issue
+/// written, either side of a conflict's pair, the issue whose change caused
+/// the write) and in `flow`; `None` matches anything. A payload that is not
+/// a record matches only when nothing is asked (`jirafed audit`'s filter).
+pub fn matches(payload: &[u8], issue: Option<&str>, flow: Option<&str>) -> bool {
+    let Ok(raw) = serde_json::from_slice::<Raw>(payload) else { return issue.is_none() && flow.is_none() };
+    if flow.is_some_and(|f| raw.flow.as_deref() != Some(f)) {
+        return false;
+    }
+    let Some(issue) = issue else { return true };
+    let cause = raw.cause.and_then(|c| c.issue);
+    [raw.key, raw.secondary_key, raw.primary_key, cause].iter().flatten().any(|k| k.eq_ignore_ascii_case(issue))
 }
 
 impl AuditLine {
@@ -100,6 +120,13 @@ mod tests {
         );
 
         assert_eq!(AuditLine::parse(&entry(b"not json".to_vec())), None);
+        assert!(matches(b"not json", None, None) && !matches(b"not json", Some("X-1"), None));
+        let c = conflict("summary").to_bytes();
+        assert!(matches(&c, Some("port-1"), Some("f")) && matches(&c, Some("EMEA-1"), None));
+        assert!(!matches(&c, Some("EMEA-1"), Some("other")) && !matches(&c, Some("EMEA-2"), None));
+        assert!(matches(extended, Some("EMEA-2"), Some("f")), "the written key");
+        let caused = br#"{"flow":"f","instance":"hub","op":"create","key":"PORT-9","cause":{"issue":"EMEA-7"}}"#;
+        assert!(matches(caused, Some("EMEA-7"), None), "the cause's issue");
         assert_eq!(AuditLine::parse(&entry(br#"{"kind":"later","flow":"f"}"#.to_vec())), None);
     }
 }
