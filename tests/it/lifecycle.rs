@@ -139,6 +139,15 @@ async fn resync_finds_a_deletion_whose_webhook_was_lost() {
     let state = tempfile::tempdir().expect("tempdir");
     let daemon = start(&sim, state.path(), "as_deleted", "1h").await;
     let (emea, mirror) = mirrored(&sim, "emea", "EMEA", "Supplier audit").await;
+    // The world's two EMEA issues are paired by the first poll, and a
+    // mirror shows on the hub just before its pair is committed: wait for
+    // the daemon to hold all three pairs.
+    let http = reqwest::Client::new();
+    wait_until(WITHIN, "three EMEA pairs", || async {
+        let s = daemon.status(&http).await;
+        (s["flows"]["emea-delivery"]["links"] == json!(3)).then_some(())
+    })
+    .await;
 
     let r = sim.control("emea", "POST", "/_sim/faults", Some(&json!({"drop_webhooks": 1.0}))).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -154,7 +163,7 @@ async fn resync_finds_a_deletion_whose_webhook_was_lost() {
     );
 
     wait_severed(&sim, &mirror).await;
-    let status = daemon.status(&reqwest::Client::new()).await;
+    let status = daemon.status(&http).await;
     let run = &status["reconcile"];
     assert_eq!(
         (run["pairs"].as_u64(), run["missing"].as_u64(), run["on_demand"].as_bool()),
