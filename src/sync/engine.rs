@@ -38,6 +38,8 @@ pub struct Engine {
     pub activity: Arc<Activity>,
     /// The issue-link webhooks of jirafed's own link writes, expected.
     pub link_echoes: Arc<LinkEchoes>,
+    /// The issues the planner planned lately, whose next changes settle.
+    pub bursts: super::planner::settle::Bursts,
     pub wake: Wakeups,
     /// The writers' cache of users and projects per site.
     pub lookups: Lookups,
@@ -90,6 +92,7 @@ impl Engine {
             in_flight,
             activity: Arc::default(),
             link_echoes: Arc::default(),
+            bursts: Default::default(),
             lookups: Lookups::default(),
             observer,
             clock,

@@ -224,6 +224,27 @@ async fn links_remote_links_comments_and_properties() {
     assert_eq!(s.get("hub", &ppath).await.status, 404);
 }
 
+/// A create sets entity properties in the same request, on both flavours;
+/// a malformed list is refused with the field named.
+#[tokio::test]
+async fn a_create_sets_properties_in_the_same_request() {
+    let s = Sim::start().await;
+    for (site, project, api) in [("hub", "PORT", 3), ("apac", "APAC", 2)] {
+        let fields = json!({"project": {"key": project}, "issuetype": {"name": "Story"}, "summary": "with a mark"});
+        let body = json!({"fields": fields, "properties": [{"key": "jirafed.origin", "value": {"mark": "m-1"}}]});
+        let r = s.call(site, "POST", &format!("/rest/api/{api}/issue"), Some(&body)).await;
+        assert_eq!(r.status, 201, "{site}: {}", r.body);
+        let key = r.body["key"].as_str().expect("key").to_string();
+        let prop = s.get(site, &format!("/rest/api/{api}/issue/{key}/properties/jirafed.origin")).await;
+        assert_eq!(prop.body["value"]["mark"], "m-1", "{site}: {}", prop.body);
+
+        let bad = json!({"fields": fields, "properties": [{"value": 1}]});
+        let r = s.call(site, "POST", &format!("/rest/api/{api}/issue"), Some(&bad)).await;
+        assert_eq!(r.status, 400, "{site}: {}", r.body);
+        assert!(r.body["errors"]["properties"].as_str().is_some_and(|m| m.contains("key")), "{}", r.body);
+    }
+}
+
 #[tokio::test]
 async fn searches_page_per_flavour() {
     let s = Sim::start().await;

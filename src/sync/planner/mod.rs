@@ -1,5 +1,6 @@
 //! The planner: takes inbox changes in batches, coalesces them per issue,
-//! lets a burst of changes to one issue settle, reads the issues again
+//! plans a change at once unless it arrived while the issue's writes were
+//! in flight (then it settles: [`settle`]), reads the issues again
 //! (never trusting a payload; batched per site), diffs them against the
 //! shadow through `mapping::plan`, and commits the resulting jobs to the
 //! outbox in the same transaction that acknowledges the changes.
@@ -14,6 +15,7 @@ mod plan;
 mod push;
 mod reads;
 pub(crate) mod remote;
+pub mod settle;
 #[cfg(test)]
 mod tests;
 
@@ -35,12 +37,7 @@ pub const HEARTBEAT: &str = "planner";
 const BATCH: usize = 200;
 /// How long the planner idles when it has nothing (or only deferred work).
 const IDLE: Duration = Duration::from_millis(250);
-/// A burst of changes to one issue is planned once it has been quiet this
-/// long, so that rapid edits become one read and one write.
-pub const SETTLE: Duration = Duration::from_millis(20);
-/// ...but never held longer than this after its first change, so that a
-/// steady stream of changes to one issue still flows.
-pub const MAX_HOLD: Duration = Duration::from_millis(200);
+pub use settle::{MAX_HOLD, SETTLE};
 
 pub async fn run(engine: Arc<Engine>, cancel: CancellationToken) {
     loop {
@@ -53,16 +50,8 @@ pub async fn run(engine: Arc<Engine>, cancel: CancellationToken) {
                 IDLE
             }
         };
-        if wait < IDLE {
-            // Only bursts still settling: nothing can be planned before
-            // `wait` has passed (a new change needs as long to settle), so
-            // new changes need not wake the planner to read the batch again.
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(wait) => {}
-            }
-            continue;
-        }
+        // A new change wakes the planner even while bursts settle: the
+        // first change of a quiet issue is planned at once.
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = engine.wake.planner_woken() => {}
@@ -83,6 +72,7 @@ pub(crate) enum Pass {
 /// The changes to one issue in this batch.
 pub(super) struct Group {
     pub(super) instance: String,
+    issue: String,
     pub(super) seqs: Vec<u64>,
     /// The newest change, a deletion kept over later updates.
     pub(super) change: Change,
@@ -98,17 +88,21 @@ pub(crate) async fn plan_batch(engine: &Engine) -> anyhow::Result<Pass> {
     let (entries, skipped) =
         engine.store.inbox_batch_skipping(BATCH, |instance, issue| busy.contains(&SiteIssue::new(instance, issue)))?;
     let backlog = entries.len() >= BATCH;
-    let mut acked = repeats(engine, &skipped);
+    let now = engine.now_ms();
+    let mut acked = repeats(engine, &skipped, now);
     if !acked.is_empty() {
         tracing::debug!(seqs = ?acked, "repeats of changes waiting behind writes acknowledged");
     }
-    let now = engine.now_ms();
     let mut wait = IDLE;
     let mut ready = Vec::new();
     for g in group(engine, entries, &mut acked) {
-        match unsettled(&g, now) {
+        let issue = SiteIssue::new(&g.instance, &g.issue);
+        match engine.bursts.wait(&issue, g.first_ms, g.last_ms, now) {
             Some(left) => wait = wait.min(left),
-            None => ready.push(g),
+            None => {
+                engine.bursts.planned(&issue);
+                ready.push(g)
+            }
         }
     }
     let planned = pair::plan(engine, ready, backlog).await;
@@ -178,14 +172,18 @@ fn job_claims(ops: &[Op], covers: Vec<(Claim, Vec<SiteIssue>)>) -> Vec<(Claim, V
 /// write by its user, or a link write it announced): an echo would be
 /// acknowledged unread then, and a person's change acknowledged here with
 /// it would be lost. (Judged as the grouping will judge it, so that the
-/// link echoes counted here are counted once.)
-fn repeats(engine: &Engine, skipped: &[InboxEntry]) -> Vec<u64> {
+/// link echoes counted here are counted once.) An issue with someone
+/// else's change waiting follows its writes: see [`settle`].
+fn repeats(engine: &Engine, skipped: &[InboxEntry], now: i64) -> Vec<u64> {
     // (instance, issue) -> (whether it is someone else's change, newest seq)
     let mut kept: HashMap<(&str, &str), (bool, u64)> = HashMap::new();
     for e in skipped {
         let others = Change::from_bytes(&e.payload).is_none_or(|c| !is_own(engine, &c, e.seq));
         let k = kept.entry((e.instance.as_str(), e.issue.as_str())).or_insert((others, e.seq));
         *k = (*k).max((others, e.seq));
+    }
+    for ((instance, issue), _) in kept.iter().filter(|(_, (others, _))| *others) {
+        engine.bursts.follows(SiteIssue::new(instance, issue), now);
     }
     skipped
         .iter()
@@ -211,6 +209,7 @@ fn group(engine: &Engine, entries: Vec<InboxEntry>, acked: &mut Vec<u64>) -> Vec
         }
         let g = groups.entry((e.instance.clone(), e.issue.clone())).or_insert_with(|| Group {
             instance: e.instance.clone(),
+            issue: e.issue.clone(),
             seqs: vec![],
             change: change.clone(),
             first_ms: change.seen_ms,
@@ -241,15 +240,4 @@ fn is_own(engine: &Engine, change: &Change, seq: u64) -> bool {
         return engine.link_echoes.take(instance, a.as_str(), b.as_str(), seq, change.seen_ms);
     }
     engine.sites.me(change.instance.as_str()).is_some_and(|me| change.made_by(&me))
-}
-
-/// How long the group should still wait for more changes, if at all.
-fn unsettled(g: &Group, now: i64) -> Option<Duration> {
-    let quiet = now - g.last_ms;
-    let held = now - g.first_ms;
-    let settle = SETTLE.as_millis() as i64;
-    if quiet >= settle || held >= MAX_HOLD.as_millis() as i64 || quiet < 0 {
-        return None;
-    }
-    Some(Duration::from_millis((settle - quiet) as u64))
 }

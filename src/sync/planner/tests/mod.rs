@@ -315,28 +315,53 @@ async fn an_edit_of_a_mirror_whose_pair_is_not_recorded_yet_waits_for_it() {
 }
 
 #[tokio::test]
-async fn a_burst_of_changes_is_planned_once_it_has_settled() {
+async fn a_change_goes_at_once_and_those_arriving_behind_its_write_settle() {
     let rig = Rig::new().await;
     rig.pair("Login").await;
-    for n in 0..3 {
+    rig.emea.edit_as_person("EMEA-1", "summary", text("edit 0"));
+    rig.change("emea", "EMEA-1", Some(By::Person)).await;
+    assert_eq!(rig.plan_now().await, Pass::Progressed, "no wait for a change with no write in flight");
+    assert_eq!(reads(&rig), ["emea: EMEA-1", "hub: PORT-1"]);
+    assert_eq!(jobs(&rig), ["hub PORT-1 update [summary=Text(\"edit 0\")]"]);
+
+    // Three more edits while that write is in flight.
+    for n in 1..4 {
+        rig.time.advance(5);
         rig.emea.edit_as_person("EMEA-1", "summary", text(&format!("edit {n}")));
         rig.change("emea", "EMEA-1", Some(By::Person)).await;
-        rig.time.advance(5);
     }
+    rig.plan_now().await;
+    rig.write_next().await;
+    rig.calls();
     // 5 ms after the last change: 15 ms more to settle.
+    rig.time.advance(5);
     assert_eq!(rig.plan_now().await, Pass::Wait(Duration::from_millis(15)));
-    assert!(reads(&rig).is_empty() && jobs(&rig).is_empty());
+    assert!(reads(&rig).is_empty(), "nothing read meanwhile");
 
     rig.time.advance(15);
     assert_eq!(rig.plan_now().await, Pass::Progressed);
     assert_eq!(reads(&rig), ["emea: EMEA-1", "hub: PORT-1"], "three changes, one read of each side");
-    assert_eq!(jobs(&rig), ["hub PORT-1 update [summary=Text(\"edit 2\")]"], "and one write");
+    assert_eq!(jobs(&rig), ["hub PORT-1 update [summary=Text(\"edit 3\")]"], "and one write");
+
+    // Once that is planned, the next change goes at once again.
+    rig.write_next().await;
+    rig.time.advance(1);
+    rig.emea.edit_as_person("EMEA-1", "summary", text("edit 4"));
+    rig.change("emea", "EMEA-1", Some(By::Person)).await;
+    assert_eq!(rig.plan_now().await, Pass::Progressed);
+    assert_eq!(jobs(&rig), ["hub PORT-1 update [summary=Text(\"edit 4\")]"]);
 }
 
 #[tokio::test]
 async fn a_steady_stream_is_held_no_longer_than_max_hold() {
     let rig = Rig::new().await;
     rig.pair("Login").await;
+    rig.emea.edit_as_person("EMEA-1", "summary", text("edit 0"));
+    rig.change("emea", "EMEA-1", Some(By::Person)).await;
+    assert_eq!(rig.plan_now().await, Pass::Progressed, "the first change goes at once");
+    rig.change("emea", "EMEA-1", Some(By::Person)).await;
+    rig.plan_now().await;
+    rig.write_next().await;
     let start = rig.time.now_ms();
     while rig.time.now_ms() - start < super::MAX_HOLD.as_millis() as i64 {
         rig.change("emea", "EMEA-1", Some(By::Person)).await;
