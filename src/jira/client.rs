@@ -184,10 +184,10 @@ impl JiraClient {
         fields.insert("project".into(), json!({"key": project}));
         fields.insert("issuetype".into(), json!({"name": issue_type}));
         let mut body = json!({"fields": fields});
-        if let Some(m) = mark {
-            // One write: the property travels in the create (Cloud and Data
-            // Center both take `properties` there); the label carries the
-            // mark as well, and it is what a lost answer is found by.
+        if let (Some(m), Flavour::Cloud) = (mark, self.flavour) {
+            // One write on Cloud: the property travels in the create. (The
+            // label carries the mark as well; it is what a lost answer is
+            // found by.)
             body["properties"] = json!([{"key": ORIGIN_PROPERTY, "value": {"mark": m}}]);
         }
         let created = match self.json(Call::post(self.path("issue"), body).op(CallOp::Create)).await {
@@ -197,7 +197,14 @@ impl JiraClient {
                 return Err(self.explained(e, &ctx).await);
             }
         };
-        Self::decode("POST issue", IssueRef::parse(&created))
+        let created = Self::decode("POST issue", IssueRef::parse(&created))?;
+        if let (Some(m), Flavour::DataCenter) = (mark, self.flavour) {
+            // Data Center's create types a property's value as a string
+            // (its REST spec), not the JSON object the mark is: a second
+            // write sets it.
+            self.set_property(created.key.as_str(), ORIGIN_PROPERTY, &json!({"mark": m})).await?;
+        }
+        Ok(created)
     }
 
     /// The issue carrying a provenance mark, if one was created already.
