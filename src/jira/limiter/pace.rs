@@ -20,11 +20,13 @@ impl Pace {
         Pace { interval: interval(rate), burst: burst.max(1), next_due: None }
     }
 
-    pub(super) fn interval(&self) -> Duration {
+    #[cfg(test)]
+    fn interval(&self) -> Duration {
         self.interval
     }
 
-    pub(super) fn burst(&self) -> u32 {
+    #[cfg(test)]
+    fn burst(&self) -> u32 {
         self.burst
     }
 
