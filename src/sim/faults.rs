@@ -83,6 +83,10 @@ pub struct FaultSpec {
     /// going through HTTP or being counted as requests. 0 stops it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub background_writes_per_second: Option<f64>,
+    /// `false`: answers that get through carry no rate-limit headers, as a
+    /// site that says nothing until it refuses (by default they do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_headers: Option<bool>,
 }
 
 impl FaultSpec {
@@ -133,7 +137,8 @@ impl FaultSpec {
             reject_issues,
             spare_users,
             huge_body_bytes,
-            background_writes_per_second
+            background_writes_per_second,
+            rate_limit_headers
         );
     }
 }
@@ -301,6 +306,11 @@ impl Faults {
 
     pub fn clear(&mut self) {
         *self = Faults::default();
+    }
+
+    /// Whether answers that get through say what is left of the budget.
+    pub fn rate_limit_headers(&self) -> bool {
+        self.spec.rate_limit_headers != Some(false)
     }
 
     /// The size successful reads are padded to, when that fault is set.

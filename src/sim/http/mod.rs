@@ -285,7 +285,7 @@ fn admit(site: &Site, req: &Request, path: &str, spared: bool) -> Result<(Caller
         site.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
         too_many_requests(r, flavour)
     })?;
-    Ok((caller, headroom))
+    Ok((caller, headroom.filter(|_| site.faults().rate_limit_headers())))
 }
 
 /// The rate-limit headers of an answer that got through, as Jira sends
