@@ -102,11 +102,23 @@ async fn run() -> Result<(), String> {
         .find(|from| ok(*from, *from + Duration::from_secs(1)) as f64 >= FULL * CONFIGURED)
         .map(|from| (from + Duration::from_secs(1) - load_end).as_secs_f64());
 
-    println!("rate_share: site {SITE_RATE}/s burst {SITE_BURST}; jirafed configured {CONFIGURED}/s; another client {BACKGROUND}/s for {} s", load.as_secs());
-    println!("rate_share: allowed write rate each second (from the start, load at {} s): {allowed:?}", BEFORE.as_secs());
+    println!(
+        "rate_share: site {SITE_RATE}/s burst {SITE_BURST}; jirafed configured {CONFIGURED}/s; another client {BACKGROUND}/s for {} s",
+        load.as_secs()
+    );
+    println!(
+        "rate_share: allowed write rate each second (from the start, load at {} s): {allowed:?}",
+        BEFORE.as_secs()
+    );
     println!("rate_share: background client wrote {} (refused {})", background["writes"], background["refused"]);
-    println!("rate_share: jirafed writes {writes}, 429s {limited}: 429s / writes = {:.4} (target <= 0.01)", limited as f64 / writes.max(1) as f64);
-    println!("rate_share: during the load {during:.2}/s of {free}/s free: achieved / free = {:.3} (target >= 0.9)", during / free);
+    println!(
+        "rate_share: jirafed writes {writes}, 429s {limited}: 429s / writes = {:.4} (target <= 0.01)",
+        limited as f64 / writes.max(1) as f64
+    );
+    println!(
+        "rate_share: during the load {during:.2}/s of {free}/s free: achieved / free = {:.3} (target >= 0.9)",
+        during / free
+    );
     match recovered {
         Some(s) => println!("rate_share: full rate {s:.1} s after the other client stopped (target <= 10 s)"),
         None => println!("rate_share: full rate not reached within {} s of the stop (target <= 10 s)", AFTER.as_secs()),

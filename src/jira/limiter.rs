@@ -15,8 +15,8 @@ use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
-pub use adapt::{NEAR_LIMIT_SHARE, Pressure};
 use adapt::Adaptive;
+pub use adapt::{NEAR_LIMIT_SHARE, Pressure};
 use pace::Pace;
 
 /// Which token bucket a call spends from.

@@ -532,7 +532,9 @@ fn status_error(reply: &Reply, op: &str) -> JiraError {
 fn near_limit(headers: &HeaderMap) -> bool {
     let header = |name: &str| {
         let alias = name.replace("X-RateLimit-", "X-RateLimiting-");
-        [name, alias.as_str()].into_iter().find_map(|n| headers.get(n)?.to_str().ok().map(str::trim).map(str::to_string))
+        [name, alias.as_str()]
+            .into_iter()
+            .find_map(|n| headers.get(n)?.to_str().ok().map(str::trim).map(str::to_string))
     };
     if header("X-RateLimit-NearLimit").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
         return true;

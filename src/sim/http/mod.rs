@@ -294,7 +294,8 @@ fn admit(site: &Site, req: &Request, path: &str, spared: bool) -> Result<(Caller
 /// `Retry-After: 0` on answers with tokens left is not sent: a client reads
 /// `Retry-After` only on a refusal.)
 fn rate_limit_headers(resp: &mut Response, h: Headroom, flavour: Flavour) {
-    let mut pairs = vec![("X-RateLimit-Limit", h.spec.burst.to_string()), ("X-RateLimit-Remaining", h.remaining.to_string())];
+    let mut pairs =
+        vec![("X-RateLimit-Limit", h.spec.burst.to_string()), ("X-RateLimit-Remaining", h.remaining.to_string())];
     match flavour {
         Flavour::Cloud if h.near_limit() => pairs.push(("X-RateLimit-NearLimit", "true".into())),
         Flavour::Cloud => {}
