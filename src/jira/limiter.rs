@@ -7,10 +7,15 @@ mod adapt;
 mod pace;
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
 use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
@@ -27,24 +32,31 @@ pub enum Budget {
     Write,
 }
 
-/// The limiter's clock, read from tokio's so that paused test time drives
-/// the buckets, the adapted rate and the pauses alike.
+/// The limiter's clock (and governor's), read from tokio's so that paused
+/// test time drives the buckets, the adapted rate and the pauses alike.
 #[derive(Clone, Debug)]
 struct TokioClock {
     origin: Instant,
 }
 
-impl TokioClock {
+impl Clock for TokioClock {
+    type Instant = Duration;
+
     fn now(&self) -> Duration {
         self.origin.elapsed()
     }
 }
 
-/// One budget: its bucket, the rate it adapts to what the site says (the
-/// write budget only), and a queue so that waiting tasks take tokens in turn
-/// instead of all waking for each one.
+type Ceiling = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Duration>>;
+
+/// One budget: governor's bucket at the configured rate (the ceiling), the
+/// rate allowed below it as the site answers (the write budget only, kept
+/// as a [`Pace`] account that also tells the tokens left), and a queue so
+/// that waiting tasks take tokens in turn instead of all waking for each
+/// one. A call goes when both have a token.
 struct Lane {
     turn: tokio::sync::Mutex<()>,
+    ceiling: Ceiling,
     bucket: Mutex<Bucket>,
 }
 
@@ -64,17 +76,30 @@ impl Bucket {
 }
 
 impl Lane {
-    fn new(rate: f64, burst: u32, adapts: bool, now: Duration) -> Lane {
+    fn new(rate: f64, burst: u32, adapts: bool, clock: &TokioClock) -> Lane {
+        let now = clock.now();
         let adaptive = adapts.then(|| Adaptive::new(rate, now));
-        Lane { turn: Default::default(), bucket: Mutex::new(Bucket { pace: Pace::new(rate, burst), adaptive }) }
+        Lane {
+            turn: Default::default(),
+            ceiling: RateLimiter::direct_with_clock(quota(rate, burst), clock.clone()),
+            bucket: Mutex::new(Bucket { pace: Pace::new(rate, burst), adaptive }),
+        }
     }
 
     fn bucket(&self) -> MutexGuard<'_, Bucket> {
         self.bucket.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn take(&self, now: Duration) -> Result<(), Duration> {
-        self.bucket().at(now).take(now)
+    /// Takes a token of both buckets at `now` (callers hold the turn), or
+    /// says how long until there may be one.
+    fn take(&self, clock: &TokioClock) -> Result<(), Duration> {
+        let now = clock.now();
+        let mut bucket = self.bucket();
+        bucket.at(now).ready(now)?;
+        if let Err(not_until) = self.ceiling.check() {
+            return Err(not_until.wait_time_from(clock.now()));
+        }
+        bucket.at(now).take(now)
     }
 
     fn left(&self, now: Duration) -> u32 {
@@ -85,6 +110,19 @@ impl Lane {
     fn rate(&self, now: Duration, configured: f64) -> f64 {
         self.bucket().adaptive.as_ref().map_or(configured, |a| a.rate(now))
     }
+}
+
+/// governor's quota for the configured rate. A rate the config validated
+/// is finite and positive; anything else falls back to one call per second
+/// rather than panicking or not limiting.
+fn quota(rate: f64, burst: u32) -> Quota {
+    let period = Some(rate)
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .and_then(|r| Duration::try_from_secs_f64(1.0 / r).ok())
+        .map(|p| p.max(Duration::from_nanos(1)))
+        .unwrap_or(Duration::from_secs(1));
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(period).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)).allow_burst(burst)
 }
 
 #[derive(Debug, Default)]
@@ -163,8 +201,8 @@ impl Limiter {
             reads_per_second,
             burst,
             max_in_flight,
-            write: Lane::new(writes_per_second, burst, true, clock.now()),
-            read: Lane::new(reads_per_second, read_burst, false, clock.now()),
+            write: Lane::new(writes_per_second, burst, true, &clock),
+            read: Lane::new(reads_per_second, read_burst, false, &clock),
             clock,
             slots: Arc::new(Semaphore::new(max_in_flight as usize)),
             pauses: Mutex::new(Pauses::default()),
@@ -184,7 +222,8 @@ impl Limiter {
     }
 
     /// Waits until: no pause is in force for this budget (or this issue), a
-    /// token of the budget is available, and an in-flight slot is
+    /// token of the budget is available (governor's at the configured rate,
+    /// and the adapted rate's), and an in-flight slot is
     /// free. The returned permit holds the slot.
     pub async fn acquire(&self, budget: Budget, issue: Option<&str>) -> Permit {
         // Per-issue limits are on writes only.
@@ -222,7 +261,7 @@ impl Limiter {
             if self.paused_until(budget, issue).is_some() {
                 return false;
             }
-            match lane.take(self.clock.now()) {
+            match lane.take(&self.clock) {
                 Ok(()) => return true,
                 Err(wait) => tokio::time::sleep(wait).await,
             }
@@ -457,7 +496,7 @@ mod tests {
         assert_eq!(l.state().write_tokens, 2);
         tokio::time::advance(ms(10_000)).await;
         assert_eq!(tokens(&l), (3, 20), "never more than the burst");
-        // The account is the bucket: it lets exactly that many through at once.
+        // The account agrees with governor: the bucket lets exactly that many through at once.
         let start = Instant::now();
         for _ in 0..3 {
             drop(l.acquire(Budget::Write, None).await);
@@ -465,6 +504,16 @@ mod tests {
         assert_eq!(start.elapsed(), Duration::ZERO);
         drop(l.acquire(Budget::Write, None).await);
         assert_eq!(start.elapsed(), ms(100));
+    }
+
+    #[test]
+    fn nonsense_rates_still_limit_instead_of_panicking() {
+        for rate in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e-300] {
+            let q = quota(rate, 0);
+            assert_eq!(q.burst_size().get(), 1);
+            assert!(!q.replenish_interval().is_zero());
+        }
+        assert_eq!(quota(20.0, 5).replenish_interval(), ms(50));
     }
 
     #[tokio::test(start_paused = true)]

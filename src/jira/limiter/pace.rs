@@ -1,7 +1,9 @@
-//! The token bucket of one budget, as a GCRA account (the arrival time of
+//! The adapted rate of one budget, as a GCRA account (the arrival time of
 //! the next token after each one taken) whose rate may change while calls
-//! wait: governor's quotas are fixed for a limiter's life, and the write
-//! rate adapts (see `adapt`).
+//! wait: governor's quota, the configured ceiling, is fixed for a
+//! limiter's life, and the write rate adapts below it (see `adapt`). The
+//! same account gives `/status` the tokens left, which governor cannot be
+//! asked without spending one.
 
 use std::time::Duration;
 
@@ -30,8 +32,9 @@ impl Pace {
         self.burst
     }
 
-    /// Takes a token at `now`, or says how long until one is there.
-    pub(super) fn take(&mut self, now: Duration) -> Result<(), Duration> {
+    /// Whether a token is there at `now` (none is taken), or how long
+    /// until one is.
+    pub(super) fn ready(&self, now: Duration) -> Result<(), Duration> {
         let due = self.next_due.unwrap_or(now).max(now);
         // A full bucket lets `burst` calls go at once: the account may run
         // that many intervals ahead of now, less the one being taken.
@@ -40,6 +43,13 @@ impl Pace {
         if ready_at > now {
             return Err(ready_at - now);
         }
+        Ok(())
+    }
+
+    /// Takes a token at `now`, or says how long until one is there.
+    pub(super) fn take(&mut self, now: Duration) -> Result<(), Duration> {
+        self.ready(now)?;
+        let due = self.next_due.unwrap_or(now).max(now);
         self.next_due = Some(due + self.interval);
         Ok(())
     }
