@@ -3,6 +3,9 @@
 //! 429 imposes. Every call waits here before it is sent, so a pause holds
 //! every task of the instance, not only the one that met the 429.
 
+mod adapt;
+mod pace;
+
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,6 +20,10 @@ use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
+use adapt::Adaptive;
+pub use adapt::{NEAR_LIMIT_SHARE, Pressure};
+use pace::Pace;
+
 /// Which token bucket a call spends from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -25,8 +32,8 @@ pub enum Budget {
     Write,
 }
 
-/// governor's clock, read from tokio's so that paused test time drives the
-/// buckets and the pauses alike.
+/// The limiter's clock (and governor's), read from tokio's so that paused
+/// test time drives the buckets, the adapted rate and the pauses alike.
 #[derive(Clone, Debug)]
 struct TokioClock {
     origin: Instant,
@@ -40,64 +47,74 @@ impl Clock for TokioClock {
     }
 }
 
-type Bucket = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Duration>>;
+type Ceiling = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Duration>>;
 
-/// One budget: its bucket, and a queue so that waiting tasks take tokens in
-/// turn instead of all waking for each one.
+/// One budget: governor's bucket at the configured rate (the ceiling), the
+/// rate allowed below it as the site answers (the write budget only, kept
+/// as a [`Pace`] account that also tells the tokens left), and a queue so
+/// that waiting tasks take tokens in turn instead of all waking for each
+/// one. A call goes when both have a token.
 struct Lane {
-    bucket: Bucket,
     turn: tokio::sync::Mutex<()>,
-    tokens: Tokens,
+    ceiling: Ceiling,
+    bucket: Mutex<Bucket>,
+}
+
+struct Bucket {
+    pace: Pace,
+    adaptive: Option<Adaptive>,
+}
+
+impl Bucket {
+    /// The bucket brought to the rate allowed at `now`.
+    fn at(&mut self, now: Duration) -> &mut Pace {
+        if let Some(a) = &self.adaptive {
+            self.pace.set_rate(a.rate(now), now);
+        }
+        &mut self.pace
+    }
 }
 
 impl Lane {
-    fn new(rate: f64, burst: u32, clock: &TokioClock) -> Lane {
-        let quota = quota(rate, burst);
+    fn new(rate: f64, burst: u32, adapts: bool, clock: &TokioClock) -> Lane {
+        let now = clock.now();
+        let adaptive = adapts.then(|| Adaptive::new(rate, now));
         Lane {
-            bucket: RateLimiter::direct_with_clock(quota, clock.clone()),
             turn: Default::default(),
-            tokens: Tokens::new(quota),
+            ceiling: RateLimiter::direct_with_clock(quota(rate, burst), clock.clone()),
+            bucket: Mutex::new(Bucket { pace: Pace::new(rate, burst), adaptive }),
         }
     }
-}
 
-/// The tokens left in a bucket, for `/status`. governor cannot be asked
-/// without spending one, so the lane keeps the same GCRA account beside it:
-/// the theoretical arrival time of the next token after each one taken.
-struct Tokens {
-    interval: Duration,
-    burst: u32,
-    next_due: Mutex<Option<Duration>>,
-}
-
-impl Tokens {
-    fn new(quota: Quota) -> Tokens {
-        Tokens { interval: quota.replenish_interval(), burst: quota.burst_size().get(), next_due: Mutex::new(None) }
+    fn bucket(&self) -> MutexGuard<'_, Bucket> {
+        self.bucket.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<Duration>> {
-        self.next_due.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Takes a token of both buckets at `now` (callers hold the turn), or
+    /// says how long until there may be one.
+    fn take(&self, clock: &TokioClock) -> Result<(), Duration> {
+        let now = clock.now();
+        let mut bucket = self.bucket();
+        bucket.at(now).ready(now)?;
+        if let Err(not_until) = self.ceiling.check() {
+            return Err(not_until.wait_time_from(clock.now()));
+        }
+        bucket.at(now).take(now)
     }
 
-    /// One token was taken at `now`.
-    fn taken(&self, now: Duration) {
-        let mut due = self.lock();
-        *due = Some(due.unwrap_or(now).max(now) + self.interval);
-    }
-
-    /// Whole tokens available at `now`: a full bucket holds `burst`, and one
-    /// comes back every `interval` after the last was due.
     fn left(&self, now: Duration) -> u32 {
-        let Some(due) = *self.lock() else { return self.burst };
-        let capacity = self.interval.saturating_mul(self.burst);
-        let room = (now + capacity).saturating_sub(due);
-        let whole = room.as_nanos() / self.interval.as_nanos().max(1);
-        u32::try_from(whole).unwrap_or(u32::MAX).min(self.burst)
+        self.bucket().at(now).left(now)
+    }
+
+    /// The rate allowed now: the configured one unless it adapts.
+    fn rate(&self, now: Duration, configured: f64) -> f64 {
+        self.bucket().adaptive.as_ref().map_or(configured, |a| a.rate(now))
     }
 }
 
-/// A rate the config validated is finite and positive; anything else falls
-/// back to one call per second rather than panicking or not limiting.
+/// governor's quota for the configured rate. A rate the config validated
+/// is finite and positive; anything else falls back to one call per second
+/// rather than panicking or not limiting.
 fn quota(rate: f64, burst: u32) -> Quota {
     let period = Some(rate)
         .filter(|r| r.is_finite() && *r > 0.0)
@@ -135,6 +152,9 @@ impl Pauses {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LimiterState {
     pub writes_per_second: f64,
+    /// The write rate allowed now: `writes_per_second` unless the site said
+    /// that others spend part of its budget (see [`Pressure`]).
+    pub writes_per_second_allowed: f64,
     pub reads_per_second: f64,
     pub burst: u32,
     /// Write tokens left now (at most `burst`).
@@ -181,8 +201,8 @@ impl Limiter {
             reads_per_second,
             burst,
             max_in_flight,
-            write: Lane::new(writes_per_second, burst, &clock),
-            read: Lane::new(reads_per_second, read_burst, &clock),
+            write: Lane::new(writes_per_second, burst, true, &clock),
+            read: Lane::new(reads_per_second, read_burst, false, &clock),
             clock,
             slots: Arc::new(Semaphore::new(max_in_flight as usize)),
             pauses: Mutex::new(Pauses::default()),
@@ -202,7 +222,8 @@ impl Limiter {
     }
 
     /// Waits until: no pause is in force for this budget (or this issue), a
-    /// governor token of the budget is available, and an in-flight slot is
+    /// token of the budget is available (governor's at the configured rate,
+    /// and the adapted rate's), and an in-flight slot is
     /// free. The returned permit holds the slot.
     pub async fn acquire(&self, budget: Budget, issue: Option<&str>) -> Permit {
         // Per-issue limits are on writes only.
@@ -240,13 +261,9 @@ impl Limiter {
             if self.paused_until(budget, issue).is_some() {
                 return false;
             }
-            let now = self.clock.now();
-            match lane.bucket.check() {
-                Ok(()) => {
-                    lane.tokens.taken(now);
-                    return true;
-                }
-                Err(not_until) => tokio::time::sleep(not_until.wait_time_from(self.clock.now())).await,
+            match lane.take(&self.clock) {
+                Ok(()) => return true,
+                Err(wait) => tokio::time::sleep(wait).await,
             }
         }
     }
@@ -283,6 +300,18 @@ impl Limiter {
         *entry = (*entry).max(until);
     }
 
+    /// Takes in what an answer of the site said about `budget`; only the
+    /// write rate adapts. Gives the new allowed rate when it was cut.
+    pub fn feedback(&self, budget: Budget, pressure: Pressure) -> Option<f64> {
+        let lane = self.lane(budget);
+        let now = self.clock.now();
+        let mut bucket = lane.bucket();
+        let cut = bucket.adaptive.as_mut()?.feedback(now, pressure);
+        // The tokens already owed are owed at the new rate from now on.
+        bucket.at(now);
+        cut
+    }
+
     pub fn state(&self) -> LimiterState {
         let now = Instant::now();
         let wall_now = Utc::now();
@@ -295,10 +324,11 @@ impl Limiter {
         let p = self.pauses();
         LimiterState {
             writes_per_second: self.writes_per_second,
+            writes_per_second_allowed: self.write.rate(clock_now, self.writes_per_second),
             reads_per_second: self.reads_per_second,
             burst: self.burst,
-            write_tokens: self.write.tokens.left(clock_now),
-            read_tokens: self.read.tokens.left(clock_now),
+            write_tokens: self.write.left(clock_now),
+            read_tokens: self.read.left(clock_now),
             in_flight: self.max_in_flight.saturating_sub(available),
             max_in_flight: self.max_in_flight,
             write_paused_until: wall(p.write),
@@ -484,5 +514,43 @@ mod tests {
             assert!(!q.replenish_interval().is_zero());
         }
         assert_eq!(quota(20.0, 5).replenish_interval(), ms(50));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_write_rate_adapts_to_what_the_site_says_and_recovers() {
+        let t0 = Instant::now();
+        let l = Arc::new(Limiter::new(50.0, 20.0, 1, 8));
+        let allowed = |l: &Limiter| l.state().writes_per_second_allowed;
+        assert_eq!(allowed(&l), 20.0);
+        assert_eq!(l.feedback(Budget::Write, Pressure::Limited), Some(10.0));
+        assert_eq!(l.feedback(Budget::Read, Pressure::Limited), None, "reads keep their rate");
+        assert_eq!(l.state().reads_per_second, 50.0);
+        // At 10/s the calls go 100 ms apart (the first at once: the burst),
+        // a little less as the rate grows back.
+        let got = times(&l, 3, Budget::Write, None).await;
+        assert_eq!(got[..2], [ms(0), ms(100)]);
+        assert!(got[2] > ms(195) && got[2] < ms(200), "{got:?}");
+        // Growth is 2/s each second: 5 s of quiet bring it back to 20/s.
+        tokio::time::sleep_until(t0 + ms(2500)).await;
+        assert!((allowed(&l) - 15.0).abs() < 1e-6, "{}", allowed(&l));
+        tokio::time::sleep_until(t0 + ms(5000)).await;
+        assert_eq!(allowed(&l), 20.0);
+        let start = Instant::now();
+        for _ in 0..3 {
+            drop(l.acquire(Budget::Write, None).await);
+        }
+        assert_eq!(start.elapsed(), ms(100), "50 ms apart again");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cut_while_a_call_waits_makes_it_wait_longer() {
+        let l = Arc::new(Limiter::new(50.0, 10.0, 1, 8));
+        drop(l.acquire(Budget::Write, None).await);
+        // The next token is due in 100 ms; halving the rate makes that 200 ms.
+        l.feedback(Budget::Write, Pressure::Limited);
+        let start = Instant::now();
+        drop(l.acquire(Budget::Write, None).await);
+        let took = start.elapsed();
+        assert!(took >= ms(199) && took <= ms(201), "{took:?}");
     }
 }

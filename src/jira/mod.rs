@@ -22,7 +22,7 @@ pub mod values;
 pub mod webhook;
 
 pub use error::{ErrorKind, JiraError};
-pub use limiter::{Budget, Limiter, LimiterState, Permit};
+pub use limiter::{Budget, Limiter, LimiterState, Permit, Pressure};
 pub use site::{Site, SiteFuture, SiteHealth};
 pub use timing::{CallOp, CallOutcome, CallTimer, CallTiming};
 pub use transport::{Call, Reachability, RecordedCall, Reply, RetryConfig, Transport};

@@ -8,6 +8,12 @@
 //! instance (or one issue) until `Retry-After`, then the call is retried;
 //! any other 4xx is permanent and returned at once with Jira's own words.
 //!
+//! The site's budget is shared with its other clients, so the write rate
+//! adapts to what the answers say (see [`Pressure`]): a 429 for the budget
+//! halves it, `X-RateLimit-NearLimit` or a low `X-RateLimit-Remaining` on
+//! any answer to a write cuts it gently, and it grows back to the
+//! configured rate while they say nothing.
+//!
 //! A call that must not run twice (POST create, comment, link, transition:
 //! [`Call::idempotent`] false) is sent again only when the site surely did
 //! not act on it: a 429, or no connection at all. After a 5xx, a timeout or
@@ -28,7 +34,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::Value;
 
 use super::error::{ErrorKind, JiraError};
-use super::limiter::{Budget, Limiter};
+use super::limiter::{Budget, Limiter, NEAR_LIMIT_SHARE, Pressure};
 use super::timing::{CallOp, CallOutcome, CallTimer, CallTiming};
 use crate::config::{Auth, InstanceConfig};
 use crate::error_text::with_causes;
@@ -367,6 +373,9 @@ impl Transport {
         let answer = exchange(req, self.response_body_limit).await;
         self.time(call.op, &answer, started);
         self.record(call, answer.as_ref().ok().map(|r| r.status));
+        if let Ok(reply) = &answer {
+            self.heed(call, op, reply);
+        }
         let reply = answer.map_err(|e| match e {
             ExchangeError::Http(e) => transport_error(&e, op),
             ExchangeError::TooLarge(limit) => JiraError::new(ErrorKind::TooLarge(limit), op),
@@ -379,6 +388,17 @@ impl Transport {
         self.saw(reached);
         let reply = reply?;
         if (200..300).contains(&reply.status) { Ok(reply) } else { Err(status_error(&reply, op)) }
+    }
+
+    /// Slows the write rate when an answer other than a 429 says little of
+    /// the budget is left (a 429 is taken in by [`Transport::pause_after_429`]).
+    fn heed(&self, call: &Call, op: &str, reply: &Reply) {
+        if call.budget != Budget::Write || reply.status == 429 || !near_limit(&reply.headers) {
+            return;
+        }
+        if let Some(rate) = self.limiter.feedback(Budget::Write, Pressure::Near) {
+            tracing::debug!(instance = %self.instance, op = %op, writes_per_second = rate, "site budget near its limit; slowing");
+        }
     }
 
     fn time(&self, op: CallOp, answer: &Result<Reply, ExchangeError>, started: std::time::Instant) {
@@ -420,6 +440,9 @@ impl Transport {
             }
             _ => {
                 self.limiter.pause(call.budget, until);
+                if let Some(rate) = self.limiter.feedback(call.budget, Pressure::Limited) {
+                    tracing::info!(instance = %self.instance, op = %op, writes_per_second = rate, "write rate halved after a 429");
+                }
                 "budget"
             }
         };
@@ -498,6 +521,29 @@ fn status_error(reply: &Reply, op: &str) -> JiraError {
     err.retry_after = header("retry-after").and_then(parse_retry_after);
     err.rate_limit_reason = header("ratelimit-reason").filter(|r| !r.is_empty()).map(str::to_string);
     err
+}
+
+/// Whether an answer says that less than a fifth of the budget is left:
+/// Cloud's `X-RateLimit-NearLimit: true`, or (Data Center, which does not
+/// send that one) `X-RateLimit-Remaining` under that share of
+/// `X-RateLimit-Limit`. Data Center's early versions spelt them
+/// `X-RateLimiting-*`. The `Beta-` headers of limits Jira does not enforce
+/// yet are not read: they never lead to a 429.
+fn near_limit(headers: &HeaderMap) -> bool {
+    let header = |name: &str| {
+        let alias = name.replace("X-RateLimit-", "X-RateLimiting-");
+        [name, alias.as_str()]
+            .into_iter()
+            .find_map(|n| headers.get(n)?.to_str().ok().map(str::trim).map(str::to_string))
+    };
+    if header("X-RateLimit-NearLimit").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        return true;
+    }
+    let number = |name: &str| header(name)?.parse::<f64>().ok().filter(|n| n.is_finite());
+    match (number("X-RateLimit-Remaining"), number("X-RateLimit-Limit")) {
+        (Some(left), Some(limit)) if limit > 0.0 => left < NEAR_LIMIT_SHARE * limit,
+        _ => false,
+    }
 }
 
 /// `Retry-After` is seconds (Jira sends whole ones) or an HTTP date.
@@ -587,5 +633,24 @@ mod tests {
         let delays: Vec<_> = r.backoff(r.max_attempts - 1).collect();
         assert_eq!(delays.len(), 4);
         assert!(delays[0] >= r.min_delay && delays[0] < r.min_delay * 2, "{delays:?}");
+    }
+
+    #[test]
+    fn near_limit_is_cloud_s_flag_or_a_fifth_of_the_budget_left() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_static(v));
+            }
+            h
+        };
+        assert!(near_limit(&headers(&[("X-RateLimit-NearLimit", "true")])));
+        assert!(!near_limit(&headers(&[("X-RateLimit-NearLimit", "false")])));
+        assert!(!near_limit(&headers(&[("X-RateLimit-Limit", "20"), ("X-RateLimit-Remaining", "4")])));
+        assert!(near_limit(&headers(&[("X-RateLimit-Limit", "20"), ("X-RateLimit-Remaining", "3")])));
+        assert!(near_limit(&headers(&[("X-RateLimiting-Limit", "20"), ("X-RateLimiting-Remaining", "0")])));
+        assert!(!near_limit(&headers(&[("X-RateLimit-Remaining", "0")])), "no limit to compare with");
+        assert!(!near_limit(&headers(&[("X-Beta-RateLimit-NearLimit", "true")])), "not enforced");
+        assert!(!near_limit(&HeaderMap::new()));
     }
 }

@@ -430,6 +430,7 @@ mod tests {
         assert!(text.contains("jirafed_rate_limit_tokens{instance=\"hub\",kind=\"write\"} 7\n"), "{text}");
         assert!(text.contains("jirafed_rate_limit_paused{instance=\"hub\",kind=\"read\"} 0\n"));
         assert!(text.contains("jirafed_jira_calls_in_flight{instance=\"hub\"} 0\n"));
+        assert!(text.contains("jirafed_write_rate_allowed{instance=\"hub\"} 5\n"), "{text}");
         assert!(text.contains("jirafed_reachable{instance=\"hub\"} 1\n"));
         assert!(text.contains("jirafed_auth_ok{instance=\"hub\"} 0\n"), "not authenticated yet");
         assert!(text.contains("jirafed_paused{instance=\"hub\"} 0\n"));

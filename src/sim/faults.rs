@@ -1,6 +1,7 @@
 //! Switchable faults of one simulated site: token-bucket rate limits that
 //! answer 429 like Jira, injected 5xx, latency, connection resets, lost
-//! responses and dropped webhooks (`POST /_sim/faults`).
+//! responses and dropped webhooks (`POST /_sim/faults`), and another
+//! client spending part of the write budget (`background_writes_per_second`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -77,6 +78,15 @@ pub struct FaultSpec {
     /// runaway field or a misbehaving proxy would make it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub huge_body_bytes: Option<u64>,
+    /// Another client writing this many calls a second to the site: they
+    /// spend from `write_rate`'s bucket as jirafed's writes do, without
+    /// going through HTTP or being counted as requests. 0 stops it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background_writes_per_second: Option<f64>,
+    /// `false`: answers that get through carry no rate-limit headers, as a
+    /// site that says nothing until it refuses (by default they do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_headers: Option<bool>,
 }
 
 impl FaultSpec {
@@ -103,6 +113,9 @@ impl FaultSpec {
                 return Err(format!("{name}.retry_after must be at least 1 (seconds)"));
             }
         }
+        if self.background_writes_per_second.is_some_and(|r| !(r.is_finite() && r >= 0.0)) {
+            return Err("background_writes_per_second must be 0 or more".into());
+        }
         Ok(())
     }
 
@@ -123,9 +136,19 @@ impl FaultSpec {
             lost_response_as,
             reject_issues,
             spare_users,
-            huge_body_bytes
+            huge_body_bytes,
+            background_writes_per_second,
+            rate_limit_headers
         );
     }
+}
+
+/// What the background client got from a bucket, in calls (fractions of
+/// a call included: it is spread evenly over time).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Background {
+    pub writes: f64,
+    pub refused: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -135,19 +158,42 @@ struct Bucket {
     last: Instant,
     /// With a fixed `retry_after`: refusing everything until then.
     closed_until: Option<Instant>,
+    /// Calls a second the background client spends from this bucket.
+    drain: f64,
+    background: Background,
 }
 
 impl Bucket {
     fn new(spec: RateSpec, now: Instant) -> Self {
-        Self { spec, tokens: f64::from(spec.burst), last: now, closed_until: None }
+        let tokens = f64::from(spec.burst);
+        Self { spec, tokens, last: now, closed_until: None, drain: 0.0, background: Background::default() }
+    }
+
+    /// Brings the bucket to `now`: the refill, less what the background
+    /// client spent meanwhile. It spends evenly, a steady stream rather than
+    /// one call at a time, so that it never leaves tokens for a moment; what
+    /// it asked for beyond an empty bucket was refused.
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        let wanted = elapsed * self.drain;
+        let mut tokens = self.tokens + elapsed * self.spec.per_second - wanted;
+        let refused = (-tokens).max(0.0);
+        tokens = tokens.max(0.0);
+        self.tokens = tokens.min(f64::from(self.spec.burst));
+        self.background.writes += wanted - refused;
+        self.background.refused += refused;
+    }
+
+    /// Whole tokens left now, as `X-RateLimit-Remaining` says it.
+    fn remaining(&self) -> u32 {
+        self.tokens.floor().clamp(0.0, f64::from(u32::MAX)) as u32
     }
 
     /// Takes a token, or says how long to wait: until one is there, or the
     /// fixed `retry_after` (which closes the bucket for that long).
     fn take(&mut self, now: Instant) -> Result<(), Duration> {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.spec.per_second).min(f64::from(self.spec.burst));
-        self.last = now;
+        self.refill(now);
         let fixed = self.spec.retry_after.map(Duration::from_secs);
         if let (Some(until), Some(wait)) = (self.closed_until, fixed) {
             if now < until {
@@ -164,7 +210,13 @@ impl Bucket {
                 self.closed_until = Some(now + wait);
                 Err(wait)
             }
-            None => Err(Duration::from_secs_f64((1.0 - self.tokens) / self.spec.per_second)),
+            None => {
+                // What the background client leaves of the refill; if it
+                // takes it all, a token may never come: say a second.
+                let free = self.spec.per_second - self.drain;
+                let wait = if free > 0.0 { (1.0 - self.tokens) / free } else { 1.0 };
+                Err(Duration::try_from_secs_f64(wait).unwrap_or(Duration::from_secs(1)))
+            }
         }
     }
 }
@@ -178,11 +230,28 @@ pub enum Limit {
 }
 
 /// A 429 to send: how long to wait and why.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Refusal {
     pub wait: Duration,
     pub limit: Limit,
     pub spec: RateSpec,
+}
+
+/// The bucket an admitted request spent from, for the rate-limit headers
+/// that every answer carries (as Jira Cloud sends them, and Data Center
+/// when its rate limiting is on).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Headroom {
+    pub spec: RateSpec,
+    /// Whole tokens left after this request.
+    pub remaining: u32,
+}
+
+impl Headroom {
+    /// Jira Cloud's `X-RateLimit-NearLimit`: less than 20% of the budget left.
+    pub fn near_limit(&self) -> bool {
+        f64::from(self.remaining) < 0.2 * f64::from(self.spec.burst)
+    }
 }
 
 /// The live fault state of a site.
@@ -204,6 +273,13 @@ impl Faults {
         if let Some(r) = more.read_rate {
             self.read = Some(Bucket::new(r, now));
         }
+        // What the background client spent so far stays counted when the
+        // bucket is replaced, and is accounted up to now before it changes pace.
+        let mut spent = Background::default();
+        if let Some(w) = &mut self.write {
+            w.refill(now);
+            spent = w.background;
+        }
         if let Some(w) = more.write_rate {
             self.write = Some(Bucket::new(w, now));
         }
@@ -211,10 +287,30 @@ impl Faults {
             self.issues.clear();
         }
         self.spec.merge(more);
+        let drain = self.spec.background_writes_per_second.unwrap_or(0.0);
+        if let Some(w) = &mut self.write {
+            w.background = spent;
+            w.drain = drain;
+        }
+    }
+
+    /// What the background client has written (and been refused) since the
+    /// faults were last cleared, up to now; nothing without a `write_rate`.
+    pub fn background(&mut self) -> Background {
+        let now = Instant::now();
+        self.write.as_mut().map_or_else(Background::default, |w| {
+            w.refill(now);
+            w.background
+        })
     }
 
     pub fn clear(&mut self) {
         *self = Faults::default();
+    }
+
+    /// Whether answers that get through say what is left of the budget.
+    pub fn rate_limit_headers(&self) -> bool {
+        self.spec.rate_limit_headers != Some(false)
     }
 
     /// The size successful reads are padded to, when that fault is set.
@@ -268,9 +364,11 @@ impl Faults {
     }
 
     /// Spends the tokens a request needs, or refuses it. A refused request
-    /// spends nothing.
-    pub fn admit(&mut self, write: bool, issue: Option<u64>) -> Result<(), Refusal> {
+    /// spends nothing. An admitted one learns what is left of the site's
+    /// bucket it spent from (none when that budget is not limited).
+    pub fn admit(&mut self, write: bool, issue: Option<u64>) -> Result<Option<Headroom>, Refusal> {
         let now = Instant::now();
+        let headroom = |b: &Bucket| Headroom { spec: b.spec, remaining: b.remaining() };
         if write {
             if let (Some(spec), Some(id)) = (self.spec.issue_write_rate, issue) {
                 let b = self.issues.entry(id).or_insert_with(|| Bucket::new(spec, now));
@@ -282,15 +380,17 @@ impl Faults {
                         return Err(Refusal { wait, limit: Limit::Write, spec: w.spec });
                     }
                 }
-                return Ok(());
+                return Ok(self.write.as_ref().map(headroom));
             }
             if let Some(w) = &mut self.write {
                 w.take(now).map_err(|wait| Refusal { wait, limit: Limit::Write, spec: w.spec })?;
             }
-        } else if let Some(r) = &mut self.read {
+            return Ok(self.write.as_ref().map(headroom));
+        }
+        if let Some(r) = &mut self.read {
             r.take(now).map_err(|wait| Refusal { wait, limit: Limit::Read, spec: r.spec })?;
         }
-        Ok(())
+        Ok(self.read.as_ref().map(headroom))
     }
 }
 
@@ -356,5 +456,45 @@ mod tests {
         f.set(serde_json::from_str(r#"{"lost_response_as": "reset"}"#).unwrap());
         assert_eq!(f.lost_response(), Some(LostResponse::Reset));
         assert!(serde_json::from_str::<FaultSpec>(r#"{"lost_response_as": "504"}"#).is_err());
+    }
+
+    #[test]
+    fn admitted_requests_learn_what_is_left_of_their_budget() {
+        let mut f = Faults::default();
+        assert_eq!(f.admit(true, None), Ok(None), "no limit, no headroom");
+        f.set(FaultSpec {
+            write_rate: Some(RateSpec { per_second: 0.001, burst: 10, retry_after: None }),
+            ..Default::default()
+        });
+        let left: Vec<_> = (0..10).map(|_| f.admit(true, None).unwrap().unwrap()).collect();
+        assert_eq!(left[0].remaining, 9);
+        assert!(!left[7].near_limit(), "2 of 10 left is 20%");
+        assert!(left[8].near_limit(), "1 of 10 is under 20%");
+        assert_eq!(left[9].remaining, 0);
+        assert_eq!(f.admit(false, None), Ok(None), "reads are not limited");
+    }
+
+    #[test]
+    fn a_background_client_spends_the_write_budget_and_stops_at_zero() {
+        let t0 = Instant::now();
+        let spec = RateSpec { per_second: 20.0, burst: 20, retry_after: None };
+        let mut b = Bucket::new(spec, t0);
+        b.drain = 10.0;
+        // A full bucket stays full: the refill covers the background client.
+        b.refill(t0 + Duration::from_secs(1));
+        assert_eq!(b.remaining(), 20);
+        assert_eq!(b.background, Background { writes: 10.0, refused: 0.0 });
+        // Over its share it empties the bucket, then is refused the rest.
+        b.drain = 30.0;
+        b.refill(t0 + Duration::from_secs(4));
+        assert_eq!(b.remaining(), 0);
+        assert_eq!(b.background, Background { writes: 10.0 + 80.0, refused: 10.0 });
+        assert_eq!(b.take(t0 + Duration::from_secs(4)), Err(Duration::from_secs(1)), "no token ever comes back");
+
+        let mut f = Faults::default();
+        f.set(FaultSpec { write_rate: Some(spec), background_writes_per_second: Some(10.0), ..Default::default() });
+        f.set(FaultSpec { background_writes_per_second: Some(0.0), ..Default::default() });
+        assert_eq!(f.write.as_ref().map(|w| w.drain), Some(0.0), "0 stops it");
+        assert!(FaultSpec { background_writes_per_second: Some(-1.0), ..Default::default() }.validate().is_err());
     }
 }

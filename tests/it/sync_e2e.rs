@@ -357,3 +357,49 @@ async fn status_shows_a_site_unreachable_while_its_connections_fail() {
     assert_eq!(w.sim.control("emea", "POST", "/_sim/faults", Some(&faults)).await.status, 200);
     super::support::wait_until(WITHIN, "emea reachable again", || reachable("emea", true)).await;
 }
+
+/// The daemon's write rate to the hub, as `/status` shows it.
+async fn allowed_rate(w: &World, site: &str) -> Option<f64> {
+    w.status().await["instances"][site]["rate_limit"]["writes_per_second_allowed"].as_f64()
+}
+
+/// Another client spends nearly all of the hub's write budget: the daemon's
+/// write rate there drops below its configured 20/s (`/status` and
+/// `/metrics` say so) instead of running into 429s; once the other client
+/// stops it comes back to 20/s, every mirror arrives and nothing is
+/// dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_budget_shared_with_another_client_slows_the_daemon_until_it_stops() {
+    let w = World::start("1s").await;
+    let s = &w.sim;
+    assert_eq!(allowed_rate(&w, "hub").await, Some(20.0), "the configured rate at first");
+    // The bucket holds 10 and refills 10/s, of which the other client takes
+    // 9.5: the daemon's mirrors soon find less than a fifth of it left.
+    let busy = json!({"write_rate": {"per_second": 10, "burst": 10}, "background_writes_per_second": 9.5, "spare_users": ["alice"]});
+    assert_eq!(s.control("hub", "POST", "/_sim/faults", Some(&busy)).await.status, 200);
+    let mut keys = Vec::new();
+    for n in 0..8 {
+        keys.push(s.create("emea", "EMEA", &format!("shared {n}"), json!({})).await);
+    }
+    let slowed = super::support::wait_until(Duration::from_secs(60), "a slower write rate to the hub", || async {
+        allowed_rate(&w, "hub").await.filter(|r| *r < 20.0)
+    })
+    .await;
+    let metrics = s.http.get(format!("http://{}/metrics", w.daemon().addr)).send().await.expect("GET /metrics");
+    let metrics = metrics.text().await.expect("metrics text");
+    assert!(metrics.contains("jirafed_write_rate_allowed{instance=\"hub\"}"), "{metrics}");
+
+    let stop = json!({"background_writes_per_second": 0});
+    assert_eq!(s.control("hub", "POST", "/_sim/faults", Some(&stop)).await.status, 200);
+    for k in &keys {
+        w.mirror_of("emea", k, Duration::from_secs(60)).await;
+    }
+    super::support::wait_until(Duration::from_secs(30), "the configured rate again", || async {
+        allowed_rate(&w, "hub").await.filter(|r| *r == 20.0)
+    })
+    .await;
+    let status = w.status().await;
+    assert_eq!(status["instances"]["hub"]["dead_letters"], 0, "slowed to {slowed}/s: {status}");
+    let background = &s.stats("hub").await["background"];
+    assert!(background["writes"].as_u64().unwrap_or(0) > 0, "{background}");
+}

@@ -303,6 +303,16 @@ fn card_head(out: &mut String, kind: &str, name: &str, sub: &str, h: &Health) {
     out.push_str("</ul><dl>");
 }
 
+/// The configured write rate, and the one allowed now when the site's
+/// answers have slowed it (others spend part of its budget).
+fn write_rate(l: &crate::jira::LimiterState) -> String {
+    if l.writes_per_second_allowed < l.writes_per_second {
+        format!("{:.1}/s of {}/s: the site's budget is shared", l.writes_per_second_allowed, l.writes_per_second)
+    } else {
+        format!("{}/s", l.writes_per_second)
+    }
+}
+
 fn row(out: &mut String, term: &str, html: &str) {
     let _ = write!(out, "<dt>{term}</dt><dd>{html}</dd>");
 }
@@ -338,8 +348,13 @@ fn instance_card(out: &mut String, name: &str, i: &InstanceDoc, h: &Health, now_
             out,
             "Rate limit",
             &format!(
-                "{} / {} write tokens ({}/s), {} read tokens, {} / {} in flight",
-                l.write_tokens, l.burst, l.writes_per_second, l.read_tokens, l.in_flight, l.max_in_flight
+                "{} / {} write tokens ({}), {} read tokens, {} / {} in flight",
+                l.write_tokens,
+                l.burst,
+                write_rate(l),
+                l.read_tokens,
+                l.in_flight,
+                l.max_in_flight
             ),
         );
         let last =

@@ -53,6 +53,11 @@ const RATE_LIMIT_PAUSED: Family = Family::new(
     "1 while a 429's Retry-After holds this budget (read, write) of the instance, else 0.",
     &["instance", "kind"],
 );
+const WRITE_RATE_ALLOWED: Family = Family::new(
+    "jirafed_write_rate_allowed",
+    "Writes a second the instance allows itself now: writes_per_second, less while the site says others spend its budget.",
+    &["instance"],
+);
 const IN_FLIGHT: Family =
     Family::new("jirafed_jira_calls_in_flight", "Calls to this instance in flight now.", &["instance"]);
 const REACHABLE: Family = Family::new(
@@ -188,6 +193,7 @@ fn instance(s: &Scrape, store: &Store, id: &str, status: &InstanceStatus, now_ms
 fn limiter(s: &Scrape, id: &str, l: &LimiterState, now_ms: i64) {
     s.counter(RATE_LIMITED, &[id], l.rate_limited_total);
     s.gauge(IN_FLIGHT, &[id], f64::from(l.in_flight));
+    s.gauge(WRITE_RATE_ALLOWED, &[id], l.writes_per_second_allowed);
     for (kind, tokens, until) in
         [("read", l.read_tokens, l.read_paused_until), ("write", l.write_tokens, l.write_paused_until)]
     {

@@ -80,7 +80,11 @@ async fn move_issue(State(site): State<Arc<Site>>, Path(key): Path<String>, body
 }
 
 async fn stats(State(site): State<Arc<Site>>) -> Response {
-    json(StatusCode::OK, site.stats.snapshot())
+    let mut v = site.stats.snapshot();
+    // Whole calls: the background client is a steady stream, counted in fractions.
+    let b = site.faults().background();
+    v["background"] = json!({"writes": b.writes.floor() as u64, "refused": b.refused.floor() as u64});
+    json(StatusCode::OK, v)
 }
 
 async fn log(State(site): State<Arc<Site>>) -> Response {

@@ -30,7 +30,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::auth;
-use super::faults::{Limit, LostResponse, Refusal};
+use super::faults::{Headroom, Limit, LostResponse, Refusal};
 use super::ops::OpError;
 use super::render::{Api, error_body};
 use super::state::{LogEntry, Site};
@@ -223,7 +223,7 @@ async fn rest_layer(State(site): State<Arc<Site>>, matched: MatchedPath, mut req
     }
     let response = match admit(&site, &req, &path, spared) {
         Err(resp) => resp,
-        Ok(caller) => {
+        Ok((caller, headroom)) => {
             req.extensions_mut().insert(caller);
             let resp = next.run(req).await;
             let ok = resp.status().is_success();
@@ -233,18 +233,27 @@ async fn rest_layer(State(site): State<Arc<Site>>, matched: MatchedPath, mut req
             let lost =
                 if ok && !spared && method != axum::http::Method::GET { site.faults().lost_response() } else { None };
             let huge = if ok && !spared && is_read(&method, &path) { site.faults().huge_body() } else { None };
-            match (lost, huge) {
+            let mut resp = match (lost, huge) {
                 (Some(how), _) => lose(&site, how),
                 (None, Some(bytes)) => pad(resp, bytes).await,
                 (None, None) => resp,
+            };
+            if let Some(h) = headroom {
+                rate_limit_headers(&mut resp, h, flavour_of(&site));
             }
+            resp
         }
     };
     site.stats.log(LogEntry { at_ms, method: method.to_string(), template, path, status: response.status().as_u16() });
     response
 }
 
-fn admit(site: &Site, req: &Request, path: &str, spared: bool) -> Result<Caller, Response> {
+fn flavour_of(site: &Site) -> Flavour {
+    site.data().flavour
+}
+
+/// Lets a request in, with what is left of the budget it spent from.
+fn admit(site: &Site, req: &Request, path: &str, spared: bool) -> Result<(Caller, Option<Headroom>), Response> {
     if let Some(status) = site.faults().injected_error().filter(|_| !spared) {
         site.stats.errors_injected.fetch_add(1, Ordering::Relaxed);
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -269,14 +278,37 @@ fn admit(site: &Site, req: &Request, path: &str, spared: bool) -> Result<Caller,
         return Err(json(StatusCode::BAD_REQUEST, error_body(&[], &[field])));
     }
     if spared {
-        return Ok(caller);
+        return Ok((caller, None));
     }
     let admitted = site.faults().admit(write, issue);
-    admitted.map_err(|r| {
+    let headroom = admitted.map_err(|r| {
         site.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
         too_many_requests(r, flavour)
     })?;
-    Ok(caller)
+    Ok((caller, headroom.filter(|_| site.faults().rate_limit_headers())))
+}
+
+/// The rate-limit headers of an answer that got through, as Jira sends
+/// them on every answer: Cloud says `X-RateLimit-NearLimit: true` under 20%
+/// left; Data Center instead says how the bucket fills. (Data Center's
+/// `Retry-After: 0` on answers with tokens left is not sent: a client reads
+/// `Retry-After` only on a refusal.)
+fn rate_limit_headers(resp: &mut Response, h: Headroom, flavour: Flavour) {
+    let mut pairs =
+        vec![("X-RateLimit-Limit", h.spec.burst.to_string()), ("X-RateLimit-Remaining", h.remaining.to_string())];
+    match flavour {
+        Flavour::Cloud if h.near_limit() => pairs.push(("X-RateLimit-NearLimit", "true".into())),
+        Flavour::Cloud => {}
+        Flavour::DataCenter => {
+            pairs.push(("X-RateLimit-Interval-Seconds", "1".into()));
+            pairs.push(("X-RateLimit-FillRate", format!("{}", h.spec.per_second)));
+        }
+    }
+    for (k, v) in pairs {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            resp.headers_mut().insert(k, v);
+        }
+    }
 }
 
 /// GETs, and the POSTs that only read (searches): Jira's rate limits take
