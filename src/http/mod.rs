@@ -106,8 +106,11 @@ async fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "no such route")
 }
 
-/// One span per request; one event when it ends. Probes and scrapes log at
-/// debug so they do not drown the rest. The query string is never logged.
+/// One span per request; one event when it ends. Probes, scrapes and
+/// accepted webhooks log at debug so they do not drown the rest (and so a
+/// busy intake does not spend its CPU writing a line per delivery; webhooks
+/// are counted in `jirafed_webhooks_total` and `/status`). Refusals and
+/// errors stay at info. The query string is never logged.
 async fn trace(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -121,12 +124,20 @@ async fn trace(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let response = next.run(req).instrument(span.clone()).await;
     let status = response.status().as_u16();
+    let quiet = matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics") || path.starts_with("/webhooks/");
+    let debug = quiet && status < 400;
+    // Recording into the span costs a formatting pass: only for a line
+    // that is written.
+    let written =
+        if debug { tracing::enabled!(tracing::Level::DEBUG) } else { tracing::enabled!(tracing::Level::INFO) };
+    if !written {
+        return response;
+    }
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.record("status", status);
     span.record("latency_ms", latency_ms);
     let _entered = span.enter();
-    let quiet = matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics");
-    if quiet && status < 400 {
+    if debug {
         tracing::debug!(status, latency_ms, "request");
     } else {
         tracing::info!(status, latency_ms, "request");
