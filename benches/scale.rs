@@ -27,6 +27,14 @@
 //!    edit's answer until the hub answers the new value. p50 and p99 at N
 //!    pairs over at 100: target <= 1.10.
 //!
+//! f. Churn (only with `SCALE_CHURN`, a duration such as `1h`; at the
+//!    largest size, after e): alice edits the two mirrored issues at
+//!    `SCALE_CHURN_RATE` edits per second (10 by default) for that long; the
+//!    state file's size is sampled twelve times. `SCALE_AUDIT_MAX_ENTRIES`
+//!    and `SCALE_REPLAY_WINDOW` set the daemon's `audit_max_entries` and
+//!    `webhook_replay_window` (the two things churn adds to the file), so
+//!    that a short run reaches both bounds.
+//!
 //! `cargo bench --bench scale`; `SCALE_PAIRS=100000 cargo bench --bench
 //! scale` for the issue's size. Results go to docs/benchmarks.md. The
 //! figures are printed as ratios to the targets, never asserted.
@@ -84,13 +92,15 @@ async fn run() -> anyhow::Result<()> {
     if n > SMALL {
         sizes.push(n);
     }
+    let churn = std::env::var("SCALE_CHURN").ok().map(|v| humantime::parse_duration(v.trim())).transpose()?;
+    let last = sizes.len() - 1;
     let mut all = Vec::new();
-    for size in sizes {
-        let f = measure(size).await?;
+    for (i, size) in sizes.into_iter().enumerate() {
+        let f = measure(size, churn.filter(|_| i == last)).await?;
         f.print();
         all.push(f);
     }
-    if let (Some(small), Some(large)) = (all.first(), all.last()) {
+    if let [small, .., large] = all.as_slice() {
         compare(small, large);
     }
     println!("scale: load average after the run: {}", loadavg());
@@ -113,6 +123,9 @@ struct Figures {
     cpu_ms_per_s: f64,
     latencies: Vec<f64>,
     lost: usize,
+    /// Part f: (time since the churn began, state file bytes), and edits made.
+    churn: Vec<(Duration, u64)>,
+    churn_edits: usize,
 }
 
 impl Figures {
@@ -153,6 +166,20 @@ impl Figures {
             pct(&s, 99.0),
             s.last().copied().unwrap_or(f64::NAN)
         );
+        if let (Some((_, first)), Some((span, end))) = (self.churn.first(), self.churn.last()) {
+            let samples: Vec<String> =
+                self.churn.iter().map(|(t, b)| format!("{}s {:.1} MB", t.as_secs(), *b as f64 / 1e6)).collect();
+            println!("scale f: {n} pairs: state file during the churn: {}", samples.join(", "));
+            println!(
+                "scale f: {n} pairs: {} edits in {} s; state file {:.1} MB -> {:.1} MB ({:+.0} bytes per edit); last third: {:+.1} MB",
+                self.churn_edits,
+                span.as_secs(),
+                *first as f64 / 1e6,
+                *end as f64 / 1e6,
+                (*end as f64 - *first as f64) / self.churn_edits.max(1) as f64,
+                (*end as f64 - self.churn[self.churn.len() * 2 / 3].1 as f64) / 1e6
+            );
+        }
     }
 }
 
@@ -217,10 +244,19 @@ fn world() -> WorldConfig {
 /// far above what the run needs, no reconciliation pass.
 fn config_toml(sim: &Simulator, state: &Path) -> String {
     let mut out = format!(
-        "[daemon]\nstate_dir = {:?}\nlisten = \"127.0.0.1:0\"\nadmin_socket = {:?}\nreconcile_interval = \"24h\"\n\n",
+        "[daemon]\nstate_dir = {:?}\nlisten = \"127.0.0.1:0\"\nadmin_socket = {:?}\nreconcile_interval = \"24h\"\n",
         state.display().to_string(),
         state.join("admin.sock").display().to_string()
     );
+    for (var, key) in
+        [("SCALE_AUDIT_MAX_ENTRIES", "audit_max_entries"), ("SCALE_REPLAY_WINDOW", "webhook_replay_window")]
+    {
+        if let Ok(v) = std::env::var(var) {
+            let v = v.trim();
+            out += &if v.parse::<u64>().is_ok() { format!("{key} = {v}\n") } else { format!("{key} = {v:?}\n") };
+        }
+    }
+    out += "\n";
     for s in &sim.sites {
         let cloud = s.flavour == jirafed::config::Flavour::Cloud;
         let (flavour, auth) = if cloud {
@@ -319,7 +355,7 @@ fn shadow(i: usize) -> Shadow {
     }
 }
 
-async fn measure(n: usize) -> anyhow::Result<Figures> {
+async fn measure(n: usize, churn_for: Option<Duration>) -> anyhow::Result<Figures> {
     let sim = Simulator::start(&world()).await.map_err(anyhow::Error::msg)?;
     let dir = tempfile::tempdir()?;
     harness::write_config(dir.path())?;
@@ -360,7 +396,12 @@ async fn measure(n: usize) -> anyhow::Result<Figures> {
     let rss_idle_kib = proc_status(pid, "VmRSS")?;
 
     harness::register_webhooks(&sim, listen).await?;
-    let (latencies, lost) = propagation(&sim).await?;
+    let (pairs, latencies, lost) = propagation(&sim).await?;
+    let file = state.join(jirafed::store::DB_FILE_NAME);
+    let (churn, churn_edits) = match churn_for {
+        Some(span) => churn(&sim, &pairs, &file, span).await?,
+        None => (Vec::new(), 0),
+    };
     let rss_end_kib = proc_status(pid, "VmRSS")?;
     let hwm_kib = proc_status(pid, "VmHWM")?;
     daemon.kill().await?;
@@ -379,6 +420,8 @@ async fn measure(n: usize) -> anyhow::Result<Figures> {
         cpu_ms_per_s,
         latencies,
         lost,
+        churn,
+        churn_edits,
     })
 }
 
@@ -446,8 +489,12 @@ async fn idle_searches(sim: &Simulator, from_ms: i64, to_ms: i64) -> anyhow::Res
     Ok((mean, min, max))
 }
 
-/// Part e: returns the latencies (ms) of the edits seen and how many were lost.
-async fn propagation(sim: &Simulator) -> anyhow::Result<(Vec<f64>, usize)> {
+/// A secondary issue and its mirror on the hub: (site, key, mirror's key).
+type Pair = (String, String, String);
+
+/// Part e: returns the pairs made, the latencies (ms) of the edits seen and
+/// how many were lost.
+async fn propagation(sim: &Simulator) -> anyhow::Result<(Vec<Pair>, Vec<f64>, usize)> {
     let alice = Person::new(sim, EDITOR);
     let secs = secondaries();
     let mut pairs = Vec::new();
@@ -475,7 +522,38 @@ async fn propagation(sim: &Simulator) -> anyhow::Result<(Vec<f64>, usize)> {
             None => lost += 1,
         }
     }
-    Ok((seen, lost))
+    Ok((pairs, seen, lost))
+}
+
+/// Part f: edits of `pairs` at `SCALE_CHURN_RATE` per second for `span`;
+/// returns `file`'s size sampled twelve times, and the edits made.
+async fn churn(
+    sim: &Simulator,
+    pairs: &[Pair],
+    file: &Path,
+    span: Duration,
+) -> anyhow::Result<(Vec<(Duration, u64)>, usize)> {
+    let rate: f64 = std::env::var("SCALE_CHURN_RATE").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(10.0);
+    let alice = Person::new(sim, EDITOR);
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(0.01)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let every = span / 12;
+    let started = Instant::now();
+    let mut samples = vec![(Duration::ZERO, std::fs::metadata(file)?.len())];
+    let mut edits = 0;
+    while started.elapsed() < span {
+        tick.tick().await;
+        let (site, key, _) = &pairs[edits % pairs.len()];
+        alice.edit(site, key, json!({"summary": format!("churn edit {edits}")})).await?;
+        edits += 1;
+        if started.elapsed() >= every * samples.len() as u32 {
+            samples.push((started.elapsed(), std::fs::metadata(file)?.len()));
+        }
+    }
+    // What was queued last is written before the last sample.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    samples.push((started.elapsed(), std::fs::metadata(file)?.len()));
+    Ok((samples, edits))
 }
 
 /// Reads `mirror`'s summary on the hub every [`POLL_EVERY`] until it is
