@@ -11,7 +11,8 @@
 //! (`reconcile_interval` 24 h), so nothing reads them but the daemon's own
 //! start. Then:
 //!
-//! a. State file: bytes per pair (target: reported, no bound).
+//! a. State file: bytes per pair after seeding, once the daemon has
+//!    started and after the idle window (target: reported, no bound).
 //! b. Start: spawn -> "jirafed running", and spawn -> every instance's first
 //!    search seen by its site (store open, in-flight state rebuilt, sites
 //!    checked, first poll issued). Target <= 2 s.
@@ -111,6 +112,9 @@ async fn run() -> anyhow::Result<()> {
 struct Figures {
     pairs: usize,
     file_bytes: u64,
+    /// The state file once every instance has polled, and after the idle window.
+    file_started: u64,
+    file_idle: u64,
     seed: Duration,
     running: Duration,
     first_polls: Duration,
@@ -136,6 +140,12 @@ impl Figures {
             self.file_bytes,
             self.file_bytes as f64 / n as f64,
             self.seed.as_secs_f64()
+        );
+        println!(
+            "scale a: {n} pairs: state file once started {} bytes, after the idle window {} bytes ({:.0} bytes per pair)",
+            self.file_started,
+            self.file_idle,
+            self.file_idle as f64 / n as f64
         );
         println!(
             "scale b: {n} pairs: spawn -> running {:.3} s, spawn -> every instance's first search {:.3} s; actual / target (2 s) = {:.3}",
@@ -366,7 +376,8 @@ async fn measure(n: usize, churn_for: Option<Duration>) -> anyhow::Result<Figure
     let seeding = Instant::now();
     seed_store(&state, n).await?;
     let seed = seeding.elapsed();
-    let file_bytes = std::fs::metadata(state.join(jirafed::store::DB_FILE_NAME))?.len();
+    let file = state.join(jirafed::store::DB_FILE_NAME);
+    let file_bytes = std::fs::metadata(&file)?.len();
 
     let spawned_ms = system_now_ms();
     let spawned = Instant::now();
@@ -385,6 +396,7 @@ async fn measure(n: usize, churn_for: Option<Duration>) -> anyhow::Result<Figure
     let running = spawned.elapsed();
     let first_polls = first_searches(&sim, spawned_ms).await?;
     let rss_started_kib = proc_status(pid, "VmRSS")?;
+    let file_started = std::fs::metadata(&file)?.len();
 
     // One interval for the first polls' tails, then the idle window.
     tokio::time::sleep(POLL).await;
@@ -394,10 +406,10 @@ async fn measure(n: usize, churn_for: Option<Duration>) -> anyhow::Result<Figure
     let searches = idle_searches(&sim, from_ms, to_ms).await?;
     let cpu_ms_per_s = (cpu_after - cpu_before) as f64 / USER_HZ * 1000.0 / ((to_ms - from_ms) as f64 / 1000.0);
     let rss_idle_kib = proc_status(pid, "VmRSS")?;
+    let file_idle = std::fs::metadata(&file)?.len();
 
     harness::register_webhooks(&sim, listen).await?;
     let (pairs, latencies, lost) = propagation(&sim).await?;
-    let file = state.join(jirafed::store::DB_FILE_NAME);
     let (churn, churn_edits) = match churn_for {
         Some(span) => churn(&sim, &pairs, &file, span).await?,
         None => (Vec::new(), 0),
@@ -409,6 +421,8 @@ async fn measure(n: usize, churn_for: Option<Duration>) -> anyhow::Result<Figure
     Ok(Figures {
         pairs: n,
         file_bytes,
+        file_started,
+        file_idle,
         seed,
         running,
         first_polls,
