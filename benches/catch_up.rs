@@ -19,6 +19,10 @@
 //! poll as the tests do (each poll pages the 2-minute overlap again). Results go to
 //! docs/benchmarks.md.
 
+#[path = "support/child.rs"]
+mod child;
+use child::*;
+
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -26,7 +30,6 @@ use jirafed::config::Flavour;
 use jirafed::harness::{self, Settings};
 use jirafed::sim::{Simulator, default_world};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jirafed");
@@ -276,28 +279,4 @@ async fn stop(child: &mut Child) -> anyhow::Result<()> {
     Command::new("kill").args(["-TERM", &pid]).status().await?;
     tokio::time::timeout(Duration::from_secs(30), child.wait()).await??;
     Ok(())
-}
-
-/// Waits for the daemon's "jirafed running" line (its log goes on being
-/// read, so that it never blocks on a full pipe).
-async fn wait_running(child: &mut Child) -> anyhow::Result<()> {
-    let stderr = child.stderr.take().expect("piped stderr");
-    let (ready, running) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let mut ready = Some(ready);
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line.contains("jirafed running") {
-                ready.take().map(|r| r.send(()));
-            }
-        }
-    });
-    tokio::time::timeout(Duration::from_secs(60), running).await??;
-    Ok(())
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }

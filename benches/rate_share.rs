@@ -12,12 +12,15 @@
 //!
 //! `cargo bench --bench rate_share`; results go to docs/benchmarks.md.
 
+#[path = "support/emea.rs"]
+mod emea;
+use emea::{SITE, create_issues, instance, stats};
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use jirafed::config::{Auth, BaseUrl, Flavour, InstanceConfig, Role, Secret, SecretSource, WebhookAuth, defaults};
-use jirafed::ids::InstanceId;
+use jirafed::config::defaults;
 use jirafed::jira::{Call, RecordedCall, Transport};
 use jirafed::sim::{Simulator, default_world};
 use serde_json::{Value, json};
@@ -34,7 +37,6 @@ const BEFORE: Duration = Duration::from_secs(5);
 const AFTER: Duration = Duration::from_secs(15);
 /// What counts as full rate again: a whole second at this share of it.
 const FULL: f64 = 0.95;
-const SITE: &str = "emea";
 
 /// When each write attempt was answered, and how.
 type Answers = Arc<Mutex<Vec<(Instant, Option<u16>)>>>;
@@ -66,8 +68,8 @@ async fn run() -> Result<(), String> {
             log.lock().unwrap_or_else(|p| p.into_inner()).push((Instant::now(), c.status));
         }
     });
-    let transport = Arc::new(Transport::new(&instance(&base)?)?.with_recorder(recorder));
-    let keys = create_issues(&transport).await?;
+    let transport = Arc::new(Transport::new(&instance(&base, CONFIGURED, defaults::BURST)?)?.with_recorder(recorder));
+    let keys = create_issues(&transport, ISSUES).await?;
     // Let the site's bucket and the adapted rate settle after the creates.
     tokio::time::sleep(Duration::from_secs(10)).await;
 
@@ -163,50 +165,4 @@ fn sample_allowed(t: &Arc<Transport>, from: Instant, span: Duration) -> tokio::t
 async fn faults(http: &reqwest::Client, base: &str, body: &Value) -> Result<(), String> {
     let resp = http.post(format!("{base}/_sim/faults")).json(body).send().await.map_err(|e| e.to_string())?;
     resp.error_for_status().map(|_| ()).map_err(|e| e.to_string())
-}
-
-async fn create_issues(t: &Arc<Transport>) -> Result<Vec<String>, String> {
-    let mut set = JoinSet::new();
-    for i in 0..ISSUES {
-        let t = t.clone();
-        set.spawn(async move {
-            let fields =
-                json!({"project": {"key": "EMEA"}, "issuetype": {"name": "Story"}, "summary": format!("bench {i}")});
-            let reply =
-                t.send(Call::post("/rest/api/3/issue", json!({"fields": fields}))).await.map_err(|e| e.to_string())?;
-            let body = reply.json().map_err(|e| e.to_string())?;
-            body["key"].as_str().map(str::to_string).ok_or_else(|| format!("no key in {body}"))
-        });
-    }
-    set.join_all().await.into_iter().collect()
-}
-
-async fn stats(http: &reqwest::Client, base: &str) -> Result<Value, String> {
-    let resp = http.get(format!("{base}/_sim/stats")).send().await.map_err(|e| e.to_string())?;
-    resp.json().await.map_err(|e| e.to_string())
-}
-
-fn instance(base: &str) -> Result<InstanceConfig, String> {
-    Ok(InstanceConfig {
-        id: InstanceId::new(SITE),
-        role: Role::Secondary,
-        flavour: Flavour::Cloud,
-        url: base.parse::<BaseUrl>().map_err(|e| e.to_string())?,
-        auth: Auth::CloudToken {
-            email: "sync-bot@example.com".into(),
-            token: Secret::new("sim-token"),
-            source: SecretSource::Inline,
-        },
-        webhook_secret: None,
-        webhooks: WebhookAuth::Signed,
-        response_body_limit: defaults::RESPONSE_BODY_LIMIT,
-        writes_per_second: CONFIGURED,
-        burst: defaults::BURST,
-        reads_per_second: defaults::READS_PER_SECOND,
-        max_in_flight: defaults::MAX_IN_FLIGHT,
-        poll_interval: defaults::POLL_INTERVAL,
-        poll_overlap: defaults::POLL_OVERLAP,
-        ca_file: None,
-        timeout: Duration::from_secs(10),
-    })
 }

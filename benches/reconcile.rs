@@ -12,15 +12,16 @@
 //!
 //! `cargo bench --bench reconcile`; results go to docs/benchmarks.md.
 
-use std::path::Path;
+#[path = "support/child.rs"]
+mod child;
+use child::*;
+
 use std::process::Stdio;
-use std::time::Duration;
 
 use jirafed::harness::{self, Settings};
 use jirafed::sim::{Simulator, default_world};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_jirafed");
 
@@ -133,30 +134,4 @@ async fn measure(n: usize) -> anyhow::Result<Figures> {
 async fn stats(http: &reqwest::Client, sim: &Simulator, site: &str) -> anyhow::Result<Value> {
     let base = &sim.site(site).expect("site").base_url;
     Ok(http.get(format!("{base}/_sim/stats")).send().await?.json().await?)
-}
-
-/// Waits for the daemon's "jirafed running" line (its log goes on being
-/// read, so that it never blocks on a full pipe).
-async fn wait_running(child: &mut Child) -> anyhow::Result<()> {
-    let stderr = child.stderr.take().expect("piped stderr");
-    let (ready, running) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let mut ready = Some(ready);
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line.contains("jirafed running") {
-                ready.take().map(|r| r.send(()));
-            }
-        }
-    });
-    tokio::time::timeout(Duration::from_secs(60), running).await??;
-    Ok(())
-}
-
-/// A `kB` line of `/proc/PID/status`.
-fn proc_status(pid: u32, name: &str) -> anyhow::Result<u64> {
-    let text = std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("status"))?;
-    let line = text.lines().find(|l| l.starts_with(&format!("{name}:")));
-    let kib = line.and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok());
-    kib.ok_or_else(|| anyhow::anyhow!("no {name} in /proc/{pid}/status"))
 }

@@ -40,8 +40,12 @@
 //! scale` for the issue's size. Results go to docs/benchmarks.md. The
 //! figures are printed as ratios to the targets, never asserted.
 
+#[path = "support/child.rs"]
+mod child;
 #[path = "support/stats.rs"]
 mod stats;
+use child::*;
+
 use stats::{pct, sorted};
 
 use std::path::Path;
@@ -55,8 +59,7 @@ use jirafed::sim::world::{SimFlavour, SiteConfig};
 use jirafed::sim::{Simulator, WorldConfig, default_world};
 use jirafed::store::{LinkRecord, Op, Store};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_jirafed");
 const SECONDARIES: usize = 20;
@@ -408,6 +411,7 @@ async fn measure(n: usize, churn_for: Option<Duration>) -> anyhow::Result<Figure
     let rss_idle_kib = proc_status(pid, "VmRSS")?;
     let file_idle = std::fs::metadata(&file)?.len();
 
+    let listen = listen.ok_or_else(|| anyhow::anyhow!("the running line names no address"))?;
     harness::register_webhooks(&sim, listen).await?;
     let (pairs, latencies, lost) = propagation(&sim).await?;
     let (churn, churn_edits) = match churn_for {
@@ -591,52 +595,4 @@ async fn mirror_on_hub(alice: &Person, summary: &str) -> Option<String> {
     let issues = found["issues"].as_array()?;
     let hit = issues.iter().find(|i| i["fields"]["summary"] == summary)?;
     hit["key"].as_str().map(str::to_string)
-}
-
-/// Waits for the daemon's "jirafed running" line; returns the address it
-/// listens on (its log goes on being read, so that it never blocks on a
-/// full pipe).
-async fn wait_running(child: &mut Child) -> anyhow::Result<std::net::SocketAddr> {
-    let stderr = child.stderr.take().ok_or_else(|| anyhow::anyhow!("no stderr"))?;
-    let (ready, running) = tokio::sync::oneshot::channel::<String>();
-    tokio::spawn(async move {
-        let mut ready = Some(ready);
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-            if v["message"] == "jirafed running" {
-                let listen = v["listen"].as_str().unwrap_or_default().to_string();
-                ready.take().map(|r| r.send(listen));
-            } else if v["level"] != "INFO" {
-                eprintln!("daemon: {line}");
-            }
-        }
-    });
-    let listen = tokio::time::timeout(Duration::from_secs(60), running).await??;
-    Ok(listen.parse()?)
-}
-
-/// A `kB` line of `/proc/PID/status`.
-fn proc_status(pid: u32, name: &str) -> anyhow::Result<u64> {
-    let text = std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("status"))?;
-    let line = text.lines().find(|l| l.starts_with(&format!("{name}:")));
-    let kib = line.and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok());
-    kib.ok_or_else(|| anyhow::anyhow!("no {name} in /proc/{pid}/status"))
-}
-
-/// utime + stime of a process, in USER_HZ ticks (`/proc/PID/stat` fields
-/// 14 and 15, counted after the command name's closing parenthesis).
-fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
-    let text = std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("stat"))?;
-    let rest = text.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
-    let fields: Vec<u64> = rest.split_whitespace().skip(11).take(2).filter_map(|f| f.parse().ok()).collect();
-    anyhow::ensure!(fields.len() == 2, "no CPU times in /proc/{pid}/stat");
-    Ok(fields[0] + fields[1])
-}
-
-/// The machine's load average, to tell a busy machine's numbers apart.
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }

@@ -6,21 +6,22 @@
 //!
 //! `cargo bench --bench write_rate`; results go to docs/benchmarks.md.
 
+#[path = "support/emea.rs"]
+mod emea;
+use emea::{SITE, create_issues, instance, stats};
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jirafed::config::{Auth, BaseUrl, Flavour, InstanceConfig, Role, Secret, SecretSource, WebhookAuth, defaults};
-use jirafed::ids::InstanceId;
 use jirafed::jira::{Call, Transport};
 use jirafed::sim::{Simulator, default_world};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::task::JoinSet;
 
 const WRITES_PER_SECOND: f64 = 50.0;
 const BURST: u32 = 10;
 const ISSUES: usize = 50;
 const WRITES: usize = 1_000;
-const SITE: &str = "emea";
 
 fn main() -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
@@ -35,8 +36,8 @@ async fn run() -> Result<(), String> {
     let faults = json!({"write_rate": {"per_second": WRITES_PER_SECOND * 10.0, "burst": 100}});
     control.post(format!("{base}/_sim/faults")).json(&faults).send().await.map_err(|e| e.to_string())?;
 
-    let transport = Arc::new(Transport::new(&instance(&base)?)?);
-    let keys = create_issues(&transport).await?;
+    let transport = Arc::new(Transport::new(&instance(&base, WRITES_PER_SECOND, BURST)?)?);
+    let keys = create_issues(&transport, ISSUES).await?;
     // Let the bucket fill up again, as after any quiet spell.
     tokio::time::sleep(Duration::from_secs_f64(f64::from(BURST) / WRITES_PER_SECOND)).await;
     let rate_limited_before = stats(&control, &base).await?["rate_limited"].as_u64().unwrap_or(0);
@@ -68,50 +69,4 @@ async fn run() -> Result<(), String> {
     println!("write_rate: achieved / configured = {:.3}; 429s = {rate_limited}", achieved / WRITES_PER_SECOND);
     sim.shutdown().await;
     Ok(())
-}
-
-async fn create_issues(t: &Arc<Transport>) -> Result<Vec<String>, String> {
-    let mut set = JoinSet::new();
-    for i in 0..ISSUES {
-        let t = t.clone();
-        set.spawn(async move {
-            let fields =
-                json!({"project": {"key": "EMEA"}, "issuetype": {"name": "Story"}, "summary": format!("bench {i}")});
-            let reply =
-                t.send(Call::post("/rest/api/3/issue", json!({"fields": fields}))).await.map_err(|e| e.to_string())?;
-            let body = reply.json().map_err(|e| e.to_string())?;
-            body["key"].as_str().map(str::to_string).ok_or_else(|| format!("no key in {body}"))
-        });
-    }
-    set.join_all().await.into_iter().collect()
-}
-
-async fn stats(http: &reqwest::Client, base: &str) -> Result<Value, String> {
-    let resp = http.get(format!("{base}/_sim/stats")).send().await.map_err(|e| e.to_string())?;
-    resp.json().await.map_err(|e| e.to_string())
-}
-
-fn instance(base: &str) -> Result<InstanceConfig, String> {
-    Ok(InstanceConfig {
-        id: InstanceId::new(SITE),
-        role: Role::Secondary,
-        flavour: Flavour::Cloud,
-        url: base.parse::<BaseUrl>().map_err(|e| e.to_string())?,
-        auth: Auth::CloudToken {
-            email: "sync-bot@example.com".into(),
-            token: Secret::new("sim-token"),
-            source: SecretSource::Inline,
-        },
-        webhook_secret: None,
-        webhooks: WebhookAuth::Signed,
-        response_body_limit: defaults::RESPONSE_BODY_LIMIT,
-        writes_per_second: WRITES_PER_SECOND,
-        burst: BURST,
-        reads_per_second: defaults::READS_PER_SECOND,
-        max_in_flight: defaults::MAX_IN_FLIGHT,
-        poll_interval: defaults::POLL_INTERVAL,
-        poll_overlap: defaults::POLL_OVERLAP,
-        ca_file: None,
-        timeout: Duration::from_secs(10),
-    })
 }
